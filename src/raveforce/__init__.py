@@ -1,0 +1,1 @@
+"""RaveForce: Gymnasium environments for music rendered by SuperCollider."""
