@@ -1,0 +1,46 @@
+"""Make the package data: compiled SynthDefs, the drum kit and the default drum-loop target.
+
+    python scripts/make_data.py        # needs supriya (pip install -e '.[synthdefs]') and scsynth
+
+Everything is rendered with SuperCollider's scsynth in non-real-time mode, deterministically
+(the noise UGens are seeded), so running it again reproduces the shipped files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from raveforce import osc
+from raveforce.audio import write_wav
+from raveforce.instruments import KIT, PLAYED
+from raveforce.scsynth import BlockClock, render_nrt
+
+DATA = Path(__file__).resolve().parents[1] / "src" / "raveforce" / "data"
+SAMPLE_RATE = 44100
+
+
+def main() -> None:
+    (DATA / "synthdefs").mkdir(parents=True, exist_ok=True)
+    for synth in PLAYED:
+        path = DATA / "synthdefs" / f"{synth.name}.scsyndef"
+        path.write_bytes(synth.compile())
+        print(f"wrote {path.relative_to(DATA.parent)}")
+
+    clock = BlockClock(SAMPLE_RATE)
+    for name, (synth, seconds) in KIT.items():
+        score = [(0, [osc.message("/d_recv", synth.compile())]), (clock.tag(0), [osc.message("/s_new", synth.name, -1, 0, 0)])]
+        audio = render_nrt(score, sample_rate=SAMPLE_RATE, channels=1, frames=round(seconds * SAMPLE_RATE))[:, 0]
+        path = write_wav(DATA / "kit" / f"{name}.wav", audio, SAMPLE_RATE)
+        print(f"wrote {path.relative_to(DATA.parent)} (peak {abs(audio).max():.3f})")
+
+    from raveforce.render import render_episode  # the tasks read the SynthDefs written above
+    from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
+
+    notes = [DRUM_LOOP.actions.notes(a) for a in DRUM_LOOP_PATTERN]
+    audio = render_episode(DRUM_LOOP, notes)
+    path = write_wav(DATA / "targets" / "drum_loop.wav", audio, SAMPLE_RATE)
+    print(f"wrote {path.relative_to(DATA.parent)} (pattern {DRUM_LOOP_PATTERN}, peak {abs(audio).max():.3f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Reading targets and writing episodes: mono float32 audio at the task's sample rate."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from raveforce.errors import TargetError
+
+
+def load_target(target, *, sample_rate: int, length: int) -> np.ndarray:
+    """float32 (length,): `target` as mono audio at `sample_rate`, cut or zero-padded to `length`.
+
+    target: a sound file path, or a pair (samples, sample_rate) with samples shaped (n,) or
+    (n, channels). Channels are averaged; other rates are resampled (soxr, high quality).
+    """
+    if isinstance(target, (str, os.PathLike)):
+        audio, rate = _read(Path(target))
+        what = f"target file {str(target)!r}"
+    elif isinstance(target, tuple) and len(target) == 2:
+        audio, rate = target
+        what = "target array"
+        try:
+            audio = np.asarray(audio, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TargetError(f"{what} is not numeric audio: {exc}") from exc
+    else:
+        raise TargetError(
+            f"target={_short(target)} is neither a sound file path nor a pair (samples, sample_rate)"
+        )
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not 1000 <= rate <= 768_000:
+        raise TargetError(f"{what}: sample rate {rate!r} is not an integer from 1000 to 768000 Hz")
+    if audio.ndim == 2:
+        audio = audio.mean(axis=1)
+    if audio.ndim != 1:
+        raise TargetError(f"{what} has shape {audio.shape}; expected (samples,) or (samples, channels)")
+    if audio.size == 0:
+        raise TargetError(f"{what} is empty (0 samples)")
+    if not np.all(np.isfinite(audio)):
+        raise TargetError(f"{what} contains NaN or infinite samples")
+    if rate != sample_rate:
+        import soxr
+
+        audio = soxr.resample(audio, int(rate), sample_rate, quality="HQ")
+    out = np.zeros(length, dtype=np.float32)
+    n = min(length, len(audio))
+    out[:n] = audio[:n]
+    return out
+
+
+def _read(path: Path) -> tuple[np.ndarray, int]:
+    if not path.exists():
+        raise TargetError(f"target file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise TargetError(f"target {str(path)!r} is not a file")
+    try:
+        audio, rate = soundfile.read(path, dtype="float64", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
+        raise TargetError(f"target file {str(path)!r} is not readable audio ({exc})") from exc
+    return audio, rate
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> Path:
+    """Write mono float audio as a 32-bit float WAV; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, np.asarray(audio, dtype=np.float32), sample_rate, subtype="FLOAT")
+    return path

@@ -1,0 +1,197 @@
+"""`RaveForceEnv`: a Gymnasium environment for any `Task`.
+
+The environment owns the episode: step counting, the zero-padded observation, the target prefix
+the reward compares against, seeding and pictures. Rendering is the renderer's business.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from raveforce import rewards
+from raveforce.audio import load_target, write_wav
+from raveforce.errors import EpisodeError, RaveForceError, ScsynthError
+from raveforce.render import make_renderer
+from raveforce.task import Task, replace_options
+
+
+class RaveForceEnv(gym.Env):
+    """An agent writes a sequence step by step; scsynth renders it; the reward compares audio.
+
+    ## Observation
+    float32 (task.total_samples,): the mono audio rendered so far, zeros after the current step's
+    end (the paper's padded observation). After step k it holds samples up to
+    `task.boundaries[k + 1]`, exactly where the target prefix the reward sees is cut.
+
+    ## Reward
+    `-distance(observation prefix, target prefix)` with a criterion from `raveforce.rewards`
+    (a name, or a callable `fn(observed, target, sample_rate) -> reward`).
+
+    ## Episode end
+    `terminated` is True after `task.steps` steps; the episode never truncates by itself.
+
+    ## Arguments
+    task: the Task. target: a sound file path or (samples, sample_rate); default the task's.
+    reward: a reward name or callable; default the task's. render_mode: None or "rgb_array".
+    renderer: "auto" (a kept-alive scsynth where the task allows it), "stream" or "nrt".
+    scsynth: path to the scsynth executable (else $RAVEFORCE_SCSYNTH, else PATH).
+    timeout: seconds to wait for scsynth to render a step before raising ScsynthError.
+    Any other keyword (bpm, steps, sample_rate, ...) replaces that field of the task.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        task: Task,
+        *,
+        target=None,
+        reward=None,
+        render_mode: str | None = None,
+        renderer: str = "auto",
+        scsynth: str | os.PathLike | None = None,
+        timeout: float = 10.0,
+        **task_options: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode={render_mode!r} is not one of {self.metadata['render_modes']} or None")
+        self.task = task = replace_options(task, task_options) if task_options else task
+        self.render_mode = render_mode
+        if target is None:
+            if task.target is None:
+                raise RaveForceError(f"task {task.name!r} has no default target: pass target=")
+            target = task.target
+        self.target = load_target(target, sample_rate=task.sample_rate, length=task.total_samples)
+        self.reward_criterion = rewards.make(
+            task.reward if reward is None else reward,
+            target=self.target,
+            sample_rate=task.sample_rate,
+            boundaries=task.boundaries,
+        )
+        self.action_space = task.action_space
+        self.observation_space = spaces.Box(-np.inf, np.inf, (task.total_samples,), dtype=np.float32)
+        self._renderer_name = renderer
+        self._scsynth = None if scsynth is None else os.fspath(scsynth)
+        self._timeout = timeout
+        self._renderer = make_renderer(renderer, task, scsynth=self._scsynth, timeout=timeout)
+        self._audio = np.zeros(task.total_samples, dtype=np.float32)
+        self._rewards: list[float] = []
+        self._step: int | None = None  # None: no episode running (before reset, after the end or a failure)
+
+    # --- Gymnasium API -----------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if options:
+            raise ValueError(f"reset options {sorted(options)} are not supported; pass None")
+        self._step = None
+        if self._renderer is None:
+            self._renderer = make_renderer(self._renderer_name, self.task, scsynth=self._scsynth, timeout=self._timeout)
+        try:
+            self._renderer.reset()
+        except ScsynthError:
+            self._discard_renderer()
+            raise
+        self.reward_criterion.reset()
+        self._audio[:] = 0.0
+        self._rewards = []
+        self._step = 0
+        return self._audio.copy(), {"step": 0}
+
+    def step(self, action):
+        k = self._step
+        if k is None:
+            ended = bool(self._rewards) and len(self._rewards) == self.task.steps
+            raise EpisodeError(
+                "the episode has ended: call reset() to start a new one"
+                if ended
+                else "step() before reset(): call reset() first"
+            )
+        notes = self.task.actions.notes(action)  # raises InvalidActionError, state unchanged
+        b0, b1 = int(self.task.boundaries[k]), int(self.task.boundaries[k + 1])
+        try:
+            audio = self._renderer.step(k, notes)
+        except ScsynthError:
+            self._discard_renderer()
+            raise
+        if not np.all(np.isfinite(audio)):
+            self._discard_renderer()
+            raise ScsynthError(f"scsynth rendered NaN or infinite samples at step {k} (notes {list(notes)})")
+        self._audio[b0:b1] = audio
+        reward = -float(self.reward_criterion.distance(self._audio, k))
+        self._rewards.append(reward)
+        terminated = k + 1 == self.task.steps
+        self._step = None if terminated else k + 1
+        return self._audio.copy(), reward, terminated, False, {"step": k + 1}
+
+    def render(self):
+        if self.render_mode == "rgb_array":
+            return waveform_picture(self._audio, self.target, self.task.boundaries, len(self._rewards))
+        return None
+
+    def close(self) -> None:
+        if getattr(self, "_renderer", None) is not None:
+            self._renderer.close()
+            self._renderer = None
+        self._step = None
+
+    # --- beyond Gymnasium --------------------------------------------------------------------
+
+    @property
+    def audio(self) -> np.ndarray:
+        """float32 (task.total_samples,): a copy of this episode's audio so far."""
+        return self._audio.copy()
+
+    @property
+    def episode_rewards(self) -> list[float]:
+        return list(self._rewards)
+
+    def save_wav(self, path: str | os.PathLike):
+        """Write this episode's audio so far as a float WAV at the task's sample rate."""
+        return write_wav(path, self._audio, self.task.sample_rate)
+
+    def _discard_renderer(self) -> None:
+        """After a render failure: end the episode; the next reset() starts a fresh scsynth."""
+        self._step = None
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+
+def waveform_picture(
+    observed: np.ndarray, target: np.ndarray, boundaries: np.ndarray, steps_done: int, *, width: int = 640, height: int = 240
+) -> np.ndarray:
+    """uint8 (height, width, 3): the target's waveform (top) and the observation's (bottom),
+    step boundaries as grey lines, the steps rendered so far shaded."""
+    image = np.full((height, width, 3), 255, dtype=np.uint8)
+    n = len(target)
+    columns = np.minimum((np.arange(n) * width) // max(n, 1), width - 1)
+    done = int(boundaries[steps_done]) if steps_done else 0
+    image[:, : max(0, done * width // max(n, 1))] = (235, 242, 255)
+    for b in boundaries[1:-1]:
+        image[:, min(width - 1, int(b) * width // max(n, 1))] = (200, 200, 200)
+    lanes = ((target, 0, (40, 40, 40)), (observed, height // 2, (20, 90, 200)))
+    scale = max(float(np.abs(target).max()), float(np.abs(observed).max()), 1e-9)
+    half = height // 4 - 4
+    for signal, top, color in lanes:
+        centre = top + height // 4
+        lo = np.full(width, np.inf)
+        hi = np.full(width, -np.inf)
+        np.minimum.at(lo, columns, signal)
+        np.maximum.at(hi, columns, signal)
+        for x in range(width):
+            if np.isfinite(lo[x]):
+                y0 = centre - int(round(hi[x] / scale * half))
+                y1 = centre - int(round(lo[x] / scale * half))
+                image[y0 : y1 + 1, x] = color
+        image[centre, :] = np.minimum(image[centre, :], 180)
+    image[height // 2, :] = 120
+    return image
+
+
+__all__ = ["RaveForceEnv", "waveform_picture"]

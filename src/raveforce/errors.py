@@ -1,0 +1,25 @@
+"""The library's own exceptions: catch `RaveForceError` to catch them all."""
+
+
+class RaveForceError(Exception):
+    """Base of every error RaveForce raises on purpose."""
+
+
+class ScsynthError(RaveForceError, RuntimeError):
+    """scsynth failed, hung, died or reported an error."""
+
+
+class ScsynthNotFoundError(ScsynthError, FileNotFoundError):
+    """No scsynth executable could be found."""
+
+
+class InvalidActionError(RaveForceError, ValueError):
+    """An action outside the action space (or NaN, inf, wrong shape or dtype)."""
+
+
+class TargetError(RaveForceError, ValueError):
+    """A target that is missing, unreadable, empty or not audio."""
+
+
+class EpisodeError(RaveForceError, RuntimeError):
+    """`step()` called before `reset()` or after the episode ended."""

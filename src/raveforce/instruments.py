@@ -1,0 +1,75 @@
+"""The built-in SynthDefs, written with supriya (the `synthdefs` extra).
+
+The environments load the compiled `.scsyndef` files shipped in `raveforce/data/synthdefs`, so
+supriya is needed only to change these. `python scripts/make_data.py` compiles them again and
+renders the drum kit and the default targets; the tests check the shipped files match.
+"""
+
+from __future__ import annotations
+
+from supriya import Envelope, synthdef
+from supriya.ugens import (
+    BPF,
+    HPF,
+    BufRateScale,
+    EnvGen,
+    OffsetOut,
+    PlayBuf,
+    RandSeed,
+    SinOsc,
+    WhiteNoise,
+)
+
+DONE_FREE_SELF = 2
+
+
+# --- played by the environments -------------------------------------------------------------
+
+
+@synthdef()
+def drum(out=0, buf=0, amp=1.0):
+    """A one-shot sample: buffer `buf` played once at its own rate, then freed."""
+    rate = BufRateScale.kr(buffer_id=buf)
+    sound = PlayBuf.ar(buffer_id=buf, rate=rate, done_action=DONE_FREE_SELF)
+    OffsetOut.ar(bus=out, source=sound * amp)
+
+
+@synthdef()
+def sine_perc(out=0, freq=440.0, amp=0.5, attack=0.01, release=0.49):
+    """The paper's kick imitation: a sine under a fixed percussive envelope (Env.perc)."""
+    envelope = EnvGen.kr(envelope=Envelope.percussive(attack, release), done_action=DONE_FREE_SELF)
+    OffsetOut.ar(bus=out, source=SinOsc.ar(frequency=freq) * envelope * amp)
+
+
+# --- used once to synthesise the shipped drum kit -------------------------------------------
+
+
+@synthdef()
+def kit_kick(out=0, amp=0.6):
+    """Kick: a sine swept from 180 Hz down to 48 Hz under a 0.45 s decay, plus a short click."""
+    pitch = EnvGen.ar(envelope=Envelope(amplitudes=(180, 60, 48), durations=(0.03, 0.4), curves=("exponential", "exponential")))
+    body = SinOsc.ar(frequency=pitch) * EnvGen.ar(envelope=Envelope.percussive(0.002, 0.45))
+    click = SinOsc.ar(frequency=1200) * EnvGen.ar(envelope=Envelope.percussive(0.0005, 0.008)) * 0.3
+    OffsetOut.ar(bus=out, source=(body + click) * amp)
+
+
+@synthdef()
+def kit_snare(out=0, amp=0.45):
+    """Snare: band-passed noise (seeded) over a 185 Hz body."""
+    RandSeed.ir(trigger=1, seed=1979)
+    noise = BPF.ar(source=WhiteNoise.ar(), frequency=1800, reciprocal_of_q=0.8)
+    noise = noise * EnvGen.ar(envelope=Envelope.percussive(0.001, 0.18)) * 1.6
+    body = SinOsc.ar(frequency=185) * EnvGen.ar(envelope=Envelope.percussive(0.001, 0.08)) * 0.7
+    OffsetOut.ar(bus=out, source=(noise + body) * amp)
+
+
+@synthdef()
+def kit_hat(out=0, amp=0.3):
+    """Closed hi-hat: high-passed noise (seeded), 50 ms decay."""
+    RandSeed.ir(trigger=1, seed=2019)
+    noise = HPF.ar(source=WhiteNoise.ar(), frequency=7000)
+    OffsetOut.ar(bus=out, source=noise * EnvGen.ar(envelope=Envelope.percussive(0.001, 0.05)) * amp)
+
+
+PLAYED = (drum, sine_perc)
+KIT = {"kick": (kit_kick, 0.5), "snare": (kit_snare, 0.3), "hat": (kit_hat, 0.1)}  # name: (synth, seconds)

@@ -1,0 +1,91 @@
+"""Open Sound Control encoding: messages, bundles and scsynth's NRT score framing.
+
+Pure functions, no sockets. Time tags are raw 64-bit OSC units (seconds * 2**32),
+which is the clock scsynth's non-real-time mode runs on.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+
+OSC_UNITS_PER_SECOND = 1 << 32
+
+_BUNDLE_HEAD = b"#bundle\x00"
+
+
+def _pad(data: bytes) -> bytes:
+    """Null-terminated and padded to a multiple of 4 bytes (OSC strings)."""
+    return data + b"\x00" * (4 - len(data) % 4)
+
+
+def _blob(data: bytes) -> bytes:
+    return struct.pack(">i", len(data)) + data + b"\x00" * (-len(data) % 4)
+
+
+def message(address: str, *args: int | float | str | bytes) -> bytes:
+    """One OSC message: `args` are int32 (int), float32 (float), string (str) or blob (bytes)."""
+    tags = [","]
+    payload = []
+    for arg in args:
+        if isinstance(arg, bool) or not isinstance(arg, (int, float, str, bytes)):
+            raise TypeError(f"OSC argument {arg!r} of type {type(arg).__name__} is not int, float, str or bytes")
+        if isinstance(arg, int):
+            tags.append("i")
+            payload.append(struct.pack(">i", arg))
+        elif isinstance(arg, float):
+            tags.append("f")
+            payload.append(struct.pack(">f", arg))
+        elif isinstance(arg, str):
+            tags.append("s")
+            payload.append(_pad(arg.encode()))
+        else:
+            tags.append("b")
+            payload.append(_blob(arg))
+    return _pad(address.encode()) + _pad("".join(tags).encode()) + b"".join(payload)
+
+
+def bundle(time_tag: int, messages: Iterable[bytes]) -> bytes:
+    """An OSC bundle of encoded messages at a raw 64-bit time tag."""
+    parts = [_BUNDLE_HEAD, struct.pack(">Q", time_tag)]
+    for msg in messages:
+        parts.append(struct.pack(">i", len(msg)))
+        parts.append(msg)
+    return b"".join(parts)
+
+
+def score_entry(time_tag: int, messages: Sequence[bytes]) -> bytes:
+    """A bundle framed as scsynth's NRT command file wants it: a big-endian int32 length first."""
+    data = bundle(time_tag, messages)
+    return struct.pack(">i", len(data)) + data
+
+
+def parse_message(data: bytes) -> tuple[str, list[int | float | str | bytes]]:
+    """Decode one OSC message (int32, float32, string and blob arguments)."""
+
+    def read_string(pos: int) -> tuple[str, int]:
+        end = data.index(b"\x00", pos)
+        return data[pos:end].decode(), (end + 4) & ~3
+
+    address, pos = read_string(0)
+    tags, pos = read_string(pos)
+    if not tags.startswith(","):
+        raise ValueError(f"OSC message {address!r} has no type tag string")
+    args: list[int | float | str | bytes] = []
+    for tag in tags[1:]:
+        if tag == "i":
+            args.append(struct.unpack_from(">i", data, pos)[0])
+            pos += 4
+        elif tag == "f":
+            args.append(struct.unpack_from(">f", data, pos)[0])
+            pos += 4
+        elif tag == "s":
+            text, pos = read_string(pos)
+            args.append(text)
+        elif tag == "b":
+            (size,) = struct.unpack_from(">i", data, pos)
+            args.append(data[pos + 4 : pos + 4 + size])
+            pos += 4 + size + (-size % 4)
+        else:
+            raise ValueError(f"OSC type tag {tag!r} in {address!r} is not one of 'i', 'f', 's', 'b'")
+    return address, args
