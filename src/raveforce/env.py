@@ -16,7 +16,7 @@ from gymnasium import spaces
 from raveforce import rewards
 from raveforce.audio import load_target, write_wav
 from raveforce.errors import EpisodeError, RaveForceError, ScsynthError
-from raveforce.render import make_renderer
+from raveforce.render import Renderer, make_renderer
 from raveforce.task import Task, replace_options
 
 
@@ -38,7 +38,8 @@ class RaveForceEnv(gym.Env):
     ## Arguments
     task: the Task. target: a sound file path or (samples, sample_rate); default the task's.
     reward: a reward name or callable; default the task's. render_mode: None or "rgb_array".
-    renderer: "auto" (a kept-alive scsynth where the task allows it), "stream" or "nrt".
+    renderer: "auto" (a kept-alive scsynth where the task allows it), "stream", "nrt", or a
+    Renderer object (reset/step/close) for other backends.
     scsynth: path to the scsynth executable (else $RAVEFORCE_SCSYNTH, else PATH).
     timeout: seconds to wait for scsynth to render a step before raising ScsynthError.
     Any other keyword (bpm, steps, sample_rate, ...) replaces that field of the task.
@@ -53,7 +54,7 @@ class RaveForceEnv(gym.Env):
         target=None,
         reward=None,
         render_mode: str | None = None,
-        renderer: str = "auto",
+        renderer: str | Renderer = "auto",
         scsynth: str | os.PathLike | None = None,
         timeout: float = 10.0,
         **task_options: Any,
@@ -75,10 +76,11 @@ class RaveForceEnv(gym.Env):
         )
         self.action_space = task.action_space
         self.observation_space = spaces.Box(-np.inf, np.inf, (task.total_samples,), dtype=np.float32)
-        self._renderer_name = renderer
-        self._scsynth = None if scsynth is None else os.fspath(scsynth)
-        self._timeout = timeout
-        self._renderer = make_renderer(renderer, task, scsynth=self._scsynth, timeout=timeout)
+        self._renderer = (
+            make_renderer(renderer, task, scsynth=None if scsynth is None else os.fspath(scsynth), timeout=timeout)
+            if isinstance(renderer, str)
+            else renderer
+        )
         self._audio = np.zeros(task.total_samples, dtype=np.float32)
         self._rewards: list[float] = []
         self._step: int | None = None  # None: no episode running (before reset, after the end or a failure)
@@ -90,12 +92,10 @@ class RaveForceEnv(gym.Env):
         if options:
             raise ValueError(f"reset options {sorted(options)} are not supported; pass None")
         self._step = None
-        if self._renderer is None:
-            self._renderer = make_renderer(self._renderer_name, self.task, scsynth=self._scsynth, timeout=self._timeout)
         try:
-            self._renderer.reset()
+            self._renderer.reset()  # starts scsynth afresh after a failure or close()
         except ScsynthError:
-            self._discard_renderer()
+            self._renderer.close()
             raise
         self.reward_criterion.reset()
         self._audio[:] = 0.0
@@ -137,7 +137,6 @@ class RaveForceEnv(gym.Env):
     def close(self) -> None:
         if getattr(self, "_renderer", None) is not None:
             self._renderer.close()
-            self._renderer = None
         self._step = None
 
     # --- beyond Gymnasium --------------------------------------------------------------------
@@ -158,9 +157,7 @@ class RaveForceEnv(gym.Env):
     def _discard_renderer(self) -> None:
         """After a render failure: end the episode; the next reset() starts a fresh scsynth."""
         self._step = None
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
+        self._renderer.close()
 
 
 def waveform_picture(

@@ -17,7 +17,7 @@ import numpy as np
 
 from raveforce import osc
 from raveforce.errors import ScsynthError
-from raveforce.scsynth import BlockClock, ScsynthStream, render_nrt
+from raveforce.scsynth import BlockClock, ScsynthStream, find_scsynth, render_nrt
 from raveforce.task import Note, Task
 
 MAIN_GROUP = 1
@@ -71,7 +71,7 @@ class NRTRenderer:
 
     def __init__(self, task: Task, *, scsynth: str | None = None, timeout: float = 60.0) -> None:
         self.task = task
-        self.scsynth = scsynth
+        self.scsynth = find_scsynth(scsynth)
         self.timeout = timeout
         self._history: list[Sequence[Note]] = []
 
@@ -111,20 +111,17 @@ class StreamRenderer:
     """
 
     def __init__(self, task: Task, *, scsynth: str | None = None, timeout: float = 10.0) -> None:
+        if not self.supports(task):
+            raise ValueError(
+                f"task {task.name!r}: step boundaries {task.boundaries[:3].tolist()}... fall inside "
+                "scsynth's 64-sample blocks and its continuous actions cannot be started in advance; "
+                "use renderer='nrt' (or 'auto')"
+            )
         self.task = task
-        self.scsynth = scsynth
+        self.scsynth = find_scsynth(scsynth)
         self.timeout = timeout
         self.clock = BlockClock(task.sample_rate)
-        inner = task.boundaries[1:-1]
-        self._ahead = bool(np.any(inner % self.clock.block_size))
-        self._candidates: tuple[Note, ...] = ()
-        if self._ahead:
-            if task.actions.candidates is None:
-                raise ScsynthError(
-                    f"task {task.name!r}: step boundaries fall inside scsynth's 64-sample blocks and its "
-                    "continuous actions cannot be started in advance; use renderer='nrt'"
-                )
-            self._candidates = task.actions.candidates
+        self._candidates: tuple[Note, ...] = task.actions.candidates if self._needs_candidates(task) else ()
         self.channels = 1 + len(self._candidates)
         self._stream: ScsynthStream | None = None
         self._next_node = 1000
@@ -132,6 +129,15 @@ class StreamRenderer:
         self._step = 0
         self._pending: list[int] = []  # candidate node ids started for the next step, one per candidate
         self._tail = np.zeros((0, self.channels), dtype=np.float32)  # rendered past the last step's end
+
+    @staticmethod
+    def _needs_candidates(task: Task) -> bool:
+        return bool(np.any(task.boundaries[1:-1] % BlockClock(task.sample_rate).block_size))
+
+    @classmethod
+    def supports(cls, task: Task) -> bool:
+        """Whether every step boundary is a block start, or the task's notes can start ahead."""
+        return task.actions.candidates is not None or not cls._needs_candidates(task)
 
     def _start(self) -> None:
         self._stream = ScsynthStream(
@@ -210,10 +216,7 @@ def make_renderer(name: str, task: Task, *, scsynth: str | None = None, timeout:
     """A renderer by name: "stream", "nrt", or "auto" (the stream where the task allows it)."""
     kwargs = {"scsynth": scsynth} | ({"timeout": timeout} if timeout is not None else {})
     if name == "auto":
-        try:
-            return StreamRenderer(task, **kwargs)
-        except ScsynthError:
-            return NRTRenderer(task, **kwargs)
+        return (StreamRenderer if StreamRenderer.supports(task) else NRTRenderer)(task, **kwargs)
     if name == "stream":
         return StreamRenderer(task, **kwargs)
     if name == "nrt":
