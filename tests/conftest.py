@@ -1,0 +1,26 @@
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+
+def scsynth_children() -> list[int]:
+    """scsynth processes started by this test process (directly or through stdbuf)."""
+    out = subprocess.run(["pgrep", "-x", "scsynth"], capture_output=True, text=True).stdout.split()
+    mine = []
+    for pid in map(int, out):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ppid, session = int(fields[1]), int(fields[3])
+        except OSError:
+            continue
+        if ppid == os.getpid():
+            mine.append(pid)
+    return mine
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -1,0 +1,145 @@
+"""The kept-alive stream against one-shot renders, with the real scsynth."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from supriya import synthdef
+from supriya.ugens import Line, OffsetOut
+
+from raveforce import osc
+from raveforce.errors import ScsynthError, ScsynthNotFoundError
+from raveforce.render import NRTRenderer, StreamRenderer, make_renderer, render_episode
+from raveforce.scsynth import BlockClock, ScsynthStream, find_scsynth, render_nrt
+from raveforce.task import Choices, Control, Controls, Note, Task
+from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
+
+
+@synthdef()
+def step_up(out=0):
+    """1.0 from its first sample for 1 ms: its onset is the first sample that rises."""
+    OffsetOut.ar(bus=out, source=Line.ar(start=1, stop=1, duration=0.001, done_action=2))
+
+
+def onsets(audio):
+    return np.flatnonzero(np.diff(np.r_[0.0, audio]) > 0.5).tolist()
+
+
+# every offset class in a block, block starts, and far into a long stream (no clock drift)
+POSITIONS = [0, 1001, 2047, 3072, 4097, 5512, 6513, 11025, 44100 * 60 * 10 + 17]
+
+
+def _score(clock):
+    yield 0, [osc.message("/d_recv", step_up.compile())]
+    for p in POSITIONS:
+        yield clock.tag(p), [osc.message("/s_new", "step_up", -1, 0, 0, "out", 0)]
+
+
+def test_events_land_on_their_exact_sample_one_shot():
+    clock = BlockClock(44100)
+    audio = render_nrt(_score(clock), sample_rate=44100, channels=1, frames=POSITIONS[-1] + 200)
+    assert onsets(audio[:, 0]) == POSITIONS
+
+
+def test_events_land_on_their_exact_sample_streamed():
+    clock = BlockClock(44100)
+    stream = ScsynthStream(sample_rate=44100, channels=1)
+    try:
+        for tag, messages in _score(clock):
+            stream.send(tag, messages)
+        audio = stream.render(clock.ceil(POSITIONS[-1] + 200))
+    finally:
+        stream.close()
+    assert onsets(audio[:, 0]) == POSITIONS
+
+
+@pytest.mark.parametrize("bpm", [120.0, 97.0])
+def test_stream_equals_one_shot_render_drum_loop(rng, bpm):
+    task = dataclasses.replace(DRUM_LOOP, bpm=bpm)
+    renderer = StreamRenderer(task)
+    try:
+        for _ in range(4):  # several episodes in one process: nothing leaks across resets
+            notes = [task.actions.notes(a) for a in rng.integers(0, 8, task.steps)]
+            renderer.reset()
+            streamed = np.concatenate([renderer.step(k, n) for k, n in enumerate(notes)])
+            reference = render_episode(task, notes)
+            assert streamed.shape == (task.total_samples,)
+            assert np.abs(reference).max() > 0.1
+            assert np.abs(streamed - reference).max() <= 1e-6
+    finally:
+        renderer.close()
+
+
+def test_stream_equals_one_shot_render_kick_frequency(rng):
+    renderer = StreamRenderer(KICK_FREQUENCY)
+    try:
+        for x in rng.random((3, 1)):
+            notes = [KICK_FREQUENCY.actions.notes(x)]
+            renderer.reset()
+            streamed = renderer.step(0, notes[0])
+            assert np.abs(streamed - render_episode(KICK_FREQUENCY, notes)).max() <= 1e-6
+    finally:
+        renderer.close()
+
+
+def test_nrt_renderer_is_the_papers_method_and_agrees(rng):
+    task = dataclasses.replace(DRUM_LOOP, steps=4)
+    notes = [task.actions.notes(a) for a in (7, 0, 3, 5)]
+    renderer = NRTRenderer(task)
+    renderer.reset()
+    audio = np.concatenate([renderer.step(k, n) for k, n in enumerate(notes)])
+    assert np.abs(audio - render_episode(task, notes)).max() <= 1e-6
+
+
+def test_continuous_multi_step_task_falls_back_to_nrt():
+    task = dataclasses.replace(KICK_FREQUENCY, steps=4, beats_per_step=0.25)  # boundaries mid-block
+    assert not StreamRenderer.supports(task)
+    assert isinstance(make_renderer("auto", task), NRTRenderer)
+    with pytest.raises(ValueError, match="renderer='nrt'"):
+        StreamRenderer(task)
+    aligned = dataclasses.replace(KICK_FREQUENCY, steps=3, bpm=41.34375)  # 64000-sample steps
+    assert isinstance(make_renderer("auto", aligned), StreamRenderer)
+
+
+def test_unknown_renderer_name():
+    with pytest.raises(ValueError, match="'auto', 'stream', 'nrt'"):
+        make_renderer("fast", DRUM_LOOP)
+
+
+def test_failure_line_from_scsynth_is_an_error():
+    task = Task(
+        name="Broken",
+        synthdefs=(),
+        actions=Choices(((), (Note.of("no_such_synth"),))),
+        steps=2,
+    )
+    renderer = StreamRenderer(task)
+    try:
+        renderer.reset()
+        with pytest.raises(ScsynthError, match="no_such_synth|SynthDef not found"):
+            renderer.step(0, task.actions.notes(1))
+    finally:
+        renderer.close()
+
+
+def test_scsynth_not_found(monkeypatch):
+    with pytest.raises(ScsynthNotFoundError, match="apt-get install"):
+        find_scsynth("/nonexistent/scsynth")
+    monkeypatch.setenv("RAVEFORCE_SCSYNTH", "/nonexistent/scsynth-from-env")
+    with pytest.raises(ScsynthNotFoundError, match="RAVEFORCE_SCSYNTH"):
+        StreamRenderer(DRUM_LOOP)
+    monkeypatch.setenv("RAVEFORCE_SCSYNTH", find_scsynth("/usr/bin/scsynth"))
+    StreamRenderer(DRUM_LOOP).close()
+
+
+def test_controls_scale_like_supercollider():
+    freq = Control("freq", 20.0, 22000.0, "exp")
+    assert freq(0.0) == pytest.approx(20.0) and freq(1.0) == pytest.approx(22000.0)
+    assert freq(0.5) == pytest.approx(np.sqrt(20.0 * 22000.0))
+    assert Control("amp", 0.0, 2.0)(0.25) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="scale"):
+        Control("x", 0, 1, "log")
+    with pytest.raises(ValueError, match="exp scale"):
+        Control("x", 0, 1, "exp")
+    notes = Controls("sine_perc", (freq,), fixed=(("amp", 0.3),)).notes(np.array([1.0], np.float32))
+    assert dict(notes[0].controls) == {"amp": 0.3, "freq": pytest.approx(22000.0)}
