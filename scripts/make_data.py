@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from raveforce import osc
 from raveforce.audio import write_wav
-from raveforce.instruments import KIT, PLAYED
-from raveforce.scsynth import BlockClock, render_nrt
+from raveforce.instruments import KIT, PLAYED, render_kit_sound
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "raveforce" / "data"
 SAMPLE_RATE = 44100
@@ -26,10 +24,8 @@ def main() -> None:
         path.write_bytes(synth.compile())
         print(f"wrote {path.relative_to(DATA.parent)}")
 
-    clock = BlockClock(SAMPLE_RATE)
-    for name, (synth, seconds) in KIT.items():
-        score = [(0, [osc.message("/d_recv", synth.compile())]), (clock.tag(0), [osc.message("/s_new", synth.name, -1, 0, 0)])]
-        audio = render_nrt(score, sample_rate=SAMPLE_RATE, channels=1, frames=round(seconds * SAMPLE_RATE))[:, 0]
+    for name in KIT:
+        audio = render_kit_sound(name, SAMPLE_RATE)
         path = write_wav(DATA / "kit" / f"{name}.wav", audio, SAMPLE_RATE)
         print(f"wrote {path.relative_to(DATA.parent)} (peak {abs(audio).max():.3f})")
 

@@ -73,3 +73,16 @@ def kit_hat(out=0, amp=0.3):
 
 PLAYED = (drum, sine_perc)
 KIT = {"kick": (kit_kick, 0.5), "snare": (kit_snare, 0.3), "hat": (kit_hat, 0.1)}  # name: (synth, seconds)
+
+
+def render_kit_sound(name: str, sample_rate: int = 44100):
+    """float32 (n,): one drum of the kit, rendered by a fresh scsynth."""
+    from raveforce import osc
+    from raveforce.scsynth import BlockClock, render_nrt
+
+    synth, seconds = KIT[name]
+    score = [
+        (0, [osc.message("/d_recv", synth.compile())]),
+        (BlockClock(sample_rate).tag(0), [osc.message("/s_new", synth.name, -1, 0, 0)]),
+    ]
+    return render_nrt(score, sample_rate=sample_rate, channels=1, frames=round(seconds * sample_rate))[:, 0]
