@@ -11,6 +11,7 @@ Every renderer has `reset()`, `step(k, notes) -> float32 (n_k,)` (the samples of
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -37,11 +38,21 @@ def setup_messages(task: Task) -> list[bytes]:
     return messages
 
 
-def note_message(note: Note, node: int, bus: int) -> bytes:
-    args: list[int | float | str] = [note.synth, node, 0, MAIN_GROUP, "out", bus]
+@lru_cache(maxsize=4096)
+def _note_template(note: Note) -> osc.Template:
+    args: list[int | float | str | None] = [note.synth, None, 0, MAIN_GROUP, "out", None]
     for name, value in note.controls:
         args += [name, value]
-    return osc.message("/s_new", *args)
+    return osc.Template("/s_new", *args)
+
+
+def note_message(note: Note, node: int, bus: int) -> bytes:
+    """/s_new of `note` as node `node` at the head of the main group, writing to bus `bus`."""
+    return _note_template(note)(node, bus)
+
+
+_N_SET_OUT = osc.Template("/n_set", None, "out", None)
+_N_FREE = osc.Template("/n_free", None)
 
 
 def episode_score(task: Task, notes_per_step: Sequence[Sequence[Note]]) -> list[tuple[int, list[bytes]]]:
@@ -104,31 +115,44 @@ class StreamRenderer:
     (a 16th note at 120 BPM lasts 5512.5 samples). To end step k's audio exactly on its last
     sample, the block that holds the boundary must be rendered before step k+1's action is known.
     So every note step k+1 might play starts in advance, sample-accurately, on a side channel of
-    its own; when the action arrives, the chosen notes are moved to the main output (`/n_set out 0`)
+    its own; when the action arrives, the chosen notes are moved to the main output (`/n_set out`)
     from the next block on, their first samples are added from the side channels, and the
     others are freed. Tasks with continuous actions cannot list their notes in advance: they need
     boundaries on block starts, or the NRTRenderer.
+
+    `lanes` episodes run in lockstep in the one process, each on an output channel of its own:
+    the vector environment's batch. With more than one lane, one shared set of candidates writes
+    the side channels, and each lane's own candidates play silently on a private bus until chosen:
+    a note's first samples depend only on its synth, controls and start sample, so they are the
+    same in every lane (exactly, for synths whose noise is seeded with RandSeed).
     """
 
-    def __init__(self, task: Task, *, scsynth: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, task: Task, *, lanes: int = 1, scsynth: str | None = None, timeout: float = 10.0) -> None:
         if not self.supports(task):
             raise ValueError(
                 f"task {task.name!r}: step boundaries {task.boundaries[:3].tolist()}... fall inside "
                 "scsynth's 64-sample blocks and its continuous actions cannot be started in advance; "
                 "use renderer='nrt' (or 'auto')"
             )
+        if not (isinstance(lanes, int) and lanes >= 1):
+            raise ValueError(f"lanes={lanes!r} is not a whole number >= 1")
         self.task = task
+        self.lanes = lanes
         self.scsynth = find_scsynth(scsynth)
         self.timeout = timeout
         self.clock = BlockClock(task.sample_rate)
         self._candidates: tuple[Note, ...] = task.actions.candidates if self._needs_candidates(task) else ()
-        self.channels = 1 + len(self._candidates)
+        self.channels = lanes + len(self._candidates)
+        self._silent_bus = self.channels  # a private bus past the outputs
         self._stream: ScsynthStream | None = None
         self._next_node = 1000
         self._origin = 0
         self._step = 0
-        self._pending: list[int] = []  # candidate node ids started for the next step, one per candidate
+        self._pending: list[list[int]] = []  # per lane: node ids of the candidates started for the next step
+        self._chosen = np.zeros((lanes, len(self._candidates)), dtype=np.float32)  # 1 where a candidate plays
         self._tail = np.zeros((0, self.channels), dtype=np.float32)  # rendered past the last step's end
+        self._shared: list[int] = []  # node ids of the shared candidates (more than one lane)
+        self._span = (0, 0)
 
     @staticmethod
     def _needs_candidates(task: Task) -> bool:
@@ -139,12 +163,19 @@ class StreamRenderer:
         """Whether every step boundary is a block start, or the task's notes can start ahead."""
         return task.actions.candidates is not None or not cls._needs_candidates(task)
 
+    def _candidate_bus(self, lane: int, candidate: int) -> int:
+        return self.lanes + candidate if self.lanes == 1 else self._silent_bus
+
     def _start(self) -> None:
+        # Every lane may hold every note it started in one episode, plus the candidates.
+        most_notes = max((len(o) for o in getattr(self.task.actions, "options", ((None,),))), default=1)
+        nodes = 64 + 2 * len(self._candidates) + self.lanes * (self.task.steps * max(1, most_notes) + len(self._candidates) + 8)
         self._stream = ScsynthStream(
             sample_rate=self.task.sample_rate,
             channels=self.channels,
             executable=self.scsynth,
             timeout=self.timeout,
+            max_nodes=nodes,
         )
         self._stream.send(0, setup_messages(self.task))
         self._origin = 0
@@ -161,6 +192,7 @@ class StreamRenderer:
             self._origin = position + self.clock.block_size
         self._step = 0
         self._pending = []
+        self._shared = []
         self._tail = np.zeros((0, self.channels), dtype=np.float32)
 
     def _node(self) -> int:
@@ -168,42 +200,71 @@ class StreamRenderer:
         return self._next_node
 
     def step(self, step: int, notes: Sequence[Note]) -> np.ndarray:
+        """float32 (n_k,): the samples of step k of lane 0 (the single-environment protocol)."""
+        return self.step_lanes(step, [notes])[0]
+
+    def step_lanes(self, step: int, notes: Sequence[Sequence[Note]]) -> np.ndarray:
+        """float32 (lanes, n_k): step k of every lane, `notes[i]` playing in lane i."""
+        self.submit(step, notes)
+        return self.collect()
+
+    def submit(self, step: int, notes: Sequence[Sequence[Note]]) -> None:
+        """Send step k's bundles and ask scsynth to render through its end (see `collect`)."""
         if self._stream is None:
             raise ScsynthError("StreamRenderer.step() before reset()")
         if step != self._step:
             raise ScsynthError(f"step {step} out of order: expected step {self._step}")
+        if len(notes) != self.lanes:
+            raise ValueError(f"{len(notes)} lists of notes for {self.lanes} lanes")
         b = self.task.boundaries
         start, end = self._origin + int(b[step]), self._origin + int(b[step + 1])
         stream, clock = self._stream, self.clock
-        chosen: list[int] = []  # candidate channels (1-based) whose first samples join the main output
+        self._chosen[:] = 0.0
         if self._pending:
-            free = dict(enumerate(self._pending))
-            moves = []
-            for note in notes:
-                i = next(i for i, c in free.items() if self._candidates[i] == note)
-                moves.append(osc.message("/n_set", free.pop(i), "out", 0))
-                chosen.append(i + 1)
-            # /error -1: a note shorter than a block may have ended already; that is not an error.
-            messages = [osc.message("/error", -1), *moves, *(osc.message("/n_free", n) for n in free.values())]
+            messages = [osc.message("/error", -1)]  # a note shorter than a block may have ended: no error
+            messages += [_N_FREE(node) for node in self._shared]
+            for lane, (lane_notes, nodes) in enumerate(zip(notes, self._pending)):
+                free = dict(enumerate(nodes))
+                for note in lane_notes:
+                    i = next(i for i, c in free.items() if self._candidates[i] == note)
+                    messages.append(_N_SET_OUT(free.pop(i), lane))
+                    self._chosen[lane, i] = 1.0
+                messages += [_N_FREE(node) for node in free.values()]
             stream.send(clock.tag(clock.ceil(start)), messages)
             self._pending = []
-        elif notes:
-            stream.send(clock.tag(start), [note_message(n, self._node(), 0) for n in notes])
+        else:
+            messages = [note_message(n, self._node(), lane) for lane, lane_notes in enumerate(notes) for n in lane_notes]
+            if messages:
+                stream.send(clock.tag(start), messages)
         if step + 1 < self.task.steps and end % clock.block_size:
-            self._pending = [self._node() for _ in self._candidates]
-            starts = [note_message(c, node, ch + 1) for ch, (c, node) in enumerate(zip(self._candidates, self._pending))]
+            self._pending = [[self._node() for _ in self._candidates] for _ in range(self.lanes)]
+            starts = [
+                note_message(c, node, self._candidate_bus(lane, i))
+                for lane, nodes in enumerate(self._pending)
+                for i, (c, node) in enumerate(zip(self._candidates, nodes))
+            ]
+            if self.lanes > 1:  # the shared candidates that write the side channels, freed next block
+                self._shared = [self._node() for _ in self._candidates]
+                starts += [note_message(c, n, self.lanes + i) for i, (c, n) in enumerate(zip(self._candidates, self._shared))]
             stream.send(clock.tag(end), starts)
-        position = stream.frames_rendered
-        block = stream.render(clock.ceil(end) - position)
+        stream.request(clock.ceil(end) - stream.frames_rendered)
+        self._span = (start, end)
+        self._step = step + 1
+
+    def collect(self) -> np.ndarray:
+        """float32 (lanes, n_k): the step `submit` asked for, once scsynth has rendered it."""
+        start, end = self._span
+        position = self._stream.frames_rendered
+        block = self._stream.collect()
         if position < start - len(self._tail):  # the gap block after a reset
             block = block[start - position :]
         rendered = np.concatenate([self._tail, block]) if len(self._tail) else block
-        audio = rendered[: end - start, 0].copy()
-        if chosen:
-            head = len(self._tail)
-            audio[:head] += rendered[:head, chosen].sum(axis=1, dtype=np.float32)
+        audio = rendered[: end - start, : self.lanes].T.copy()
+        head = len(self._tail)
+        if head and self._chosen.any():
+            side = rendered[:head, self.lanes :]  # (head, candidates), the same for every lane
+            audio[:, :head] += (side[:, None, :] * self._chosen).sum(axis=2, dtype=np.float32).T
         self._tail = rendered[end - start :]
-        self._step = step + 1
         return audio
 
     def close(self) -> None:

@@ -83,11 +83,14 @@ class BlockClock:
         return -(-int(sample) // self.block_size) * self.block_size
 
 
-def _command(executable: str, score: str, output: str, sample_rate: int, header: str, channels: int, block_size: int) -> list[str]:
+def _command(
+    executable: str, score: str, output: str, sample_rate: int, header: str, channels: int, block_size: int, max_nodes: int = 1024
+) -> list[str]:
     return [
         executable, "-N", score, "_", output, str(sample_rate), header, "float",
-        "-o", str(channels), "-i", "0", "-z", str(block_size), "-Z", str(block_size),
-        "-D", "0", "-R", "0", "-V", "-1", "-n", "4096",
+        "-o", str(channels), "-i", "0", "-a", str(max(1024, channels + 128)),
+        "-z", str(block_size), "-Z", str(block_size), "-D", "0", "-R", "0", "-V", "-1",
+        "-n", str(max(1024, max_nodes)), "-m", str(max(8192, 16 * max_nodes)),
     ]  # fmt: skip
 
 
@@ -184,6 +187,7 @@ class ScsynthStream:
         executable: str | None = None,
         block_size: int = 64,
         timeout: float = 10.0,
+        max_nodes: int = 1024,
     ) -> None:
         self.clock = BlockClock(sample_rate, block_size)
         self.channels = channels
@@ -204,7 +208,7 @@ class ScsynthStream:
             fcntl.fcntl(self._fifo, _F_SETPIPE_SZ, _PIPE_SIZE)
         except OSError:
             pass
-        cmd = _command(exe, "_", fifo, sample_rate, "RAW", channels, block_size)
+        cmd = _command(exe, "_", fifo, sample_rate, "RAW", channels, block_size, max_nodes)
         self._process = subprocess.Popen(
             ["stdbuf", "-oL", "-eL", *cmd] if shutil.which("stdbuf") else cmd,
             stdin=subprocess.PIPE,
@@ -214,8 +218,15 @@ class ScsynthStream:
             start_new_session=True,
         )
         os.set_blocking(self._process.stdout.fileno(), False)
+        try:
+            import fcntl
+
+            fcntl.fcntl(self._process.stdin.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
+        except OSError:
+            pass
         self._finalizer = weakref.finalize(self, _stop, self._process, self._tmpdir, self._fds)
         self._log = ""
+        self._requested = 0
 
     @property
     def alive(self) -> bool:
@@ -236,14 +247,26 @@ class ScsynthStream:
 
     def render(self, frames: int) -> np.ndarray:
         """Render the next `frames` frames (a multiple of the block size): float32 (frames, channels)."""
+        self.request(frames)
+        return self.collect()
+
+    def request(self, frames: int) -> None:
+        """Ask scsynth to render the next `frames` frames; `collect()` reads them."""
         if frames % self.clock.block_size:
             raise ValueError(f"frames={frames} is not a multiple of the block size {self.clock.block_size}")
-        end = self.frames_rendered + frames
-        self.send(self.clock.tag(end), [])
+        if self._requested:
+            raise ScsynthError("request() twice without collect()")
+        self.send(self.clock.tag(self.frames_rendered + frames), [])
         try:
             self._process.stdin.flush()
         except (BrokenPipeError, OSError, ValueError) as exc:
             raise self._died("while receiving a bundle") from exc
+        self._requested = frames
+
+    def collect(self) -> np.ndarray:
+        """float32 (frames, channels): the frames `request` asked for."""
+        frames, self._requested = self._requested, 0
+        end = self.frames_rendered + frames
         out = np.empty((frames, self.channels), dtype=np.float32)
         view = memoryview(out).cast("B")
         got, deadline = 0, time.monotonic() + self.timeout
