@@ -1,0 +1,370 @@
+"""Private feature machinery behind :mod:`raveforce.rewards`.
+
+librosa's STFT, log-mel and CQT (0.11, default parameters) rebuilt on numpy,
+scipy and soxr, as *frame trackers*: a tracker holds a growing signal and
+one cached result per analysis frame; ``extend(start, samples)`` writes
+``samples`` at ``start`` (the signal ends there afterwards) and recomputes
+only the frames whose window, zero padding included, reaches index
+``start``.  Every frame is computed by the same batch-invariant operations
+whatever the call history, so incremental and from-scratch results are
+bit-identical.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+import scipy.sparse
+import soxr
+from numpy.lib.stride_tricks import sliding_window_view
+
+N_FFT = 2048  # STFT / mel frame length (samples)
+HOP = 512  # hop of every feature (samples at the input rate)
+N_MELS = 128
+N_MFCC = 20
+AMIN = 1e-10  # power floor of power_to_db
+TOP_DB = 80.0
+CQT_BINS = 84
+CQT_BPO = 12
+CQT_FMIN = 440.0 * 2.0 ** ((24 - 69.0) / 12.0)  # C1, as librosa.note_to_hz("C1")
+CQT_SPARSITY = 0.01
+HANN_BANDWIDTH = 1.50018310546875  # librosa.filters.WINDOW_BANDWIDTHS["hann"]
+
+FIR_HALF = 300  # half-length (input samples) of the extracted soxr 2:1 filter
+FIR_NFFT = 1024  # FFT size of one block of the decimating FIR
+FIR_BLOCK = (FIR_NFFT - 2 * FIR_HALF) // 2  # outputs per FIR block (312)
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+class _Signal:
+    """A growing 1-D float64 signal: ``data[pad + i]`` holds sample ``i`` for
+    ``i < length``; every other entry (``pad`` on the left, the tail) is 0."""
+
+    __slots__ = ("data", "pad", "length")
+
+    def __init__(self, capacity: int, *, pad: int, tail: int) -> None:
+        self.data = np.zeros(pad + capacity + tail)
+        self.pad = pad
+        self.length = 0
+
+    def clear(self) -> None:
+        self.data[self.pad : self.pad + self.length] = 0.0
+        self.length = 0
+
+    def write(self, start: int, samples: np.ndarray) -> None:
+        """Overwrite from ``start`` (<= length); the signal then ends after ``samples``."""
+        stop = start + len(samples)
+        self.data[self.pad + start : self.pad + stop] = samples
+        self.length = stop
+
+    def frames(self, first: int, stop: int, *, hop: int, n_fft: int) -> np.ndarray:
+        """Read-only ``(stop - first, n_fft)`` view of librosa's centred frames
+        (``center=True``, zero padding): frame j covers ``[j*hop - n_fft//2, j*hop + n_fft//2)``."""
+        lo = self.pad + first * hop - n_fft // 2
+        hi = lo + (stop - first - 1) * hop + n_fft
+        return sliding_window_view(self.data[lo:hi], n_fft)[::hop]
+
+
+def n_frames(length: int, hop: int) -> int:
+    """Number of centred frames librosa gives a signal of ``length`` samples."""
+    return 1 + length // hop
+
+
+def first_changed_frame(start: int, *, hop: int, n_fft: int) -> int:
+    """First centred frame whose window reaches sample ``start``."""
+    return max(0, (start - n_fft // 2) // hop + 1)
+
+
+# --------------------------------------------------------------------- STFT
+
+
+@functools.cache
+def _hann(n: int) -> np.ndarray:
+    return scipy.signal.get_window("hann", n, fftbins=True)
+
+
+class StftEnergy:
+    """Per-frame energy ``sum_f |X[f, t]|**2`` of ``librosa.stft`` (defaults)
+    of a growing signal.  Cost of ``extend``: one 2048-point rfft per
+    recomputed frame (~(len(samples) + 1536) / 512 frames)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.signal = _Signal(capacity, pad=N_FFT // 2, tail=N_FFT // 2 + HOP)
+        self.energy = np.zeros(n_frames(capacity, HOP))
+
+    def clear(self) -> None:
+        self.signal.clear()
+
+    def extend(self, start: int, samples: np.ndarray) -> float:
+        """Write ``samples`` at ``start``; return the mean over the 2 x F x T
+        real/imaginary STFT entries of their square (i.e. energy / (2 F T))."""
+        self.signal.write(start, samples)
+        stop = n_frames(self.signal.length, HOP)
+        first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
+        if first < stop:
+            spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
+            self.energy[first:stop] = np.sum(spec.real**2 + spec.imag**2, axis=1)
+        return float(np.sum(self.energy[:stop]) / (2 * (N_FFT // 2 + 1) * stop))
+
+
+# --------------------------------------------------------------------- MFCC
+
+
+def _hz_to_mel(f: float) -> float:
+    """librosa.hz_to_mel (Slaney), scalar."""
+    f_sp = 200.0 / 3
+    if f >= 1000.0:
+        return 1000.0 / f_sp + np.log(f / 1000.0) / (np.log(6.4) / 27.0)
+    return f / f_sp
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    """librosa.mel_to_hz (Slaney), vector."""
+    f_sp = 200.0 / 3
+    min_log_mel = 1000.0 / f_sp
+    logstep = np.log(6.4) / 27.0
+    freqs = f_sp * mels
+    log_t = mels >= min_log_mel
+    freqs[log_t] = 1000.0 * np.exp(logstep * (mels[log_t] - min_log_mel))
+    return freqs
+
+
+@functools.lru_cache(maxsize=8)
+def mel_basis(sample_rate: int) -> scipy.sparse.csr_array:
+    """``librosa.filters.mel(sr=sample_rate, n_fft=2048)`` (128 x 1025, float32
+    values as librosa rounds them), as a sparse float64 matrix."""
+    fftfreqs = np.fft.rfftfreq(n=N_FFT, d=1.0 / sample_rate)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sample_rate / 2), N_MELS + 2))
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fftfreqs)
+    weights = np.zeros((N_MELS, 1 + N_FFT // 2), dtype=np.float32)
+    weights[:] = np.maximum(0, np.minimum(-ramps[:-2] / fdiff[:-1, None], ramps[2:] / fdiff[1:, None]))
+    weights *= (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
+    return scipy.sparse.csr_array(weights.astype(np.float64))
+
+
+@functools.cache
+def _dct_t() -> np.ndarray:
+    """(128, 20): ``db @ _dct_t()`` is scipy.fft.dct(type=2, norm='ortho') truncated to 20."""
+    return np.ascontiguousarray(scipy.fft.dct(np.eye(N_MELS), type=2, norm="ortho", axis=0)[:N_MFCC].T)
+
+
+class MelDb:
+    """Per-frame log-mel ``10 log10(max(1e-10, mel power))`` (dB, ref 1, before
+    the top_db clip) of a growing signal, shape (frames, 128).  Cost of
+    ``extend``: one rfft + sparse mel product per recomputed frame."""
+
+    def __init__(self, capacity: int, sample_rate: int) -> None:
+        self.signal = _Signal(capacity, pad=N_FFT // 2, tail=N_FFT // 2 + HOP)
+        self.db = np.zeros((n_frames(capacity, HOP), N_MELS))
+        self.basis = mel_basis(sample_rate)
+
+    def clear(self) -> None:
+        self.signal.clear()
+
+    def extend(self, start: int, samples: np.ndarray) -> np.ndarray:
+        """Write ``samples`` at ``start``; return the (frames, 128) dB view."""
+        self.signal.write(start, samples)
+        stop = n_frames(self.signal.length, HOP)
+        first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
+        if first < stop:
+            spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
+            power = np.abs(spec) ** 2
+            mel = (self.basis @ power.T).T
+            self.db[first:stop] = 10.0 * np.log10(np.maximum(AMIN, mel))
+        return self.db[:stop]
+
+
+def mfcc_from_db(db: np.ndarray) -> np.ndarray:
+    """(frames, 20) MFCCs from (frames, 128) log-mel dB: global top_db clip, then DCT-II."""
+    return np.maximum(db, db.max() - TOP_DB) @ _dct_t()
+
+
+# ---------------------------------------------------------------------- CQT
+
+
+@functools.cache
+def soxr_fir() -> np.ndarray:
+    """Taps ``g[k]``, ``|k| <= FIR_HALF``, with
+    ``librosa.resample(x, orig_sr=2, target_sr=1, res_type='soxr_hq', scale=True)[m]
+    == sum_k g[k] x[2m + k]`` (zero outside ``x``) to soxr's float32 precision.
+
+    soxr's 2:1 'HQ' resampler is a zero-phase linear-phase FIR followed by
+    decimation; its taps are read off impulse responses (averaged over 16
+    positions to beat soxr's float32 rounding), then checked on noise.
+    Runs once per process, ~20 ms."""
+    n, h = 8192, FIR_HALF
+    acc = np.zeros(2 * h + 1)
+    count = np.zeros(2 * h + 1)
+    for pos in range(n // 2, n // 2 + 64):
+        impulse = np.zeros(n)
+        impulse[pos] = 1.0
+        out = soxr.resample(impulse, 2, 1, quality="soxr_hq")
+        k = 2 * np.arange(len(out)) - pos
+        keep = np.abs(k) <= h
+        acc[k[keep] + h] += out[keep]
+        count[k[keep] + h] += 1
+    taps = acc / count
+    taps = (taps + taps[::-1]) / np.sum(taps + taps[::-1])  # soxr's DC gain is exactly 1
+    taps /= np.sqrt(0.5)
+    probe = np.random.default_rng(0).standard_normal(3001)
+    want = soxr.resample(probe, 2, 1, quality="soxr_hq") / np.sqrt(0.5)
+    got = np.convolve(probe, taps)[h::2][: len(want)]
+    if len(want) != 1501 or np.max(np.abs(got - want)) > 1e-5 * np.max(np.abs(want)):
+        raise RuntimeError(f"soxr {soxr.__version__}: 2:1 'soxr_hq' resampling is no longer the expected FIR")
+    return taps
+
+
+@functools.cache
+def _fir_spectrum() -> np.ndarray:
+    """conj(rfft) of the taps: block correlation by FFT."""
+    return np.conj(scipy.fft.rfft(soxr_fir(), FIR_NFFT))
+
+
+def decimate(src: _Signal, dst: _Signal, start: int) -> int:
+    """Bring ``dst`` to the 2:1 soxr resampling of ``src`` (length ceil(n/2))
+    after ``src`` changed from index ``start`` on; return the first index of
+    ``dst`` that was rewritten.  Outputs are computed in fixed blocks of
+    FIR_BLOCK, each from exactly its own input window, so results do not
+    depend on the call history."""
+    h, block = FIR_HALF, FIR_BLOCK
+    stop = (src.length + 1) // 2
+    first = max(0, _ceil_div(start - h - 2 * block + 2, 2 * block))  # first block whose inputs reach `start`
+    last = _ceil_div(stop, block)
+    if first < last:
+        width = 2 * block - 1 + 2 * h  # inputs of one block: [2 q block - h, 2 (q+1) block - 2 + h]
+        lo = src.pad + 2 * first * block - h
+        windows = sliding_window_view(src.data[lo : lo + 2 * block * (last - first - 1) + width], width)[:: 2 * block]
+        corr = scipy.fft.irfft(scipy.fft.rfft(windows, FIR_NFFT) * _fir_spectrum(), FIR_NFFT)
+        out = corr[:, : 2 * block : 2].ravel()
+        dst.write(first * block, out[: stop - first * block])
+    dst.length = stop
+    return min(first * block, stop)
+
+
+def _relative_bandwidth(freqs: np.ndarray) -> np.ndarray:
+    """librosa.filters._relative_bandwidth."""
+    bpo = np.empty_like(freqs)
+    logf = np.log2(freqs)
+    bpo[0] = 1 / (logf[1] - logf[0])
+    bpo[-1] = 1 / (logf[-1] - logf[-2])
+    bpo[1:-1] = 2 / (logf[2:] - logf[:-2])
+    return (2.0 ** (2 / bpo) - 1) / (2.0 ** (2 / bpo) + 1)
+
+
+def _wavelet_lengths(freqs: np.ndarray, alpha: np.ndarray, sr: float) -> tuple[np.ndarray, float]:
+    """librosa.filters.wavelet_lengths (hann, filter_scale 1, gamma 0): lengths, cutoff (Hz)."""
+    q = 1.0 / alpha
+    cutoff = max(freqs * (1 + 0.5 * HANN_BANDWIDTH / q) + 0.5 * 0)
+    return q * sr / (freqs + 0 / alpha), cutoff
+
+
+def _octave_basis(sr: float, freqs: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """librosa's ``__vqt_filter_fft`` (complex64 wavelets, FFT, 1% sparsity):
+    dense (bins, n_fft//2 + 1) complex128 with the pruned entries zero."""
+    lengths, _ = _wavelet_lengths(freqs, alpha, sr)
+    n_fft = int(2.0 ** np.ceil(np.log2(max(lengths))))
+    basis = np.zeros((len(freqs), n_fft), dtype=np.complex64)
+    for row, (ilen, freq) in enumerate(zip(lengths, freqs)):
+        angle = np.arange(-ilen // 2, ilen // 2, dtype=float) * 2 * np.pi * freq / sr
+        sig = (np.cos(angle) + 1j * np.sin(angle)) * _hann(len(angle))
+        sig = sig / np.sum(np.abs(sig))
+        lpad = (n_fft - len(sig)) // 2
+        basis[row, lpad : lpad + len(sig)] = sig
+    basis *= lengths[:, np.newaxis] / float(n_fft)
+    fft_basis = scipy.fft.fft(basis, n=n_fft, axis=1)[:, : n_fft // 2 + 1]
+    mags = np.abs(fft_basis)
+    mag_sort = np.sort(mags, axis=1)
+    cumulative = np.cumsum(mag_sort / np.sum(mags, axis=1, keepdims=True), axis=1)
+    threshold = mag_sort[np.arange(len(freqs)), np.argmin(cumulative < CQT_SPARSITY, axis=1)]
+    return np.where(mags >= threshold[:, None], fft_basis, 0).astype(np.complex128)
+
+
+class _CqtPlan:
+    """Per-sample-rate constants of ``librosa.cqt`` (defaults): which resampled
+    stage each octave reads, its hop and n_fft, and its sparse basis (rows
+    pre-scaled by sqrt(2**octave) / sqrt(filter length), librosa's two
+    normalisations)."""
+
+    def __init__(self, sample_rate: int) -> None:
+        freqs = CQT_FMIN * np.sort(
+            np.multiply.outer(
+                2.0 ** np.arange(np.ceil(CQT_BINS / CQT_BPO)), 2.0 ** ((0.0 + np.arange(0, CQT_BPO, dtype=float)) / CQT_BPO)
+            ).flatten()[:CQT_BINS]
+        )
+        alpha = _relative_bandwidth(freqs)
+        _, cutoff = _wavelet_lengths(freqs, alpha, sample_rate)
+        nyquist = sample_rate / 2.0
+        n_octaves = _ceil_div(CQT_BINS, CQT_BPO)
+        if cutoff > nyquist:
+            raise ValueError(f"cqt: sample_rate={sample_rate} Hz is too low (the top CQT filter reaches {cutoff:.0f} Hz)")
+        two_factors = (HOP & -HOP).bit_length() - 1
+        early = min(max(0, int(np.ceil(np.log2(nyquist / cutoff)) - 1) - 1), max(0, two_factors - n_octaves + 1))
+        if early > 1:
+            raise ValueError(
+                f"cqt: sample_rate={sample_rate} Hz needs librosa's {2**early}x early downsampling, which is not "
+                f"supported (sample rates up to {int(16 * cutoff)} Hz are)"
+            )
+        sr = sample_rate / 2**early
+        lengths, _ = _wavelet_lengths(freqs, alpha, sr)
+        self.n_stages = early + n_octaves  # stage s: input resampled 2:1 s times
+        self.octaves = []  # (stage, hop, n_fft, sparse basis)
+        for octave in range(n_octaves):
+            rows = slice(CQT_BINS - CQT_BPO * (octave + 1), CQT_BINS - CQT_BPO * octave)
+            basis = _octave_basis(sr / 2**octave, freqs[rows], alpha[rows])
+            basis *= np.sqrt(2.0**octave) / np.sqrt(lengths[rows])[:, None]
+            n_fft = 2 * (basis.shape[1] - 1)
+            stage = early + octave
+            self.octaves.append((stage, HOP >> stage, n_fft, scipy.sparse.csr_array(basis)))
+
+
+@functools.lru_cache(maxsize=8)
+def cqt_plan(sample_rate: int) -> _CqtPlan:
+    return _CqtPlan(sample_rate)
+
+
+class CqtEnergy:
+    """Per-frame energy ``sum_bins |C[bin, t]|**2`` of ``librosa.cqt`` (defaults)
+    of a growing signal.
+
+    Mirrors librosa's multirate algorithm: a chain of 2:1 soxr-equivalent
+    decimations (stage s at ``sample_rate / 2**s``), each octave an
+    unwindowed STFT of its stage times a sparse filter basis.  ``extend``
+    recomputes, per stage, the FIR blocks and frames that reach the changed
+    samples (the FIR tails make this reach back ~200 stage samples)."""
+
+    def __init__(self, capacity: int, sample_rate: int) -> None:
+        self.plan = cqt_plan(sample_rate)
+        pad = max(FIR_HALF, max(n for _, _, n, _ in self.plan.octaves) // 2)
+        tail = pad + 2 * FIR_BLOCK + 2 * FIR_HALF + HOP
+        self.stages = [_Signal(_ceil_div(capacity, 2**s), pad=pad, tail=tail) for s in range(self.plan.n_stages)]
+        self.energy = [np.zeros(n_frames(_ceil_div(capacity, 2**stage), hop)) for stage, hop, _, _ in self.plan.octaves]
+
+    def clear(self) -> None:
+        for stage in self.stages:
+            stage.clear()
+
+    def extend(self, start: int, samples: np.ndarray) -> float:
+        """Write ``samples`` at ``start``; return the mean over the 2 x 84 x T
+        real/imaginary CQT entries of their square (i.e. energy / (2 * 84 * T))."""
+        self.stages[0].write(start, samples)
+        changed = [start]
+        for s in range(1, self.plan.n_stages):
+            changed.append(decimate(self.stages[s - 1], self.stages[s], changed[-1]))
+        stops = []
+        for (stage, hop, n_fft, basis), energy in zip(self.plan.octaves, self.energy):
+            signal = self.stages[stage]
+            stop = n_frames(signal.length, hop)
+            first = first_changed_frame(changed[stage], hop=hop, n_fft=n_fft)
+            if first < stop:
+                response = basis @ scipy.fft.rfft(signal.frames(first, stop, hop=hop, n_fft=n_fft)).T
+                energy[first:stop] = np.sum(response.real**2 + response.imag**2, axis=0)
+            stops.append(stop)
+        n = min(stops)
+        return float(sum(np.sum(energy[:n]) for energy in self.energy) / (2 * CQT_BINS * n))
