@@ -1,0 +1,205 @@
+"""raveforce.rewards: equal to librosa, incremental == from scratch, registry.
+
+librosa is the reference (test dependency only); its first calls JIT-compile
+with numba, so its results are computed once per module.
+"""
+
+import functools
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from raveforce import rewards
+
+librosa = pytest.importorskip("librosa")
+pytestmark = pytest.mark.filterwarnings("ignore:n_fft=.* is too large:UserWarning")  # librosa, short CQT octaves
+
+NAMES = ("cqt", "mfcc", "mse", "stft")
+DISTANCE = {name: getattr(rewards, f"{name}_distance") for name in NAMES}
+STEPS = 16
+BOUNDARIES = np.floor(np.arange(STEPS + 1) * 5512.5 + 0.5).astype(np.int64)  # round half up of k * 5512.5
+
+
+def signal(kind: str, n: int, sr: int, seed: int = 0) -> np.ndarray:
+    t = np.arange(n) / sr
+    rng = np.random.default_rng(seed)
+    if kind == "silence":
+        return np.zeros(n)
+    if kind == "noise":
+        return 0.3 * rng.standard_normal(n)
+    if kind == "burst":  # noise bursts with silence between
+        return 0.5 * rng.standard_normal(n) * ((t * 8) % 1 < 0.3)
+    if kind == "sine":  # decaying tone with a harmonic, retriggered every 0.25 s
+        return np.exp(-12 * (t % 0.25)) * (np.sin(2 * np.pi * 220 * t) + 0.3 * np.sin(2 * np.pi * 1320 * t))
+    raise ValueError(kind)
+
+
+def librosa_distance(name: str, x: np.ndarray, y: np.ndarray, sr: int) -> float:
+    if name == "mse":
+        return float(np.mean((x - y) ** 2))
+    if name == "mfcc":
+        return float(np.mean((librosa.feature.mfcc(y=x, sr=sr, n_mfcc=20) - librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20)) ** 2))
+    diff = librosa.stft(x) - librosa.stft(y) if name == "stft" else librosa.cqt(x, sr=sr) - librosa.cqt(y, sr=sr)
+    return float(np.mean(np.stack([diff.real, diff.imag]) ** 2))
+
+
+CASES = [  # (sample rate, length, x, y): lengths that are not multiples of the hop
+    (44100, 5512, "burst", "sine"),
+    (44100, 11025, "sine", "noise"),
+    (44100, 88200, "burst", "sine"),
+    (44100, 11025, "silence", "sine"),
+    (22050, 11025, "noise", "sine"),
+    (48000, 7001, "sine", "burst"),
+]
+
+
+@functools.cache
+def case_signals(i: int) -> tuple[np.ndarray, np.ndarray, int]:
+    sr, n, kx, ky = CASES[i]
+    return signal(kx, n, sr, seed=1), signal(ky, n, sr, seed=2), sr
+
+
+@functools.cache
+def librosa_reference(i: int, name: str) -> float:
+    x, y, sr = case_signals(i)
+    return librosa_distance(name, x, y, sr)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{sr}Hz-{n}-{x}-vs-{y}" for sr, n, x, y in CASES])
+def test_distance_equals_librosa(case, name):
+    x, y, sr = case_signals(case)
+    assert DISTANCE[name](x, y, sr) == pytest.approx(librosa_reference(case, name), rel=1e-6, abs=0)
+
+
+@pytest.fixture(scope="module")
+def episode():
+    n, sr = int(BOUNDARIES[-1]), 44100
+    target = signal("sine", n, sr)
+    audio = (signal("burst", n, sr, seed=3) + 0.5 * target).astype(np.float32)
+    return target, audio, sr
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_incremental_episode_equals_from_scratch(name, episode):
+    target, rendered, sr = episode
+    criterion = rewards.make(name, target=target, sample_rate=sr, boundaries=BOUNDARIES)
+    for _ in range(2):  # a second episode after reset() must not see the first
+        criterion.reset()
+        audio = np.zeros_like(rendered)
+        for k in range(STEPS):
+            b0, b1 = BOUNDARIES[k], BOUNDARIES[k + 1]
+            audio[b0:b1] = rendered[b0:b1]
+            got = criterion.distance(audio, k)
+            fresh = rewards.make(name, target=target, sample_rate=sr, boundaries=BOUNDARIES).distance(audio, k)
+            assert got == fresh  # bit-identical
+            assert got == pytest.approx(DISTANCE[name](audio[:b1], target[:b1], sr), rel=1e-9, abs=0)
+            assert got > 0
+
+
+@pytest.mark.parametrize("sr", [44100, 22050])
+def test_any_call_order_and_tiny_steps(sr):
+    rng = np.random.default_rng(7)
+    boundaries = np.concatenate([[0], np.cumsum(rng.integers(1, 1500, size=24))])  # steps shorter than a hop
+    n = int(boundaries[-1])
+    target = signal("sine", n, sr)
+    audio = signal("noise", n, sr, seed=4).astype(np.float32)
+    order = [0, 1, 2, 3, 7, 8, 8, 9, 4, 5, 0, 1, 23]  # skipped, repeated, backwards
+    for name in NAMES:
+        criterion = rewards.make(name, target=target, sample_rate=sr, boundaries=boundaries)
+        for k in order:
+            b = boundaries[k + 1]
+            assert criterion.distance(audio, k) == pytest.approx(DISTANCE[name](audio[:b], target[:b], sr), rel=1e-9, abs=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_silence_and_identical_give_zero(name, episode):
+    target, _, sr = episode
+    assert DISTANCE[name](np.zeros(5000), np.zeros(5000), sr) == 0.0
+    assert DISTANCE[name](target[:7000], target[:7000], sr) == 0.0
+    perfect = target.astype(np.float32)  # a render equal to a float32-exact target
+    criterion = rewards.make(name, target=perfect.astype(np.float64), sample_rate=sr, boundaries=BOUNDARIES)
+    assert [criterion.distance(perfect, k) for k in range(STEPS)] == [0.0] * STEPS
+    assert criterion.distance(np.zeros_like(perfect), 0) > 0
+    silent = rewards.make(name, target=np.zeros_like(target), sample_rate=sr, boundaries=BOUNDARIES)
+    assert silent.distance(np.zeros_like(perfect), 3) == 0.0
+
+
+def test_registry_lists_the_four_criteria_sorted():
+    names = rewards.available()
+    assert set(NAMES) <= set(names)
+    assert list(names) == sorted(names)
+    for name in NAMES:
+        assert rewards.make(name, target=np.zeros(8000), sample_rate=44100, boundaries=[0, 4000, 8000]).name == name
+
+
+def test_unknown_name_repeats_it_and_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="'loudness'") as info:
+        rewards.make("loudness", target=np.zeros(100), sample_rate=44100, boundaries=[0, 100])
+    assert all(name in str(info.value) for name in NAMES)
+    with pytest.raises(TypeError, match="42"):
+        rewards.make(42, target=np.zeros(100), sample_rate=44100, boundaries=[0, 100])
+
+
+def test_callable_reward_is_wrapped_as_a_distance():
+    target = signal("sine", 3000, 44100)
+    audio = np.ones(3000, np.float32)
+    seen = []
+
+    def l1(observed, tgt, sample_rate):
+        seen.append((len(observed), len(tgt), sample_rate))
+        return -float(np.abs(observed - tgt).sum())
+
+    criterion = rewards.make(l1, target=target, sample_rate=44100, boundaries=[0, 1000, 3000])
+    assert criterion.distance(audio, 0) == pytest.approx(np.abs(1 - target[:1000]).sum())
+    assert criterion.distance(audio, 1) == pytest.approx(np.abs(1 - target).sum())
+    assert seen == [(1000, 1000, 44100), (3000, 3000, 44100)]
+
+    def broken(observed, tgt, sample_rate):
+        return float("nan")
+
+    with pytest.raises(ValueError, match="broken.*nan"):
+        rewards.make(broken, target=target, sample_rate=44100, boundaries=[0, 3000]).distance(audio, 0)
+
+
+def test_register_a_custom_criterion(monkeypatch):
+    monkeypatch.setattr(rewards, "_REGISTRY", dict(rewards._REGISTRY))
+
+    @rewards.register
+    class Peak(rewards.Criterion):
+        name = "peak"
+
+        def _update(self, audio, step, start):
+            b = self.boundaries[step + 1]
+            return float(abs(np.max(np.abs(audio[:b])) - np.max(np.abs(self.target[:b]))))
+
+    assert "peak" in rewards.available()
+    criterion = rewards.make("peak", target=np.full(10, 0.5), sample_rate=8000, boundaries=[0, 5, 10])
+    assert criterion.distance(np.ones(10), 1) == 0.5
+
+    class Other(Peak):
+        pass
+
+    with pytest.raises(ValueError, match="'peak'"):
+        rewards.register(Other)
+
+
+def test_bad_arguments_are_repeated_in_errors():
+    target = np.zeros(1000)
+    with pytest.raises(ValueError, match="1000"):
+        rewards.make("mse", target=target, sample_rate=44100, boundaries=[0, 500, 999])
+    with pytest.raises(ValueError, match="-5"):
+        rewards.make("mse", target=target, sample_rate=-5, boundaries=[0, 1000])
+    criterion = rewards.make("stft", target=target, sample_rate=44100, boundaries=[0, 500, 1000])
+    with pytest.raises(ValueError, match=r"\[0, 2\), got 2"):
+        criterion.distance(np.zeros(1000, np.float32), 2)
+    with pytest.raises(ValueError, match="96000"):
+        rewards.make("cqt", target=target, sample_rate=96000, boundaries=[0, 1000])
+
+
+def test_runtime_does_not_import_librosa():
+    code = "import sys, raveforce.rewards as r, numpy as np; r.cqt_distance(np.ones(3000), np.zeros(3000), 44100); print('librosa' in sys.modules, 'numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
