@@ -23,3 +23,11 @@ class TargetError(RaveForceError, ValueError):
 
 class EpisodeError(RaveForceError, RuntimeError):
     """`step()` called before `reset()` or after the episode ended."""
+
+
+class SCLangError(RaveForceError, RuntimeError):
+    """sclang (the RaveForce quark) is unreachable, replied with an error, or sent a bad reply."""
+
+
+class SCLangTimeoutError(SCLangError, TimeoutError):
+    """sclang did not reply within the timeout."""
