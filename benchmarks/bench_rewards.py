@@ -65,12 +65,11 @@ def librosa_step(name: str, target: np.ndarray):
 
     if name == "mse":
         return lambda audio, k: np.mean((audio[: BOUNDARIES[k + 1]] - target[: BOUNDARIES[k + 1]]) ** 2)
-    if name == "mfcc":
-        feature = lambda x: librosa.feature.mfcc(y=x, sr=SR, n_mfcc=20)  # noqa: E731
-    elif name == "stft":
-        feature = lambda x: librosa.stft(x)  # noqa: E731
-    else:
-        feature = lambda x: librosa.cqt(x, sr=SR)  # noqa: E731
+    feature = {
+        "mfcc": lambda x: librosa.feature.mfcc(y=x, sr=SR, n_mfcc=20),
+        "stft": librosa.stft,
+        "cqt": lambda x: librosa.cqt(x, sr=SR),
+    }[name]
     targets = [feature(target[: BOUNDARIES[k + 1]].astype(np.float32)) for k in range(STEPS)]
 
     def call(audio, k):
