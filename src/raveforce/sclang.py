@@ -1,0 +1,469 @@
+"""Tasks defined in sclang with the RaveForce quark, trained on from Python over OSC.
+
+In sclang (run headless with `raveforce sclang FILE.scd`):
+
+    SynthDef(\\sin, { |freq = 0.5| ... }).add;
+    RaveForce.start(Pbind(\\instrument, \\sin, \\dur, 0.25), key: \\freq, bpm: 60, steps: 4, name: \\sine);
+
+In Python:
+
+    env = gym.make("raveforce/SCLang-v0", name="sine", host="127.0.0.1", port=57120, target="kick.wav")
+
+## OSC protocol (version 1)
+Requests go to sclang's UDP port (57120 unless `raveforce sclang --port` says otherwise). Every
+request is `/raveforce/<command> id name args...` with `id` an int32 chosen by the client and
+`name` the task's name; the reply goes to the sender's address and port:
+`/raveforce/ok id results...` or `/raveforce/error id message` (sclang's error text; id -1 when
+the request was too malformed to carry one).
+
+- `describe` (or `make`, the paper's name) -> `ok id json synthdef...`: a JSON object with
+  kind ("discrete" | "continuous"), size (Discrete(size) or Box(0, 1, (size,))), keys, options
+  (discrete: per option, the notes `[synth, [control, value, ...]]` it plays), controls
+  (continuous: per key `{key, low, high, scale: "lin" | "exp"}`, the action x in [0, 1] becomes
+  low + (high - low) x or low (high / low)^x), synth and fixed (continuous: the one synth a step
+  plays and its other controls), direct (whether those notes hold at every step), steps, bpm,
+  beats_per_step, step_seconds, sample_rate, total_samples (observation length: step k starts at
+  sample floor(k * step_seconds * sample_rate + 0.5)), buffers (sound file paths, buffers 0..n-1),
+  target (a path or absent), reward (a name or absent), synthdefs ([{name, controls}]); then one
+  blob of `.scsyndef` bytes per synthdefs entry.
+- `reset` -> `ok id`: starts this client's episode (clients are told apart by address:port).
+- `step k a...` -> `ok id path frames`: plays step k (0-based, in order after reset) with the
+  action values a (a choice index, or one float in [0, 1] per key), renders the whole prefix
+  with `Score.recordNRT` (the paper's method) and replies with the path of the float WAV of the
+  audio so far (`frames` samples long at least). The file stays until the next step, reset or close.
+- `events k a...` -> `ok id json`: the notes step k plays with action a, without rendering:
+  `[[synth, [control, value, ...]], ...]` (`[]` for a rest).
+- `close` -> `ok id`: ends this client's episode; sclang deletes its render files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from gymnasium import spaces
+
+from raveforce import osc
+from raveforce.env import RaveForceEnv
+from raveforce.errors import SCLangError, SCLangTimeoutError
+from raveforce.render import NRTRenderer, StreamRenderer, make_renderer
+from raveforce.task import Choices, Control, Controls, Note, Task
+
+PROTOCOL_VERSION = 1
+DEFAULT_PORT = 57120
+SCLANG_INSTALL_HINT = "sudo apt-get install --no-install-recommends supercollider-language"
+_DATA = Path(__file__).parent / "data"
+
+
+# --- the client --------------------------------------------------------------------------------
+
+
+def _start_hint(name: str) -> str:
+    return (
+        f"start it with `raveforce sclang FILE.scd`, where FILE.scd defines its SynthDefs and calls "
+        f"RaveForce.start(pattern, key: ..., name: \\{name})"
+    )
+
+
+class SCLangClient:
+    """One long-lived UDP socket talking to one task of a RaveForce quark in sclang.
+
+    `request(command, *args)` sends `/raveforce/<command> id name args...` and returns the
+    reply's results; every request waits at most `timeout` seconds.
+    """
+
+    def __init__(self, name: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, timeout: float = 5.0) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"name={name!r} is not a task name (the name: given to RaveForce.start)")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ValueError(f"port={port!r} is not a UDP port number from 1 to 65535")
+        if not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValueError(f"timeout={timeout!r} is not a number of seconds > 0")
+        self.name, self.host, self.port, self.timeout = name, host, port, float(timeout)
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        except socket.gaierror as exc:
+            raise SCLangError(f"host {host!r} does not resolve: {exc}") from exc
+        self._socket = socket.socket(family, kind, proto)
+        self._finalizer = weakref.finalize(self, self._socket.close)
+        self._socket.connect(address)  # replies from elsewhere are dropped; a dead port is reported
+        self._ids = itertools.count(1)
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def request(self, command: str, *args: int | float | str, timeout: float | None = None) -> list:
+        """Send one request and return the results of its `/raveforce/ok` reply."""
+        if not self._finalizer.alive:
+            raise SCLangError(f"the connection to task {self.name!r} at {self.where} is closed")
+        request_id = next(self._ids) % (1 << 31)
+        wait = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        try:
+            self._socket.send(osc.message(f"/raveforce/{command}", request_id, self.name, *args))
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self._socket], [], [], left)[0]:
+                    raise SCLangTimeoutError(
+                        f"no reply from sclang at {self.where} to /raveforce/{command} for task "
+                        f"{self.name!r} within {wait:g} s: is a RaveForce task named {self.name!r} "
+                        f"running there? {_start_hint(self.name)}"
+                    )
+                address, reply = osc.parse_message(self._socket.recv(1 << 16))
+                if address == "/raveforce/ok" and reply[:1] == [request_id]:
+                    return reply[1:]
+                if address == "/raveforce/error" and reply[:1] in ([request_id], [-1]):
+                    raise SCLangError(f"sclang at {self.where}, task {self.name!r}, /raveforce/{command}: {reply[1]}")
+                # anything else is a late reply to an earlier, timed-out request: skip it
+        except ConnectionRefusedError as exc:
+            raise SCLangError(
+                f"nothing listens at {self.where} (connection refused) for task {self.name!r}: "
+                f"sclang is not running or uses another port; {_start_hint(self.name)}"
+            ) from exc
+        except OSError as exc:
+            if isinstance(exc, SCLangError):
+                raise
+            raise SCLangError(f"talking to sclang at {self.where} for task {self.name!r} failed: {exc}") from exc
+
+    def describe(self) -> tuple[dict, list[bytes]]:
+        """The task's description (see the module docstring) and its SynthDefs' bytes."""
+        results = self.request("describe")
+        try:
+            description = json.loads(results[0])
+        except (IndexError, TypeError, ValueError) as exc:
+            raise SCLangError(f"sclang at {self.where} sent a describe reply that is not JSON: {results[:1]!r}") from exc
+        if description.get("protocol") != PROTOCOL_VERSION:
+            raise SCLangError(
+                f"sclang at {self.where} speaks RaveForce protocol {description.get('protocol')!r}; "
+                f"this Python package speaks {PROTOCOL_VERSION}: install matching versions of the quark and package"
+            )
+        return description, list(results[1:])
+
+    def events(self, step: int, action: Sequence[float]) -> tuple[Note, ...]:
+        """The notes sclang's pattern plays at `step` with `action`."""
+        return _notes(json.loads(self.request("events", step, *action)[0]))
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _note(synth: str, args: Sequence) -> Note:
+    controls = dict(zip(args[::2], args[1::2]))
+    bus = controls.pop("out", 0)
+    if bus != 0:
+        raise SCLangError(f"a {synth!r} note plays on bus out={bus}; RaveForce renders bus 0 only")
+    return Note.of(synth, **controls)
+
+
+def _notes(spec: Sequence) -> tuple[Note, ...]:
+    return tuple(_note(synth, args) for synth, args in spec)
+
+
+def task_from_description(description: dict, synthdefs: Sequence[bytes]) -> Task:
+    """The `Task` a describe reply stands for (its actions are exact when description["direct"])."""
+    d = description
+    if d["kind"] == "discrete":
+        actions: Choices | Controls = Choices(tuple(_notes(option) for option in d["options"]))
+    elif d["kind"] == "continuous":
+        fixed = _note(d.get("synth", ""), d.get("fixed", []))
+        actions = Controls(
+            d.get("synth", ""),
+            tuple(Control(c["key"], float(c["low"]), float(c["high"]), c["scale"]) for c in d["controls"]),
+            fixed.controls,
+        )
+    else:
+        raise SCLangError(f"describe reply has kind={d['kind']!r}, not 'discrete' or 'continuous'")
+    return Task(
+        name=d["name"],
+        synthdefs=tuple(bytes(b) for b in synthdefs),
+        actions=actions,
+        buffers=tuple(Path(p) for p in d.get("buffers", [])),
+        target=Path(d["target"]) if d.get("target") else None,
+        sample_rate=int(d["sample_rate"]),
+        bpm=float(d["bpm"]),
+        steps=int(d["steps"]),
+        beats_per_step=float(d["beats_per_step"]),
+        reward=d.get("reward") or "mse",
+        description=f"defined in sclang: {d['kind']} key(s) {d['keys']}",
+    )
+
+
+# --- renderers for the sclang path ---------------------------------------------------------------
+
+
+class _ActionRenderer:
+    """A renderer that also needs the step's raw action (SCLangEnv.step hands it over)."""
+
+    action: Sequence[float] = ()
+
+
+class SCLangEventsRenderer(_ActionRenderer):
+    """Asks sclang for each step's notes (`events`), renders them with a Python-side renderer.
+
+    For patterns whose notes the describe reply cannot list once for all steps.
+    """
+
+    def __init__(self, client: SCLangClient, inner) -> None:
+        self.client, self.inner = client, inner
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def step(self, step: int, notes: Sequence[Note]) -> np.ndarray:
+        return self.inner.step(step, self.client.events(step, self.action))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class SCLangNRTRenderer(_ActionRenderer):
+    """The paper's architecture: sclang renders the whole prefix with Score.recordNRT each step."""
+
+    def __init__(self, client: SCLangClient, task: Task, *, timeout: float) -> None:
+        self.client, self.task, self.timeout = client, task, timeout
+
+    def reset(self) -> None:
+        self.client.request("reset")
+
+    def step(self, step: int, notes: Sequence[Note]) -> np.ndarray:
+        import soundfile
+
+        path, frames = self.client.request("step", step, *self.action, timeout=self.timeout)
+        b0, b1 = int(self.task.boundaries[step]), int(self.task.boundaries[step + 1])
+        try:
+            audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
+            raise SCLangError(f"cannot read sclang's render {path!r} of step {step}: {exc}") from exc
+        if rate != self.task.sample_rate or len(audio) < frames:
+            raise SCLangError(f"sclang's render {path!r} has {len(audio)} frames at {rate} Hz; expected {frames} at {self.task.sample_rate}")
+        out = np.zeros(b1 - b0, dtype=np.float32)
+        chunk = audio[b0:b1, 0]
+        out[: len(chunk)] = chunk
+        return out
+
+    def close(self) -> None:
+        try:
+            self.client.request("close", timeout=min(self.timeout, 1.0))
+        except SCLangError:
+            pass  # sclang gone: it has nothing left to delete
+
+
+# --- the environment -------------------------------------------------------------------------------
+
+
+class SCLangEnv(RaveForceEnv):
+    """A task defined in sclang with the RaveForce quark (a SynthDef and a pattern).
+
+    ## Action Space
+    From sclang: `Discrete(n)` for `key: \\k -> [choice, ...]`, else `Box(0, 1, (keys,), float32)`,
+    each dimension scaled into its key's range (lin or exp) as the describe reply says.
+
+    ## Observation Space
+    `Box(-inf, inf, (total_samples,), float32)`: the mono audio so far, zero-padded to the
+    episode (as `RaveForceEnv`).
+
+    ## Rewards
+    `-distance` between the audio so far and the target's prefix; the reward is the one passed
+    here, else the task's (`RaveForce.start(..., reward: \\mfcc)`), else "mse".
+
+    ## Arguments
+    name, host, port: the task (`name:` of RaveForce.start) and where sclang listens.
+    mode: "events" (default): sclang's pattern gives the notes, Python's scsynth renders them
+    (fast; same audio as the core env); "sclang": sclang renders every prefix with
+    Score.recordNRT and replies with the file (the paper's architecture).
+    renderer: for mode "events", "auto", "stream" or "nrt" (see `RaveForceEnv`).
+    target: a sound file or (samples, rate); default the task's `target:`.
+    timeout: seconds to wait for any reply from sclang or render from scsynth.
+
+    ## Version History
+    - v0: initial version.
+    """
+
+    def __init__(
+        self,
+        name: str = "default",
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        *,
+        mode: str = "events",
+        renderer: str = "auto",
+        target=None,
+        reward=None,
+        render_mode: str | None = None,
+        scsynth: str | os.PathLike | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        if mode not in ("events", "sclang"):
+            raise ValueError(f"mode={mode!r} is not 'events' (Python renders sclang's notes) or 'sclang' (sclang renders)")
+        if renderer not in ("auto", "stream", "nrt"):
+            raise ValueError(f"renderer={renderer!r} is not one of 'auto', 'stream', 'nrt'")
+        self.mode = mode
+        self.client = client = SCLangClient(name, host, port, timeout=timeout)
+        try:
+            self.description, synthdefs = client.describe()
+            task = task_from_description(self.description, synthdefs)
+            if task.target is None and target is None:
+                raise SCLangError(
+                    f"task {name!r} has no target: pass target= (a sound file or (samples, sample_rate)) "
+                    "or give RaveForce.start a target: path"
+                )
+            if mode == "sclang":
+                if renderer != "auto":
+                    raise ValueError(f"renderer={renderer!r} applies to mode='events' only; mode='sclang' renders in sclang")
+                chosen = SCLangNRTRenderer(client, task, timeout=max(timeout, 10.0))
+            else:
+                chosen = self._events_renderer(task, renderer, scsynth, timeout)
+            super().__init__(task, target=target, reward=reward, render_mode=render_mode, renderer=chosen, timeout=timeout)
+        except BaseException:
+            client.close()
+            raise
+
+    def _events_renderer(self, task: Task, renderer: str, scsynth, timeout: float):
+        kwargs = {"scsynth": None if scsynth is None else os.fspath(scsynth), "timeout": timeout}
+        ahead = bool(np.any(task.boundaries[1:-1] % 64))  # boundaries inside scsynth's blocks
+        if not self.description["direct"]:  # notes vary by step: ask sclang for them each step
+            if renderer == "stream" and ahead:
+                raise ValueError(f"task {task.name!r}: its notes change from step to step, so renderer='stream' cannot start them ahead; use 'auto' or 'nrt'")
+            inner = (NRTRenderer if ahead or renderer == "nrt" else StreamRenderer)(task, **kwargs)
+            return SCLangEventsRenderer(self.client, inner)
+        without_out = sorted({s["name"] for s in self.description["synthdefs"] if "out" not in s["controls"]})
+        if isinstance(task.actions, Choices) and without_out and ahead:
+            # Candidates play ahead on side channels, chosen by their `out` control.
+            if renderer == "stream":
+                raise ValueError(f"renderer='stream' needs an `out` control in SynthDef(s) {without_out}; use 'auto' or 'nrt'")
+            renderer = "nrt"
+        return make_renderer(renderer, task, **kwargs)
+
+    def step(self, action):
+        if isinstance(self._renderer, _ActionRenderer):
+            self.task.actions.notes(action)  # raises InvalidActionError before anything is sent
+            a = np.asarray(action)
+            self._renderer.action = [int(a)] if isinstance(self.action_space, spaces.Discrete) else [float(x) for x in a.ravel()]
+        return super().step(action)
+
+    def close(self) -> None:
+        super().close()
+        if getattr(self, "client", None) is not None:
+            self.client.close()
+
+
+# --- the launcher ------------------------------------------------------------------------------------
+
+
+def find_sclang(executable: str | os.PathLike | None = None) -> str:
+    """The sclang to run: `executable`, else $RAVEFORCE_SCLANG, else `sclang` on PATH."""
+    candidate = executable or os.environ.get("RAVEFORCE_SCLANG") or "sclang"
+    found = shutil.which(str(candidate))
+    if found is None:
+        raise SCLangError(
+            f"sclang not found: {str(candidate)!r} is not an executable. Install it with "
+            f"`{SCLANG_INSTALL_HINT}`, or pass --sclang / set RAVEFORCE_SCLANG."
+        )
+    return found
+
+
+def find_quark(path: str | os.PathLike | None = None) -> Path:
+    """The RaveForce quark folder: `path`, else $RAVEFORCE_QUARK, else the one in this source tree."""
+    candidate = Path(path or os.environ.get("RAVEFORCE_QUARK") or Path(__file__).resolve().parents[2] / "supercollider" / "RaveForce")
+    if not (candidate / "Classes" / "RaveForce.sc").is_file():
+        raise SCLangError(f"{str(candidate)!r} is not the RaveForce quark (no Classes/RaveForce.sc): pass --quark or set RAVEFORCE_QUARK")
+    return candidate
+
+
+def _stop_group(process: subprocess.Popen, tmpdir: str) -> None:
+    """Stop sclang and everything it started (its scsynth renders), then remove its temp dir."""
+    for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+            os.killpg(process.pid, signal.SIGKILL)  # children that outlived sclang
+        except ProcessLookupError:
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    if process.stdout is not None:
+        process.stdout.close()
+    shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def serve(file: str | os.PathLike, *, port: int | None = None, sclang: str | None = None, quark: str | None = None, out=None) -> int:
+    """Run FILE.scd in headless sclang with the quark on its include path until Ctrl-C/SIGTERM.
+
+    Prints sclang's output (its errors included) and returns sclang's exit code, 1 when FILE
+    fails to compile, raises or starts no task, 0 when stopped by a signal.
+    """
+    out = out or sys.stdout
+    path = Path(file).resolve()
+    if not path.is_file():
+        raise SCLangError(f"{str(file)!r} is not a file (an .scd file that calls RaveForce.start)")
+    exe, quark_dir = find_sclang(sclang), find_quark(quark)
+    tmpdir = tempfile.mkdtemp(prefix="raveforce-sclang-")
+    conf = Path(tmpdir, "sclang_conf.yaml")
+    conf.write_text(f"includePaths:\n    - {json.dumps(str(quark_dir))}\nexcludePaths: []\npostInlineWarnings: false\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TMPDIR=tmpdir, RAVEFORCE_FILE=str(path))
+    env.setdefault("RAVEFORCE_KIT", str(_DATA / "kit"))
+    env.setdefault("RAVEFORCE_DATA", str(_DATA))
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        env["QTWEBENGINE_DISABLE_SANDBOX"] = "1"
+    cmd = [exe, "-D", "-l", str(conf), *(["-u", str(port)] if port else []), str(quark_dir / "run.scd")]
+    process = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=path.parent, env=env, start_new_session=True, text=True, errors="replace",
+    )  # fmt: skip
+    finalizer = weakref.finalize(process, _stop_group, process, tmpdir)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    startup: list[str] = []  # class-library chatter, shown only if sclang fails before the file runs
+    started = False
+    try:
+        for line in process.stdout:
+            if not started:
+                startup.append(line)
+                started = "*** Welcome to SuperCollider" in line
+                continue
+            if line.startswith("RAVEFORCE-READY"):
+                _, listen, names = line.split(maxsplit=2)
+                if port and int(listen) != port:
+                    print(f"raveforce sclang: error: UDP port {port} is in use (sclang took {listen}); "
+                          "stop what uses it or pass another --port", file=out, flush=True)  # fmt: skip
+                    return 1
+                print(f"raveforce sclang: serving task(s) {names.strip()} on UDP port {listen} "
+                      f"(sclang pid {process.pid}); Ctrl-C to stop", file=out, flush=True)  # fmt: skip
+            elif line.startswith("RAVEFORCE-FAILED"):
+                print(f"raveforce sclang: error: {line.split(maxsplit=1)[1].strip()}", file=out, flush=True)
+            elif not line.startswith("Found 0 LADSPA plugins"):  # printed by every Score.recordNRT
+                print(line, end="", file=out, flush=True)
+        code = process.wait()
+        if not started:
+            print("".join(startup), end="", file=out)
+            print(f"raveforce sclang: sclang exited with code {code} before running {path}", file=out, flush=True)
+        return code if code else (1 if not started else 0)
+    except KeyboardInterrupt:
+        print("raveforce sclang: stopping sclang", file=out, flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        finalizer()
+
+
+__all__ = ["SCLangClient", "SCLangEnv", "find_quark", "find_sclang", "serve", "task_from_description"]
