@@ -15,6 +15,7 @@ from raveforce.errors import (
     EpisodeError,
     InvalidActionError,
     RaveForceError,
+    SCLangError,
     ScsynthError,
     ScsynthNotFoundError,
     TargetError,
@@ -25,12 +26,13 @@ __version__ = "0.1.0"
 ENVS = {
     "raveforce/DrumLoop-v0": "raveforce.envs:DrumLoopEnv",
     "raveforce/KickFrequency-v0": "raveforce.envs:KickFrequencyEnv",
+    "raveforce/SCLang-v0": "raveforce.sclang:SCLangEnv",
 }
 for _env_id, _entry_point in ENVS.items():
     if _env_id not in gymnasium.registry:
         gymnasium.register(_env_id, entry_point=_entry_point)
 
-_LAZY = {"rewards", "tasks", "envs", "env", "task", "render", "scsynth", "audio", "osc"}
+_LAZY = {"rewards", "tasks", "envs", "env", "task", "render", "scsynth", "audio", "osc", "sclang"}
 
 
 def __getattr__(name: str):
@@ -48,6 +50,7 @@ __all__ = [
     "EpisodeError",
     "InvalidActionError",
     "RaveForceError",
+    "SCLangError",
     "ScsynthError",
     "ScsynthNotFoundError",
     "TargetError",

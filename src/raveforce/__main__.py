@@ -108,6 +108,13 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_sclang(args) -> int:
+    """Serve the RaveForce tasks of an .scd file from headless sclang until Ctrl-C."""
+    from raveforce.sclang import serve
+
+    return serve(args.file, port=args.port, sclang=args.sclang, quark=args.quark)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="raveforce", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reward", default="mfcc")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("sclang", help="serve the RaveForce tasks an .scd file defines, from headless sclang")
+    p.add_argument("file", help="an .scd file that defines SynthDefs and calls RaveForce.start")
+    p.add_argument("--port", type=int, default=None, help="sclang's UDP port (default: sclang's, 57120)")
+    p.add_argument("--sclang", default=None, help="the sclang executable (else $RAVEFORCE_SCLANG, else PATH)")
+    p.add_argument("--quark", default=None, help="the RaveForce quark folder (else $RAVEFORCE_QUARK, else this source tree's)")
+    p.set_defaults(func=cmd_sclang)
     return parser
 
 
