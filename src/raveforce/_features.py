@@ -16,7 +16,6 @@ import functools
 
 import numpy as np
 import scipy.fft
-import scipy.signal
 import scipy.sparse
 import soxr
 from numpy.lib.stride_tricks import sliding_window_view
@@ -86,7 +85,13 @@ def first_changed_frame(start: int, *, hop: int, n_fft: int) -> int:
 
 @functools.cache
 def _hann(n: int) -> np.ndarray:
-    return scipy.signal.get_window("hann", n, fftbins=True)
+    """(n,) periodic Hann window, computed as scipy.signal.get_window("hann", n) does, to the bit
+    (scipy.signal itself takes most of a second to import)."""
+    fac = np.linspace(-np.pi, np.pi, n + 1)
+    window = np.zeros(n + 1)
+    for k, a in enumerate((0.5, 0.5)):
+        window += a * np.cos(k * fac)
+    return window[:-1]
 
 
 class StftEnergy:

@@ -178,7 +178,9 @@ class StreamRenderer:
             max_nodes=nodes,
         )
         self._stream.send(0, setup_messages(self.task))
-        self._origin = 0
+        # Render one silent block now, so reset() returns with scsynth started and its setup done.
+        self._stream.render(self.clock.block_size)
+        self._origin = self.clock.block_size
 
     def reset(self) -> None:
         """Begin a new episode: free the last episode's notes one block before the new origin."""
