@@ -143,3 +143,38 @@ def test_controls_scale_like_supercollider():
         Control("x", 0, 1, "exp")
     notes = Controls("sine_perc", (freq,), fixed=(("amp", 0.3),)).notes(np.array([1.0], np.float32))
     assert dict(notes[0].controls) == {"amp": 0.3, "freq": pytest.approx(22000.0)}
+
+
+def test_every_episode_of_a_stream_is_bit_identical(rng):
+    actions = rng.integers(0, 8, DRUM_LOOP.steps)
+    notes = [DRUM_LOOP.actions.notes(a) for a in actions]
+    renderer = StreamRenderer(DRUM_LOOP)
+    try:
+        episodes = []
+        for other in (None, 3, None):  # an episode of other length between two identical ones
+            renderer.reset()
+            played = notes if other is None else notes[:other]
+            episodes.append(np.concatenate([renderer.step(k, n) for k, n in enumerate(played)]))
+    finally:
+        renderer.close()
+    assert np.array_equal(episodes[0], episodes[2])
+
+
+def test_lanes_render_what_single_streams_render(rng):
+    lanes = 5
+    actions = rng.integers(0, 8, (lanes, DRUM_LOOP.steps))
+    batch = StreamRenderer(DRUM_LOOP, lanes=lanes)
+    try:
+        for _ in range(2):
+            batch.reset()
+            audio = np.concatenate(
+                [batch.step_lanes(k, [DRUM_LOOP.actions.notes(a) for a in actions[:, k]]) for k in range(DRUM_LOOP.steps)], axis=1
+            )
+        for lane in (0, 3):
+            single = StreamRenderer(DRUM_LOOP)
+            single.reset()
+            alone = np.concatenate([single.step(k, DRUM_LOOP.actions.notes(a)) for k, a in enumerate(actions[lane])])
+            single.close()
+            assert np.array_equal(audio[lane], alone)
+    finally:
+        batch.close()

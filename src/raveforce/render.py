@@ -141,6 +141,7 @@ class StreamRenderer:
         self.scsynth = find_scsynth(scsynth)
         self.timeout = timeout
         self.clock = BlockClock(task.sample_rate)
+        self.chunk = self._chunk(task)
         self._candidates: tuple[Note, ...] = task.actions.candidates if self._needs_candidates(task) else ()
         self.channels = lanes + len(self._candidates)
         self._silent_bus = self.channels  # a private bus past the outputs
@@ -155,8 +156,22 @@ class StreamRenderer:
         self._span = (0, 0)
 
     @staticmethod
-    def _needs_candidates(task: Task) -> bool:
-        return bool(np.any(task.boundaries[1:-1] % BlockClock(task.sample_rate).block_size))
+    def _chunk(task: Task) -> int:
+        """Frames scsynth renders per write: a block, or for tasks whose notes can start ahead,
+        up to 1024 (fewer system calls; candidates then play ahead for up to a chunk)."""
+        if task.actions.candidates is None:
+            return BlockClock(task.sample_rate).block_size
+        chunk = 64
+        while chunk * 2 <= min(1024, int(np.diff(task.boundaries).min())):
+            chunk *= 2
+        return chunk
+
+    @classmethod
+    def _needs_candidates(cls, task: Task) -> bool:
+        return bool(np.any(task.boundaries[1:-1] % cls._chunk(task)))
+
+    def _ceil(self, sample: int) -> int:
+        return -(-sample // self.chunk) * self.chunk
 
     @classmethod
     def supports(cls, task: Task) -> bool:
@@ -174,13 +189,14 @@ class StreamRenderer:
             sample_rate=self.task.sample_rate,
             channels=self.channels,
             executable=self.scsynth,
+            chunk=self.chunk,
             timeout=self.timeout,
             max_nodes=nodes,
         )
         self._stream.send(0, setup_messages(self.task))
-        # Render one silent block now, so reset() returns with scsynth started and its setup done.
-        self._stream.render(self.clock.block_size)
-        self._origin = self.clock.block_size
+        # Render one silent chunk now, so reset() returns with scsynth started and its setup done.
+        self._stream.render(self.chunk)
+        self._origin = self.chunk
 
     def reset(self) -> None:
         """Begin a new episode: free the last episode's notes one block before the new origin."""
@@ -191,7 +207,9 @@ class StreamRenderer:
         else:
             position = self._stream.frames_rendered
             self._stream.send(self.clock.tag(position), [osc.message("/g_freeAll", MAIN_GROUP)])
-            self._origin = position + self.clock.block_size
+            # A chunk's gap absorbs OffsetOut's leftovers, and every episode starts in the same
+            # phase of scsynth's chunks, so the same actions always give the same samples.
+            self._origin = position + self.chunk
         self._step = 0
         self._pending = []
         self._shared = []
@@ -232,13 +250,13 @@ class StreamRenderer:
                     messages.append(_N_SET_OUT(free.pop(i), lane))
                     self._chosen[lane, i] = 1.0
                 messages += [_N_FREE(node) for node in free.values()]
-            stream.send(clock.tag(clock.ceil(start)), messages)
+            stream.send(clock.tag(self._ceil(start)), messages)
             self._pending = []
         else:
             messages = [note_message(n, self._node(), lane) for lane, lane_notes in enumerate(notes) for n in lane_notes]
             if messages:
                 stream.send(clock.tag(start), messages)
-        if step + 1 < self.task.steps and end % clock.block_size:
+        if step + 1 < self.task.steps and end % self.chunk:
             self._pending = [[self._node() for _ in self._candidates] for _ in range(self.lanes)]
             starts = [
                 note_message(c, node, self._candidate_bus(lane, i))
@@ -249,7 +267,7 @@ class StreamRenderer:
                 self._shared = [self._node() for _ in self._candidates]
                 starts += [note_message(c, n, self.lanes + i) for i, (c, n) in enumerate(zip(self._candidates, self._shared))]
             stream.send(clock.tag(end), starts)
-        stream.request(clock.ceil(end) - stream.frames_rendered)
+        stream.request(self._ceil(end) - stream.frames_rendered)
         self._span = (start, end)
         self._step = step + 1
 

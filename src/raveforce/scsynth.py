@@ -84,12 +84,20 @@ class BlockClock:
 
 
 def _command(
-    executable: str, score: str, output: str, sample_rate: int, header: str, channels: int, block_size: int, max_nodes: int = 1024
+    executable: str,
+    score: str,
+    output: str,
+    sample_rate: int,
+    header: str,
+    channels: int,
+    block_size: int,
+    chunk: int | None = None,
+    max_nodes: int = 1024,
 ) -> list[str]:
     return [
         executable, "-N", score, "_", output, str(sample_rate), header, "float",
         "-o", str(channels), "-i", "0", "-a", str(max(1024, channels + 128)),
-        "-z", str(block_size), "-Z", str(block_size), "-D", "0", "-R", "0", "-V", "-1",
+        "-z", str(block_size), "-Z", str(chunk or block_size), "-D", "0", "-R", "0", "-V", "-1",
         "-n", str(max(1024, max_nodes)), "-m", str(max(8192, 16 * max_nodes)),
     ]  # fmt: skip
 
@@ -174,8 +182,9 @@ class ScsynthStream:
     """One kept-alive `scsynth -N _ _ fifo` whose score arrives on stdin, rendered on demand.
 
     `send(tag, messages)` queues a bundle; `render(frames)` makes scsynth render that many frames
-    (a whole number of blocks) and returns them as float32 (frames, channels). scsynth renders
-    a block only once it has read a bundle stamped past the block's end, so `render` sends one.
+    (a whole number of chunks) and returns them as float32 (frames, channels). scsynth renders
+    a block only once it has read a bundle stamped past the block's end, so `render` sends one;
+    it writes its output a chunk (`-Z`) at a time, so a render must end on a chunk boundary.
     The process, its FIFO and temp dir go away on `close()`, on garbage collection and at exit.
     """
 
@@ -186,10 +195,14 @@ class ScsynthStream:
         channels: int,
         executable: str | None = None,
         block_size: int = 64,
+        chunk: int | None = None,
         timeout: float = 10.0,
         max_nodes: int = 1024,
     ) -> None:
         self.clock = BlockClock(sample_rate, block_size)
+        self.chunk = chunk or block_size  # frames scsynth renders before it writes them out
+        if self.chunk % block_size:
+            raise ValueError(f"chunk={chunk} is not a multiple of the block size {block_size}")
         self.channels = channels
         self.timeout = timeout
         self.frames_rendered = 0
@@ -208,7 +221,7 @@ class ScsynthStream:
             fcntl.fcntl(self._fifo, _F_SETPIPE_SZ, _PIPE_SIZE)
         except OSError:
             pass
-        cmd = _command(exe, "_", fifo, sample_rate, "RAW", channels, block_size, max_nodes)
+        cmd = _command(exe, "_", fifo, sample_rate, "RAW", channels, block_size, self.chunk, max_nodes)
         self._process = subprocess.Popen(
             ["stdbuf", "-oL", "-eL", *cmd] if shutil.which("stdbuf") else cmd,
             stdin=subprocess.PIPE,
@@ -252,8 +265,8 @@ class ScsynthStream:
 
     def request(self, frames: int) -> None:
         """Ask scsynth to render the next `frames` frames; `collect()` reads them."""
-        if frames % self.clock.block_size:
-            raise ValueError(f"frames={frames} is not a multiple of the block size {self.clock.block_size}")
+        if frames % self.chunk:
+            raise ValueError(f"frames={frames} is not a multiple of the chunk size {self.chunk}")
         if self._requested:
             raise ScsynthError("request() twice without collect()")
         self.send(self.clock.tag(self.frames_rendered + frames), [])
