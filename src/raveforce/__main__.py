@@ -35,10 +35,14 @@ def cmd_list(args) -> int:
 
     print("tasks:")
     for env_id in raveforce.ENVS:
-        env = gym.make(env_id)
-        task = env.unwrapped.task
-        print(f"  {env_id:30} {task.description}  [{env.action_space}, default reward {task.reward!r}]")
-        env.close()
+        env_class = gym.envs.registration.load_env_creator(gym.spec(env_id).entry_point)
+        task = getattr(env_class, "TASK", None)
+        if task is None:
+            summary = (env_class.__doc__ or "").strip().splitlines()[0]
+            print(f"  {env_id:30} {summary}")
+        else:
+            space = task.action_space
+            print(f"  {env_id:30} {task.description}  [{space}, {task.steps} steps, default reward {task.reward!r}]")
     print("rewards:", ", ".join(rewards.available()))
     return 0
 

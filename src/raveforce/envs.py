@@ -36,6 +36,8 @@ class DrumLoopEnv(RaveForceEnv):
     - v0: initial version.
     """
 
+    TASK = DRUM_LOOP
+
     def __init__(self, **kwargs):
         super().__init__(DRUM_LOOP, **kwargs)
 
@@ -64,6 +66,8 @@ class KickFrequencyEnv(RaveForceEnv):
     ## Version History
     - v0: initial version.
     """
+
+    TASK = KICK_FREQUENCY
 
     def __init__(self, **kwargs):
         super().__init__(KICK_FREQUENCY, **kwargs)
