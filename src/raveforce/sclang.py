@@ -284,7 +284,8 @@ class SCLangEnv(RaveForceEnv):
     name, host, port: the task (`name:` of RaveForce.start) and where sclang listens.
     mode: "events" (default): sclang's pattern gives the notes, Python's scsynth renders them
     (fast; same audio as the core env); "sclang": sclang renders every prefix with
-    Score.recordNRT and replies with the file (the paper's architecture).
+    Score.recordNRT and replies with the file (the paper's architecture). Sound file paths
+    (buffers, and the render files of mode "sclang") must be readable here: run sclang on this machine.
     renderer: for mode "events", "auto", "stream" or "nrt" (see `RaveForceEnv`).
     target: a sound file or (samples, rate); default the task's `target:`.
     timeout: seconds to wait for any reply from sclang or render from scsynth.
@@ -315,7 +316,10 @@ class SCLangEnv(RaveForceEnv):
         self.client = client = SCLangClient(name, host, port, timeout=timeout)
         try:
             self.description, synthdefs = client.describe()
-            task = task_from_description(self.description, synthdefs)
+            try:
+                task = task_from_description(self.description, synthdefs)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SCLangError(f"sclang at {client.where} described task {name!r} in a way Python cannot use: {exc!r}") from exc
             if task.target is None and target is None:
                 raise SCLangError(
                     f"task {name!r} has no target: pass target= (a sound file or (samples, sample_rate)) "

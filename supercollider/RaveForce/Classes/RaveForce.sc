@@ -300,6 +300,7 @@ RaveForce {
 	*prReply { |addr, id, args| addr.sendMsg(*(['/raveforce/ok', id] ++ args)) }
 
 	*prError { |addr, id, text|
+		"RaveForce: error replied to %:% (request %): %".format(addr.ip, addr.port, id, text).postln;
 		addr.sendMsg('/raveforce/error', id, text.asString);
 	}
 
