@@ -28,11 +28,15 @@ ENVS = {
     "raveforce/KickFrequency-v0": "raveforce.envs:KickFrequencyEnv",
     "raveforce/SCLang-v0": "raveforce.sclang:SCLangEnv",
 }
+VECTOR_ENVS = {  # batched versions: gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")
+    "raveforce/DrumLoop-v0": "raveforce.vector:DrumLoopVectorEnv",
+    "raveforce/KickFrequency-v0": "raveforce.vector:KickFrequencyVectorEnv",
+}
 for _env_id, _entry_point in ENVS.items():
     if _env_id not in gymnasium.registry:
-        gymnasium.register(_env_id, entry_point=_entry_point)
+        gymnasium.register(_env_id, entry_point=_entry_point, vector_entry_point=VECTOR_ENVS.get(_env_id))
 
-_LAZY = {"rewards", "tasks", "envs", "env", "task", "render", "scsynth", "audio", "osc", "sclang"}
+_LAZY = {"rewards", "tasks", "envs", "env", "task", "render", "scsynth", "audio", "osc", "sclang", "vector"}
 
 
 def __getattr__(name: str):
