@@ -123,7 +123,7 @@ class RaveForceEnv(gym.Env):
             self._discard_renderer()
             raise ScsynthError(f"scsynth rendered NaN or infinite samples at step {k} (notes {list(notes)})")
         self._audio[b0:b1] = audio
-        reward = -float(self.reward_criterion.distance(self._audio, k))
+        reward = 0.0 - float(self.reward_criterion.distance(self._audio, k))  # 0.0, never -0.0
         self._rewards.append(reward)
         terminated = k + 1 == self.task.steps
         self._step = None if terminated else k + 1

@@ -185,7 +185,7 @@ class RaveForceVectorEnv(VectorEnv):
                 failed.append((g, ScsynthError(f"sub-environments {(bad + lanes.start).tolist()} rendered NaN or infinite samples")))
                 continue
             for i in range(lanes.start, lanes.stop):
-                reward[i] = -self.criteria[i].distance(self._audio[i], k)
+                reward[i] = 0.0 - self.criteria[i].distance(self._audio[i], k)
         if failed:
             self._step = None
             for g, _ in failed:

@@ -1,0 +1,14 @@
+"""The examples run as documented."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_custom_task_example_recovers_its_riff():
+    done = subprocess.run([sys.executable, str(EXAMPLES / "custom_task.py")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("found", "answer")))
+    assert lines["found"].strip() == lines["answer"].strip()
