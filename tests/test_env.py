@@ -19,7 +19,6 @@ from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN, KICK_FREQUENCY
 
 from conftest import scsynth_children
 
-SERVED_ENVS = {"raveforce/SCLang-v0"}  # need a running sclang task server: tested in test_sclang.py
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def drum_env():
     env.close()
 
 
-@pytest.mark.parametrize("env_id", sorted(set(raveforce.ENVS) - SERVED_ENVS))
+@pytest.mark.parametrize("env_id", sorted(set(raveforce.ENVS) - raveforce.SERVED))  # served: test_sclang.py
 def test_check_env_passes_for_every_registered_env(env_id):
     env = gym.make(env_id)
     try:

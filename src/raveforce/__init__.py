@@ -28,13 +28,25 @@ ENVS = {
     "raveforce/KickFrequency-v0": "raveforce.envs:KickFrequencyEnv",
     "raveforce/SCLang-v0": "raveforce.sclang:SCLangEnv",
 }
-VECTOR_ENVS = {  # batched versions: gym.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")
-    "raveforce/DrumLoop-v0": "raveforce.vector:DrumLoopVectorEnv",
-    "raveforce/KickFrequency-v0": "raveforce.vector:KickFrequencyVectorEnv",
-}
+
+
+def _vector_entry_point(entry_point: str):
+    """A make_vec entry point: the env class's TASK in a RaveForceVectorEnv."""
+
+    def make(num_envs: int = 1, **kwargs):
+        from raveforce.vector import RaveForceVectorEnv
+
+        env_class = gymnasium.envs.registration.load_env_creator(entry_point)
+        return RaveForceVectorEnv(env_class.TASK, num_envs, **kwargs)
+
+    return make
+
+
+SERVED = {"raveforce/SCLang-v0"}  # their tasks come from a server at make time: no vector env
 for _env_id, _entry_point in ENVS.items():
     if _env_id not in gymnasium.registry:
-        gymnasium.register(_env_id, entry_point=_entry_point, vector_entry_point=VECTOR_ENVS.get(_env_id))
+        vector = None if _env_id in SERVED else _vector_entry_point(_entry_point)
+        gymnasium.register(_env_id, entry_point=_entry_point, vector_entry_point=vector)
 
 _LAZY = {"rewards", "tasks", "envs", "env", "task", "render", "scsynth", "audio", "osc", "sclang", "vector"}
 

@@ -23,7 +23,6 @@ from raveforce.audio import load_target
 from raveforce.errors import EpisodeError, InvalidActionError, RaveForceError, ScsynthError
 from raveforce.render import NRTRenderer, StreamRenderer
 from raveforce.task import Note, Task, replace_options
-from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
 
 
 class SubEnvError(RaveForceError):
@@ -234,17 +233,3 @@ class RaveForceVectorEnv(VectorEnv):
     def audio(self) -> np.ndarray:
         """float32 (num_envs, task.total_samples): a copy of the episodes' audio so far."""
         return self._audio.copy()
-
-
-class DrumLoopVectorEnv(RaveForceVectorEnv):
-    """`raveforce/DrumLoop-v0` in lockstep batches (see `DrumLoopEnv` for the task)."""
-
-    def __init__(self, num_envs: int = 1, **kwargs):
-        super().__init__(DRUM_LOOP, num_envs, **kwargs)
-
-
-class KickFrequencyVectorEnv(RaveForceVectorEnv):
-    """`raveforce/KickFrequency-v0` in lockstep batches (see `KickFrequencyEnv` for the task)."""
-
-    def __init__(self, num_envs: int = 1, **kwargs):
-        super().__init__(KICK_FREQUENCY, num_envs, **kwargs)
