@@ -34,7 +34,7 @@ HANN_BANDWIDTH = 1.50018310546875  # librosa.filters.WINDOW_BANDWIDTHS["hann"]
 
 FIR_HALF = 300  # half-length (input samples) of the extracted soxr 2:1 filter
 FIR_NFFT = 1024  # FFT size of one block of the decimating FIR
-FIR_BLOCK = (FIR_NFFT - 2 * FIR_HALF) // 2  # outputs per FIR block (312)
+FIR_BLOCK = (FIR_NFFT - 2 * FIR_HALF) // 2  # outputs per FIR block (212)
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -229,27 +229,39 @@ def soxr_fir() -> np.ndarray:
 
 @functools.cache
 def _fir_spectrum() -> np.ndarray:
-    """conj(rfft) of the taps: block correlation by FFT."""
-    return np.conj(scipy.fft.rfft(soxr_fir(), FIR_NFFT))
+    """(FIR_NFFT//2 + 1,) conj(rfft(taps)) / 2: block correlation by FFT.  The
+    1/2 turns the FIR_NFFT//2-point irfft of the folded spectrum (the
+    correlation's even outputs only) into the FIR_NFFT-point normalisation."""
+    return np.conj(scipy.fft.rfft(soxr_fir(), FIR_NFFT)) / 2
 
 
-def decimate(src: _Signal, dst: _Signal, start: int, fir: np.ndarray) -> int:
+def _block_windows(src: _Signal) -> np.ndarray:
+    """Read-only (blocks, FIR_NFFT) view of ``src.data``: row q holds the inputs
+    of decimated outputs ``[q FIR_BLOCK, (q+1) FIR_BLOCK)``, from input ``2 q FIR_BLOCK - FIR_HALF`` on."""
+    base = src.data[src.pad - FIR_HALF :]
+    count = (len(base) - FIR_NFFT) // (2 * FIR_BLOCK) + 1
+    return np.lib.stride_tricks.as_strided(base, (count, FIR_NFFT), (2 * FIR_BLOCK * base.strides[0], base.strides[0]), writeable=False)
+
+
+def decimate(src: _Signal, windows: np.ndarray, dst: _Signal, start: int, fir: np.ndarray) -> int:
     """Bring ``dst`` to the 2:1 soxr resampling of ``src`` (length ceil(n/2))
-    after ``src`` changed from index ``start`` on (``fir``: ``_fir_spectrum()``); return the first index of
-    ``dst`` that was rewritten.  Outputs are computed in fixed blocks of
-    FIR_BLOCK, each from exactly its own input window, so results do not
-    depend on the call history."""
-    h, block = FIR_HALF, FIR_BLOCK
+    after ``src`` changed from index ``start`` on (``windows``: ``_block_windows(src)``,
+    ``fir``: ``_fir_spectrum()``); return the first index of ``dst`` that was
+    rewritten.  Outputs are computed in fixed blocks of FIR_BLOCK, each from
+    exactly its own input window, so results do not depend on the call history."""
+    h, block, half = FIR_HALF, FIR_BLOCK, FIR_NFFT // 4
     stop = (src.length + 1) // 2
     first = max(0, _ceil_div(start - h - 2 * block + 2, 2 * block))  # first block whose inputs reach `start`
     last = _ceil_div(stop, block)
     if first < last:
-        width = 2 * block - 1 + 2 * h  # inputs of one block: [2 q block - h, 2 (q+1) block - 2 + h]
-        lo = src.pad + 2 * first * block - h
-        windows = sliding_window_view(src.data[lo : lo + 2 * block * (last - first - 1) + width], width)[:: 2 * block]
-        corr = scipy.fft.irfft(scipy.fft.rfft(windows, FIR_NFFT) * fir, FIR_NFFT)
-        out = corr[:, : 2 * block : 2].ravel()
-        dst.write(first * block, out[: stop - first * block])
+        spec = scipy.fft.rfft(windows[first:last])
+        spec *= fir
+        # even outputs of irfft(spec, FIR_NFFT) == irfft(spectrum folded onto FIR_NFFT // 2 points)
+        folded = spec[:, : half + 1] + np.conj(spec[:, : half - 1 : -1])
+        out = scipy.fft.irfft(folded, 2 * half)[:, :block]
+        lo = dst.pad + first * block
+        dst.data[lo : lo + out.size].reshape(out.shape)[...] = out
+        dst.data[dst.pad + stop : lo + out.size] = 0.0  # outputs past the end: the signal is zero there
     dst.length = stop
     return min(first * block, stop)
 
@@ -294,9 +306,9 @@ def _octave_basis(sr: float, freqs: np.ndarray, alpha: np.ndarray) -> np.ndarray
 
 class _CqtPlan:
     """Per-sample-rate constants of ``librosa.cqt`` (defaults): which resampled
-    stage each octave reads, its hop and n_fft, and its sparse basis (rows
-    pre-scaled by sqrt(2**octave) / sqrt(filter length), librosa's two
-    normalisations)."""
+    stage each octave reads and its hop, and the octaves' common n_fft and
+    sparse (12, n_fft//2 + 1) basis (rows pre-scaled by sqrt(2**octave) /
+    sqrt(filter length), librosa's two normalisations)."""
 
     def __init__(self, sample_rate: int) -> None:
         freqs = CQT_FMIN * np.sort(
@@ -320,14 +332,13 @@ class _CqtPlan:
         sr = sample_rate / 2**early
         lengths, _ = _wavelet_lengths(freqs, alpha, sr)
         self.n_stages = early + n_octaves  # stage s: input resampled 2:1 s times
-        self.octaves = []  # (stage, hop, n_fft, sparse basis)
-        for octave in range(n_octaves):
-            rows = slice(CQT_BINS - CQT_BPO * (octave + 1), CQT_BINS - CQT_BPO * octave)
-            basis = _octave_basis(sr / 2**octave, freqs[rows], alpha[rows])
-            basis *= np.sqrt(2.0**octave) / np.sqrt(lengths[rows])[:, None]
-            n_fft = 2 * (basis.shape[1] - 1)
-            stage = early + octave
-            self.octaves.append((stage, HOP >> stage, n_fft, scipy.sparse.csr_array(basis)))
+        self.octaves = [(early + octave, HOP >> (early + octave)) for octave in range(n_octaves)]  # (stage, hop)
+        # Octave k's filters are octave 0's at half the frequency and half the rate: the same basis up to
+        # ~1e-15 rounding of its frequency ratios, so all octaves share octave 0's.
+        rows = slice(CQT_BINS - CQT_BPO, CQT_BINS)
+        basis = _octave_basis(sr, freqs[rows], alpha[rows]) / np.sqrt(lengths[rows])[:, None]
+        self.n_fft = 2 * (basis.shape[1] - 1)
+        self.basis = scipy.sparse.csr_array(basis)
 
 
 @functools.lru_cache(maxsize=8)
@@ -341,17 +352,26 @@ class CqtEnergy:
 
     Mirrors librosa's multirate algorithm: a chain of 2:1 soxr-equivalent
     decimations (stage s at ``sample_rate / 2**s``), each octave an
-    unwindowed STFT of its stage times a sparse filter basis.  ``extend``
+    unwindowed STFT of its stage times the sparse filter basis.  ``extend``
     recomputes, per stage, the FIR blocks and frames that reach the changed
-    samples (FIR tails and block alignment reach back ~700 stage samples)."""
+    samples (FIR tails and block alignment reach back ~500 stage samples);
+    the frames of all octaves go through one rfft and one basis product."""
 
     def __init__(self, capacity: int, sample_rate: int) -> None:
         self.plan = cqt_plan(sample_rate)
         self.fir = _fir_spectrum()  # extracted from soxr on first use: fail early, not at the first step
-        pad = max(FIR_HALF, max(n for _, _, n, _ in self.plan.octaves) // 2)
-        tail = pad + 2 * FIR_BLOCK + 2 * FIR_HALF + HOP
+        n_fft = self.plan.n_fft
+        pad = max(FIR_HALF, n_fft // 2)
+        tail = pad + FIR_NFFT + 2 * FIR_BLOCK + HOP
         self.stages = [_Signal(_ceil_div(capacity, 2**s), pad=pad, tail=tail) for s in range(self.plan.n_stages)]
-        self.energy = [np.zeros(n_frames(_ceil_div(capacity, 2**stage), hop)) for stage, hop, _, _ in self.plan.octaves]
+        self.windows = [_block_windows(stage) for stage in self.stages[:-1]]
+        self.frames = []  # per octave: (frames, n_fft) read-only view of librosa's centred frames of its stage
+        for stage, hop in self.plan.octaves:
+            base = self.stages[stage].data[pad - n_fft // 2 :]
+            count = n_frames(_ceil_div(capacity, 2**stage), hop)
+            self.frames.append(np.lib.stride_tricks.as_strided(base, (count, n_fft), (hop * base.strides[0], base.strides[0]), writeable=False))
+        self.energy = np.zeros((len(self.frames), max(len(f) for f in self.frames)))  # (octaves, frames)
+        self.spec = np.empty((sum(len(f) for f in self.frames), n_fft // 2 + 1), dtype=complex)  # rfft of recomputed frames
 
     def clear(self) -> None:
         for stage in self.stages:
@@ -360,18 +380,24 @@ class CqtEnergy:
     def extend(self, start: int, samples: np.ndarray) -> float:
         """Write ``samples`` at ``start``; return the mean over the 2 x 84 x T
         real/imaginary CQT entries of their square (i.e. energy / (2 * 84 * T))."""
-        self.stages[0].write(start, samples)
+        stages, n_fft = self.stages, self.plan.n_fft
+        stages[0].write(start, samples)
         changed = [start]
         for s in range(1, self.plan.n_stages):
-            changed.append(decimate(self.stages[s - 1], self.stages[s], changed[-1], self.fir))
-        stops = []
-        for (stage, hop, n_fft, basis), energy in zip(self.plan.octaves, self.energy):
-            signal = self.stages[stage]
-            stop = n_frames(signal.length, hop)
+            changed.append(decimate(stages[s - 1], self.windows[s - 1], stages[s], changed[-1], self.fir))
+        spans = []  # (octave, first frame, stop frame, row in self.spec)
+        n = row = 0
+        for octave, (stage, hop) in enumerate(self.plan.octaves):
+            stop = n_frames(stages[stage].length, hop)
             first = first_changed_frame(changed[stage], hop=hop, n_fft=n_fft)
             if first < stop:
-                response = basis @ scipy.fft.rfft(signal.frames(first, stop, hop=hop, n_fft=n_fft)).T
-                energy[first:stop] = np.sum(response.real**2 + response.imag**2, axis=0)
-            stops.append(stop)
-        n = min(stops)
-        return float(sum(np.sum(energy[:n]) for energy in self.energy) / (2 * CQT_BINS * n))
+                np.fft.rfft(self.frames[octave][first:stop], out=self.spec[row : row + stop - first])
+                spans.append((octave, first, stop, row))
+                row += stop - first
+            n = stop if octave == 0 else min(n, stop)
+        if row:
+            response = self.plan.basis @ self.spec[:row].T
+            energy = np.sum(response.real**2 + response.imag**2, axis=0)
+            for octave, first, stop, at in spans:
+                self.energy[octave, first:stop] = energy[at : at + stop - first]
+        return float(np.sum(self.energy[:, :n]) / (2 * CQT_BINS * n))
