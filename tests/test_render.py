@@ -178,3 +178,27 @@ def test_lanes_render_what_single_streams_render(rng):
             assert np.array_equal(audio[lane], alone)
     finally:
         batch.close()
+
+
+def test_a_full_node_table_is_an_error_not_silence():
+    clock = BlockClock(44100)
+    stream = ScsynthStream(sample_rate=44100, channels=1, max_nodes=1024)
+    try:
+        stream.send(0, [osc.message("/d_recv", step_up.compile()), osc.message("/g_new", 1, 0, 0)])
+        stream.send(clock.tag(0), [osc.message("/s_new", "step_up", 2000 + i, 0, 1, "out", 0) for i in range(1100)])
+        with pytest.raises(ScsynthError, match="too many nodes"):
+            stream.render(64)
+    finally:
+        stream.close()
+
+
+def test_lanes_raise_the_node_limit_with_their_number(rng):
+    lanes = 300  # 300 lanes x (3 candidates + ringing drums) is far past scsynth's default 1024 nodes
+    batch = StreamRenderer(DRUM_LOOP, lanes=lanes)
+    try:
+        batch.reset()
+        for k in range(6):
+            audio = batch.step_lanes(k, [DRUM_LOOP.actions.notes(7)] * lanes)
+        assert audio.shape[0] == lanes and np.abs(audio).max(axis=1).min() > 0.01
+    finally:
+        batch.close()

@@ -98,7 +98,7 @@ def _command(
         executable, "-N", score, "_", output, str(sample_rate), header, "float",
         "-o", str(channels), "-i", "0", "-a", str(max(1024, channels + 128)),
         "-z", str(block_size), "-Z", str(chunk or block_size), "-D", "0", "-R", "0", "-V", "-1",
-        "-n", str(max(1024, max_nodes)), "-m", str(max(8192, 16 * max_nodes)),
+        "-n", str(max(1024, max_nodes)), "-m", str(max(8192, 8 * max_nodes)),
     ]  # fmt: skip
 
 
