@@ -307,8 +307,9 @@ def _octave_basis(sr: float, freqs: np.ndarray, alpha: np.ndarray) -> np.ndarray
 class _CqtPlan:
     """Per-sample-rate constants of ``librosa.cqt`` (defaults): which resampled
     stage each octave reads and its hop, and the octaves' common n_fft and
-    sparse (12, n_fft//2 + 1) basis (rows pre-scaled by sqrt(2**octave) /
-    sqrt(filter length), librosa's two normalisations)."""
+    sparse (12, bins in ``band``) basis over the rfft bins ``band`` (rows
+    pre-scaled by sqrt(2**octave) / sqrt(filter length), librosa's two
+    normalisations)."""
 
     def __init__(self, sample_rate: int) -> None:
         freqs = CQT_FMIN * np.sort(
@@ -338,7 +339,9 @@ class _CqtPlan:
         rows = slice(CQT_BINS - CQT_BPO, CQT_BINS)
         basis = _octave_basis(sr, freqs[rows], alpha[rows]) / np.sqrt(lengths[rows])[:, None]
         self.n_fft = 2 * (basis.shape[1] - 1)
-        self.basis = scipy.sparse.csr_array(basis)
+        used = np.flatnonzero(np.any(basis != 0, axis=0))
+        self.band = slice(used[0], used[-1] + 1)  # the rfft bins the filters use
+        self.basis = scipy.sparse.csr_array(basis[:, self.band])
 
 
 @functools.lru_cache(maxsize=8)
@@ -396,7 +399,7 @@ class CqtEnergy:
                 row += stop - first
             n = stop if octave == 0 else min(n, stop)
         if row:
-            response = self.plan.basis @ self.spec[:row].T
+            response = self.plan.basis @ np.ascontiguousarray(self.spec[:row, self.plan.band].T)
             energy = np.sum(response.real**2 + response.imag**2, axis=0)
             for octave, first, stop, at in spans:
                 self.energy[octave, first:stop] = energy[at : at + stop - first]
