@@ -1,4 +1,4 @@
-"""Make the package data: compiled SynthDefs, the drum kit and the default drum-loop target.
+"""Make the package data: compiled SynthDefs, the drum kit and the default targets of the tasks.
 
     python scripts/make_data.py        # needs supriya (pip install -e '.[synthdefs]') and scsynth
 
@@ -36,6 +36,23 @@ def main() -> None:
     audio = render_episode(DRUM_LOOP, notes)
     path = write_wav(DATA / "targets" / "drum_loop.wav", audio, SAMPLE_RATE)
     print(f"wrote {path.relative_to(DATA.parent)} (pattern {DRUM_LOOP_PATTERN}, peak {abs(audio).max():.3f})")
+
+    for name, (task, actions) in suite_targets().items():
+        audio = render_episode(task, [task.actions.notes(a) for a in actions])
+        path = write_wav(DATA / "targets" / f"{name}.wav", audio, SAMPLE_RATE)
+        print(f"wrote {path.relative_to(DATA.parent)} (peak {abs(audio).max():.3f})")
+
+
+def suite_targets() -> dict:
+    """{file stem: (task, actions)}: the task suite's targets, each its task played with the
+    documented actions (FMTone: the hidden parameters; BassLine, Melody: the documented notes)."""
+    from raveforce import tasks
+
+    return {
+        "fm_tone": (tasks.FM_TONE, [tasks.FM_TONE_OPTIMUM]),
+        "bass_line": (tasks.BASS_LINE, [tasks.bass_action(m) for m in tasks.BASS_LINE_PATTERN]),
+        "melody": (tasks.MELODY, [tasks.melody_action(m) for m in tasks.MELODY_PATTERN]),
+    }
 
 
 if __name__ == "__main__":

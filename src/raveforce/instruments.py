@@ -11,11 +11,13 @@ from supriya import Envelope, synthdef
 from supriya.ugens import (
     BPF,
     HPF,
+    RLPF,
     BufRateScale,
     EnvGen,
     OffsetOut,
     PlayBuf,
     RandSeed,
+    Saw,
     SinOsc,
     WhiteNoise,
 )
@@ -39,6 +41,46 @@ def sine_perc(out=0, freq=440.0, amp=0.5, attack=0.01, release=0.49):
     """The paper's kick imitation: a sine under a fixed percussive envelope (Env.perc)."""
     envelope = EnvGen.kr(envelope=Envelope.percussive(attack, release), done_action=DONE_FREE_SELF)
     OffsetOut.ar(bus=out, source=SinOsc.ar(frequency=freq) * envelope * amp)
+
+
+# --- played by the task suite (KickMatch, FMTone, BassLine, Melody) -------------------------
+
+
+@synthdef()
+def kick(out=0, freq=48.0, sweep=180.0, sweep_time=0.03, attack=0.002, decay=0.45, amp=0.6):
+    """The kit's kick with its parameters as controls: a sine swept exponentially from `sweep`
+    to 1.25 * `freq` Hz over `sweep_time` s, then to `freq` over 0.4 s, under a percussive
+    envelope (`attack`, `decay` s) that frees the synth; plus the kit's fixed 8 ms click."""
+    pitch = EnvGen.ar(envelope=Envelope(amplitudes=(sweep, freq * 1.25, freq), durations=(sweep_time, 0.4), curves=("exponential", "exponential")))
+    envelope = EnvGen.ar(envelope=Envelope.percussive(attack, decay), done_action=DONE_FREE_SELF)
+    body = SinOsc.ar(frequency=pitch) * envelope
+    click = SinOsc.ar(frequency=1200) * EnvGen.ar(envelope=Envelope.percussive(0.0005, 0.008)) * 0.3
+    OffsetOut.ar(bus=out, source=(body + click) * amp)
+
+
+@synthdef()
+def fm(out=0, freq=220.0, carrier=1.0, modulator=1.0, index=1.0, attack=0.01, decay=0.5, amp=0.3):
+    """Two-operator FM: a sine at `carrier * freq` Hz phase-modulated by a sine at
+    `modulator * freq` Hz with modulation index `index` (radians), under a percussive envelope."""
+    modulation = SinOsc.ar(frequency=modulator * freq) * index
+    envelope = EnvGen.ar(envelope=Envelope.percussive(attack, decay), done_action=DONE_FREE_SELF)
+    OffsetOut.ar(bus=out, source=SinOsc.ar(frequency=carrier * freq, phase=modulation) * envelope * amp)
+
+
+@synthdef()
+def bass(out=0, freq=55.0, cutoff=800.0, rq=0.3, attack=0.003, decay=0.2, amp=0.25):
+    """A saw bass through a resonant low-pass (RLPF at `cutoff` Hz, 1/Q `rq`), plucked envelope."""
+    envelope = EnvGen.ar(envelope=Envelope.percussive(attack, decay), done_action=DONE_FREE_SELF)
+    tone = RLPF.ar(source=Saw.ar(frequency=freq), frequency=cutoff, reciprocal_of_q=rq)
+    OffsetOut.ar(bus=out, source=tone * envelope * amp)
+
+
+@synthdef()
+def voice(out=0, freq=440.0, attack=0.01, decay=0.3, amp=0.3):
+    """A simple voice: a sine with soft 2nd and 3rd harmonics under a percussive envelope."""
+    tone = SinOsc.ar(frequency=freq) + SinOsc.ar(frequency=2 * freq) * 0.3 + SinOsc.ar(frequency=3 * freq) * 0.1
+    envelope = EnvGen.ar(envelope=Envelope.percussive(attack, decay), done_action=DONE_FREE_SELF)
+    OffsetOut.ar(bus=out, source=tone * envelope * amp)
 
 
 # --- used once to synthesise the shipped drum kit -------------------------------------------
@@ -71,7 +113,7 @@ def kit_hat(out=0, amp=0.3):
     OffsetOut.ar(bus=out, source=noise * EnvGen.ar(envelope=Envelope.percussive(0.001, 0.05)) * amp)
 
 
-PLAYED = (drum, sine_perc)
+PLAYED = (drum, sine_perc, kick, fm, bass, voice)
 KIT = {"kick": (kit_kick, 0.5), "snare": (kit_snare, 0.3), "hat": (kit_hat, 0.1)}  # name: (synth, seconds)
 
 
