@@ -26,6 +26,10 @@ __version__ = "0.1.0"
 ENVS = {
     "raveforce/DrumLoop-v0": "raveforce.envs:DrumLoopEnv",
     "raveforce/KickFrequency-v0": "raveforce.envs:KickFrequencyEnv",
+    "raveforce/KickMatch-v0": "raveforce.envs:KickMatchEnv",
+    "raveforce/FMTone-v0": "raveforce.envs:FMToneEnv",
+    "raveforce/BassLine-v0": "raveforce.envs:BassLineEnv",
+    "raveforce/Melody-v0": "raveforce.envs:MelodyEnv",
     "raveforce/SCLang-v0": "raveforce.sclang:SCLangEnv",
 }
 

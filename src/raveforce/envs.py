@@ -1,9 +1,13 @@
-"""The built-in environments: spec sheets for the built-in tasks (registered on `import raveforce`)."""
+"""The built-in environments: spec sheets for the built-in tasks (registered on `import raveforce`).
+
+The paper's two tasks (DrumLoop, KickFrequency) and the suite beyond it (KickMatch, FMTone,
+BassLine, Melody). Baseline scores of every task: BENCHMARKS.md, "Task suite baselines".
+"""
 
 from __future__ import annotations
 
 from raveforce.env import RaveForceEnv
-from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
+from raveforce.tasks import BASS_LINE, DRUM_LOOP, FM_TONE, KICK_FREQUENCY, KICK_MATCH, MELODY
 
 
 class DrumLoopEnv(RaveForceEnv):
@@ -71,3 +75,143 @@ class KickFrequencyEnv(RaveForceEnv):
 
     def __init__(self, **kwargs):
         super().__init__(KICK_FREQUENCY, **kwargs)
+
+
+class KickMatchEnv(RaveForceEnv):
+    """Imitate the kit's kick with five parameters of a swept sine kick.
+
+    ## Action Space
+    `Box(0, 1, (5,), float32)`, each dimension scaled exponentially into a control of the `kick`
+    synth (`raveforce.instruments.kick`): `freq` 20-200 Hz (where the sweep ends), `sweep`
+    40-2000 Hz (where it starts), `sweep_time` 0.002-0.5 s, `attack` 0.0005-0.1 s, `decay`
+    0.02-2 s. The pitch glides exponentially from `sweep` to 1.25 * `freq` in `sweep_time`, then
+    to `freq` in 0.4 s; a percussive envelope (`attack`, `decay`) shapes the sine, and the kit's
+    fixed 8 ms 1200 Hz click is added.
+
+    ## Observation Space
+    `Box(-inf, inf, (22050,), float32)`: one step of one beat at 120 BPM (0.5 s at 44100 Hz).
+
+    ## Rewards
+    `-MSE` of MFCCs (default; also "mse", "stft", "cqt" or a callable) between the rendered kick
+    and the target. The phase-sensitive criteria have basins about 0.03 wide per dimension and
+    prefer silence elsewhere; MFCC's basin is wider.
+
+    ## Target
+    The kit's kick (`raveforce/data/kit/kick.wav`, `instruments.kit_kick`): the kick synth with
+    `KICK_MATCH_PARAMETERS` = freq 48, sweep 180, sweep_time 0.03, attack 0.002, decay 0.45.
+    Its action `KICK_MATCH_OPTIMUM` ~ (0.3802, 0.3845, 0.4905, 0.2616, 0.6761) scores ~0 (float32
+    rounding of the action), the optimum.
+
+    ## Episode
+    One step: every action is a new kick, rendered from scratch.
+
+    ## Version History
+    - v0: initial version.
+    """
+
+    TASK = KICK_MATCH
+
+    def __init__(self, **kwargs):
+        super().__init__(KICK_MATCH, **kwargs)
+
+
+class FMToneEnv(RaveForceEnv):
+    """Find the hidden parameters of a two-operator FM tone.
+
+    ## Action Space
+    `Box(0, 1, (5,), float32)`, scaled into the controls of the `fm` synth
+    (`raveforce.instruments.fm`, base frequency 220 Hz): `carrier` ratio 0.5-4 (exp),
+    `modulator` ratio 0.25-8 (exp), modulation `index` 0-10 radians (lin), `attack` 0.001-0.1 s
+    (exp), `decay` 0.05-2 s (exp). The tone is a sine at carrier * 220 Hz, phase-modulated by a
+    sine at modulator * 220 Hz, under a percussive envelope.
+
+    ## Observation Space
+    `Box(-inf, inf, (22050,), float32)`: one beat at 120 BPM (0.5 s at 44100 Hz).
+
+    ## Rewards
+    `-MSE` of MFCCs (default; also "mse", "stft", "cqt" or a callable) between the tone and the
+    target. The ratios have narrow basins (about 0.003 wide in action units): a hard task.
+
+    ## Target
+    `raveforce/data/targets/fm_tone.wav`, the synth with `FM_TONE_PARAMETERS` = carrier 1.0,
+    modulator 3.0, index 2.5, attack 0.005, decay 0.4: the action `FM_TONE_OPTIMUM` ~
+    (0.3333, 0.7170, 0.25, 0.3495, 0.5637), which scores 0, the optimum.
+
+    ## Episode
+    One step: every action is a new tone, rendered from scratch.
+
+    ## Version History
+    - v0: initial version.
+    """
+
+    TASK = FM_TONE
+
+    def __init__(self, **kwargs):
+        super().__init__(FM_TONE, **kwargs)
+
+
+class BassLineEnv(RaveForceEnv):
+    """Imitate a bass line, one 16th note at a time, on a saw bass through a resonant low-pass.
+
+    ## Action Space
+    `Discrete(25)`: 0 rests; action 1 + m - 28 plays MIDI note m from 28 (E1) to 51 (D#3) on the
+    `bass` synth (`raveforce.instruments.bass`: a saw through RLPF at 800 Hz, 1/Q 0.3, envelope
+    0.003 s attack, 0.2 s decay). A second, discrete dimension (the cutoff) is a task option:
+    `actions=tasks.bass_choices(33, 50, cutoffs=(400.0, 800.0, 1600.0))` gives `Discrete(55)`,
+    action 1 + (m - 33) * 3 + c (`tasks.bass_action(m, c, low=33, n_cutoffs=3)`); the default
+    target is then played with c = 1. Every option's note starts ahead at each step, so keep
+    the option count moderate (about 64 at most).
+
+    ## Observation Space
+    `Box(-inf, inf, (88200,), float32)`: 16 steps of a 16th note at 120 BPM (2 s at 44100 Hz).
+    Step k starts at sample round(k * 5512.5), rounded half up.
+
+    ## Rewards
+    `-MSE` of STFT coefficients (default; also "mse", "mfcc", "cqt" or a callable) between the
+    audio so far and the same prefix of the target.
+
+    ## Target
+    `raveforce/data/targets/bass_line.wav`, the notes `BASS_LINE_PATTERN` = A1 . A1 A2 . A1 C2 .
+    D2 . D2 D3 E2 . G2 E2 (MIDI 33 - 33 45 - 33 36 - 38 - 38 50 40 - 43 40, "-" a rest), that is
+    the actions (6, 0, 6, 18, 0, 6, 9, 0, 11, 0, 11, 23, 13, 0, 16, 13): they score 0 at every
+    step, the optimum.
+
+    ## Version History
+    - v0: initial version.
+    """
+
+    TASK = BASS_LINE
+
+    def __init__(self, **kwargs):
+        super().__init__(BASS_LINE, **kwargs)
+
+
+class MelodyEnv(RaveForceEnv):
+    """Imitate a melody, one 16th note at a time, on a simple voice.
+
+    ## Action Space
+    `Discrete(25)`: 0 rests; action 1 + m - 60 plays MIDI note m from 60 (C4) to 83 (B5) on the
+    `voice` synth (`raveforce.instruments.voice`: a sine with 2nd and 3rd harmonics at 0.3 and
+    0.1, envelope 0.01 s attack, 0.3 s decay; notes overlap the next steps).
+
+    ## Observation Space
+    `Box(-inf, inf, (88200,), float32)`: 16 steps of a 16th note at 120 BPM (2 s at 44100 Hz).
+
+    ## Rewards
+    `-MSE` of STFT coefficients (default; also "mse", "mfcc", "cqt" or a callable) between the
+    audio so far and the same prefix of the target.
+
+    ## Target
+    `raveforce/data/targets/melody.wav`, the notes `MELODY_PATTERN` = G4 . C5 E5 G5 E5 C5 . D5
+    F5 . D5 B4 . G4 C5 (MIDI 67 - 72 76 79 76 72 - 74 77 - 74 71 - 67 72), that is the actions
+    (8, 0, 13, 17, 20, 17, 13, 0, 15, 18, 0, 15, 12, 0, 8, 13): they score 0 at every step, the
+    optimum.
+
+    ## Version History
+    - v0: initial version.
+    """
+
+    TASK = MELODY
+
+    def __init__(self, **kwargs):
+        super().__init__(MELODY, **kwargs)
