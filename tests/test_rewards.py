@@ -203,3 +203,18 @@ def test_runtime_does_not_import_librosa():
     code = "import sys, raveforce.rewards as r, numpy as np; r.cqt_distance(np.ones(3000), np.zeros(3000), 44100); print('librosa' in sys.modules, 'numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("name", ["mse", "mfcc", "stft", "cqt"])
+def test_fork_shares_the_target_and_keeps_its_own_cache(name):
+    rng = np.random.default_rng(7)
+    bounds = np.floor(np.arange(5) * 5512.5 + 0.5).astype(np.int64)
+    target = rng.standard_normal(bounds[-1]) * 0.1
+    a, b = (rng.standard_normal(bounds[-1]).astype(np.float32) * 0.1 for _ in range(2))
+    first = rewards.make(name, target=target, sample_rate=44100, boundaries=bounds)
+    twin = first.fork()
+    fresh = rewards.make(name, target=target, sample_rate=44100, boundaries=bounds)
+    for k in range(4):  # interleaved episodes must not disturb each other's caches
+        da, db = first.distance(a, k), twin.distance(b, k)
+        assert db == fresh.distance(b, k)
+        assert da != db

@@ -21,6 +21,7 @@ of ``audio - target``.  librosa is not needed at run time.
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Callable
 from typing import ClassVar
@@ -146,6 +147,17 @@ class Criterion:
         """Forget the incremental cache: the next call computes from scratch."""
         self._step = None
 
+    def fork(self) -> Criterion:
+        """A criterion for another episode against the same target: the target's precomputed
+        features are shared, the incremental caches are its own (for vector environments)."""
+        twin = copy.copy(self)
+        twin._step = None
+        twin._new_caches()
+        return twin
+
+    def _new_caches(self) -> None:
+        """Give this criterion incremental caches of its own (none in the base class)."""
+
     def distance(self, audio: np.ndarray, step: int) -> float:
         """MSE (>= 0) between features of ``audio[:b]`` and ``target[:b]``, ``b = boundaries[step + 1]``.
 
@@ -202,6 +214,9 @@ class MSE(Criterion):
 
     def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
         super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
+        self._new_caches()
+
+    def _new_caches(self) -> None:
         self._sse = np.zeros(self.n_steps)  # squared error of each step's samples
 
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
@@ -217,6 +232,9 @@ class _Linear(Criterion):
 
     def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
         super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
+        self._new_caches()
+
+    def _new_caches(self) -> None:
         self._energy = self._tracker()
 
     def _tracker(self):
@@ -266,6 +284,9 @@ class MFCC(Criterion):
         self._target_mfcc = [
             F.mfcc_from_db(mel.extend(b[k], self.target[b[k] : b[k + 1]])) for k in range(self.n_steps)
         ]
+        self._new_caches()
+
+    def _new_caches(self) -> None:
         self._mel = F.MelDb(len(self.target), self.sample_rate)
 
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:

@@ -95,10 +95,16 @@ class RaveForceVectorEnv(VectorEnv):
         self.num_envs = num_envs
         self.copy = copy
         self.targets = self._load_targets(target)
-        self.criteria = [
-            rewards.make(task.reward if reward is None else reward, target=t, sample_rate=task.sample_rate, boundaries=task.boundaries)
-            for t in self.targets
-        ]
+        made: dict[int, rewards.Criterion] = {}  # one per distinct target; forks share its features
+        self.criteria = []
+        for t in self.targets:
+            if id(t) in made:
+                self.criteria.append(made[id(t)].fork())
+            else:
+                made[id(t)] = rewards.make(
+                    task.reward if reward is None else reward, target=t, sample_rate=task.sample_rate, boundaries=task.boundaries
+                )
+                self.criteria.append(made[id(t)])
         self.single_action_space = task.action_space
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.single_observation_space = spaces.Box(-np.inf, np.inf, (task.total_samples,), dtype=np.float32)
