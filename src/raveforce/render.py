@@ -199,7 +199,7 @@ class StreamRenderer:
         self._origin = self.chunk
 
     def reset(self) -> None:
-        """Begin a new episode: free the last episode's notes one block before the new origin."""
+        """Begin a new episode: free the last episode's notes a chunk before the new origin."""
         if self._stream is None or not self._stream.alive:
             if self._stream is not None:
                 self._stream.close()
@@ -263,7 +263,7 @@ class StreamRenderer:
                 for lane, nodes in enumerate(self._pending)
                 for i, (c, node) in enumerate(zip(self._candidates, nodes))
             ]
-            if self.lanes > 1:  # the shared candidates that write the side channels, freed next block
+            if self.lanes > 1:  # the shared candidates that write the side channels, freed with the choice
                 self._shared = [self._node() for _ in self._candidates]
                 starts += [note_message(c, n, self.lanes + i) for i, (c, n) in enumerate(zip(self._candidates, self._shared))]
             stream.send(clock.tag(end), starts)
