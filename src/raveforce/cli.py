@@ -1,0 +1,331 @@
+"""The main-job subcommands of `raveforce`: solve, train, figure (wired in `raveforce.__main__`).
+
+Every command writes its files into a temporary directory next to `--out` and moves them into
+`--out` only when everything is written: a failure leaves nothing half-written behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+class UsageError(ValueError):
+    """Bad input on the command line: printed as one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class SolveTask:
+    env_id: str
+    task_name: str  # attribute of raveforce.tasks
+    agents: tuple[str, ...]
+    default_agent: str
+
+
+TASKS = {
+    "drum-loop": SolveTask("raveforce/DrumLoop-v0", "DRUM_LOOP", ("dp", "greedy", "random", "ppo"), "dp"),
+    "kick-frequency": SolveTask("raveforce/KickFrequency-v0", "KICK_FREQUENCY", ("sweep", "actor-critic", "random"), "sweep"),
+}
+TRAIN_TASKS = ("drum-loop",)
+
+
+class OutputDir:
+    """A temporary directory next to `path` (`.name.tmp-*`); `commit()` moves its entries into
+    `path` (created if missing; only same-named entries are replaced), `discard()` removes it.
+    As a context manager: commit on success, discard on any exception."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise UsageError(f"--out {str(self.path)!r} exists and is not a directory; give a directory")
+        parent = self.path.absolute().parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-", dir=parent))
+            umask = os.umask(0)
+            os.umask(umask)
+            self.tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; the result is an ordinary directory
+        except OSError as exc:
+            raise UsageError(f"--out {str(self.path)!r} cannot be written ({exc.strerror or exc}); give a writable directory") from exc
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+    def commit(self) -> None:
+        try:
+            if not self.path.exists():
+                os.rename(self.tmp, self.path)
+                return
+            for entry in sorted(self.tmp.iterdir()):
+                dest = self.path / entry.name
+                if entry.is_dir() and dest.is_dir():
+                    shutil.rmtree(dest)
+                os.replace(entry, dest)
+        except OSError as exc:
+            raise UsageError(f"--out {str(self.path)!r} cannot be written ({exc.strerror or exc})") from exc
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _progress(label: str):
+    from raveforce.progress import ProgressLine
+
+    return ProgressLine(label)
+
+
+def _check_reward(name: str | None) -> None:
+    from raveforce import rewards
+
+    if name is not None and name not in rewards.available():
+        raise UsageError(f"unknown reward {name!r}; valid: {', '.join(rewards.available())}")
+
+
+def _load_target(path: str | None, task):
+    """None (the task's own) or (float32 samples, sample rate) read from `path` (TargetError if not)."""
+    if path is None:
+        return None
+    from raveforce.audio import load_target
+
+    return (load_target(path, sample_rate=task.sample_rate, length=task.total_samples), task.sample_rate)
+
+
+def _requires(module: str, hint: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise UsageError(hint)
+
+
+# --- solve -------------------------------------------------------------------------------------
+
+
+def run_agent(agent: str, task, *, target, reward, seed: int, steps: int, progress):
+    """The agent's Solution (or TrainResult for ppo) on `task`."""
+    from raveforce import agents
+
+    common = {"target": target, "reward": reward, "progress": progress}
+    if agent == "dp":
+        return agents.beam_search(task, width=4, **common)
+    if agent == "greedy":
+        return agents.greedy(task, **common)
+    if agent == "random":
+        return agents.random_search(task, episodes=256 if task.steps > 1 else 64, seed=seed, **common)
+    if agent == "sweep":
+        return agents.sweep(task, **common)
+    if agent == "actor-critic":
+        return agents.actor_critic(task, seed=seed, **common)
+    if agent == "ppo":
+        from raveforce.train import train
+
+        return train("ppo", task=task, steps=steps, seed=seed, target=target, reward=reward, progress=progress)
+    raise UsageError(f"unknown agent {agent!r}")
+
+
+def cmd_solve(args) -> int:
+    import raveforce.tasks
+    from raveforce import agents
+    from raveforce.audio import write_wav
+    from raveforce.report import note_label, report_png, silence_rewards, write_html
+
+    spec = TASKS[args.task]
+    agent = args.agent or spec.default_agent
+    if agent not in spec.agents:
+        raise UsageError(f"unknown agent {agent!r} for {args.task}; valid: {', '.join(spec.agents)}")
+    _check_reward(args.reward)
+    _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
+    if agent == "ppo":
+        _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
+    task = getattr(raveforce.tasks, spec.task_name)
+    target = _load_target(args.target, task)
+    reward = args.reward or task.reward
+    with OutputDir(args.out) as tmp:
+        print(f"solving {spec.env_id} with the {agent} agent ({reward} reward, target {args.target or 'shipped'})")
+        start = time.perf_counter()
+        solution = run_agent(agent, task, target=target, reward=reward, seed=args.seed, steps=args.steps, progress=_progress(agent))
+        seconds = time.perf_counter() - start
+        audio, rewards, target_audio = agents.play(task, solution.actions, target=target, reward=reward)
+        actions = [a.tolist() if isinstance(a, np.ndarray) else int(a) for a in solution.actions]
+        result = {
+            "task": spec.env_id,
+            "agent": agent,
+            "reward": reward,
+            "target": args.target or str(task.target),
+            "seed": args.seed,
+            "actions": actions,
+            "rewards": rewards,
+            "total_reward": float(sum(rewards)),
+            "search_seconds": round(seconds, 3),
+        }
+        search = None
+        if hasattr(solution, "evaluations"):
+            result["evaluations"] = solution.evaluations
+        if spec.task_name == "KICK_FREQUENCY":
+            control = task.actions.controls[0]
+            result["frequency_hz"] = control(actions[0][0])
+            if "x" in solution.history:
+                search = ([control(x) for x in solution.history["x"]], solution.history["reward"], result["frequency_hz"])
+            print(f"frequency {result['frequency_hz']:.2f} Hz (action {actions[0][0]:.6f}), reward {rewards[0]:.6g}")
+        else:
+            from raveforce.tasks import DRUM_LOOP_PATTERN
+
+            if args.target is None:
+                result["matches_shipped_pattern"] = actions == list(DRUM_LOOP_PATTERN)
+            for k, (a, r) in enumerate(zip(actions, rewards)):
+                drums = "+".join(note_label(n) for n in task.actions.notes(a)) or "rest"
+                print(f"step {k + 1:2d}/{task.steps}  action {a}  {drums:16s} reward {r:.6g}")
+            print("pattern", " ".join(map(str, actions)), f" total reward {result['total_reward']:.6g}")
+        write_wav(tmp / "best.wav", audio, task.sample_rate)
+        write_wav(tmp / "target.wav", target_audio, task.sample_rate)
+        (tmp / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        title = f"RaveForce {spec.env_id}: {agent} agent"
+        silence = silence_rewards(task, target=target_audio, reward=reward)
+        report_png(tmp / "report.png", task=task, target=target_audio, result=audio, rewards=rewards, title=title, silence=silence, search=search)
+        summary = f"{reward} reward; total reward {result['total_reward']:.6g} (0 is a perfect match); search took {seconds:.2f} s."
+        if "frequency_hz" in result:
+            summary += f" Chosen frequency: {result['frequency_hz']:.2f} Hz."
+        write_html(tmp, title=title, summary=summary, task=task, actions=actions, rewards=rewards, result=result)
+    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html}}")
+    return 0
+
+
+# --- train -------------------------------------------------------------------------------------
+
+
+def cmd_train(args) -> int:
+    from raveforce import agents
+    from raveforce.audio import write_wav
+    from raveforce.report import report_png, silence_rewards, write_html
+    from raveforce.tasks import DRUM_LOOP
+
+    _check_reward(args.reward)
+    if not args.steps >= 1:
+        raise UsageError(f"--steps {args.steps}: give a whole number >= 1")
+    _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
+    _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
+    from raveforce.train import train
+
+    task = DRUM_LOOP
+    target = _load_target(args.target, task)
+    reward = args.reward or task.reward
+    with OutputDir(args.out) as tmp:
+        print(f"training {args.algo.upper()} on {TASKS['drum-loop'].env_id} for {args.steps} steps ({reward} reward)")
+        start = time.perf_counter()
+        trained = train(
+            args.algo, task=task, steps=args.steps, seed=args.seed, target=target, reward=reward,
+            record=tmp / "episodes", every=args.record_every, progress=_progress(args.algo),
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+        trained.model.save(tmp / "model.zip")
+        baseline = agents.random_search(task, episodes=64, seed=args.seed, target=target, reward=reward)
+        audio, rewards, target_audio = agents.play(task, trained.actions, target=target, reward=reward)
+        result = {
+            "task": TASKS["drum-loop"].env_id,
+            "agent": args.algo,
+            "reward": reward,
+            "target": args.target or str(task.target),
+            "seed": args.seed,
+            "steps": args.steps,
+            "actions": trained.actions,
+            "rewards": rewards,
+            "total_reward": float(sum(rewards)),
+            "random_mean_return": float(np.mean(baseline.history["returns"])),
+            "episode_returns": trained.episode_returns,
+            "train_seconds": round(seconds, 3),
+        }
+        print("pattern", " ".join(map(str, trained.actions)), f" total reward {result['total_reward']:.6g}")
+        print(f"random agent's mean return {result['random_mean_return']:.6g} (64 episodes)")
+        write_wav(tmp / "best.wav", audio, task.sample_rate)
+        write_wav(tmp / "target.wav", target_audio, task.sample_rate)
+        (tmp / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        title = f"RaveForce {TASKS['drum-loop'].env_id}: {args.algo.upper()} after {args.steps} steps"
+        silence = silence_rewards(task, target=target_audio, reward=reward)
+        report_png(
+            tmp / "report.png", task=task, target=target_audio, result=audio, rewards=rewards, title=title,
+            silence=silence, curve=trained.episode_returns,
+        )  # fmt: skip
+        recorded = sorted(p.relative_to(tmp).as_posix() for p in (tmp / "episodes").glob("*.wav"))
+        summary = (
+            f"{reward} reward; the trained policy's total reward {result['total_reward']:.6g} "
+            f"(random agent: {result['random_mean_return']:.6g} on average; 0 is a perfect match)."
+        )
+        write_html(tmp, title=title, summary=summary, task=task, actions=trained.actions, rewards=rewards, result=result, links=["model.zip", *recorded])
+    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html,model.zip,episodes/}}")
+    return 0
+
+
+# --- figure ------------------------------------------------------------------------------------
+
+
+def cmd_figure(args) -> int:
+    from raveforce.figures import FIGURES
+
+    _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
+    kwargs = {"5": {"random": args.random}, "6": {"points": args.points}, "7": {"episodes": args.episodes}}[args.number]
+    with OutputDir(args.out) as tmp:
+        summary = FIGURES[args.number](tmp, progress=_progress(f"figure {args.number}"), **kwargs)
+        (tmp / f"figure{args.number}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+    print(f"wrote {args.out}/figure{args.number}.{{png,csv,json}}")
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not >= 1")
+    return value
+
+
+def add_subcommands(sub) -> None:
+    """Add solve, train and figure to the `raveforce` parser's subparsers."""
+    p = sub.add_parser("solve", help="solve a paper task with a baseline agent: WAVs, report.png, result.json, index.html")
+    p.add_argument("task", choices=list(TASKS))
+    p.add_argument("--agent", default=None, help="drum-loop: dp (default), greedy, random, ppo; kick-frequency: sweep (default), actor-critic, random")
+    p.add_argument("--target", default=None, help="a sound file to imitate (default: the task's shipped target)")
+    p.add_argument("--reward", default=None, help="mse, mfcc, stft, cqt (default: the task's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=_positive, default=4096, help="training steps of the ppo agent")
+    p.add_argument("--out", required=True, help="the output directory")
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("train", help="train a stable-baselines3 agent (needs the sb3 extra)")
+    p.add_argument("task", choices=list(TRAIN_TASKS))
+    p.add_argument("--algo", choices=["ppo", "dqn"], default="ppo")
+    p.add_argument("--steps", type=_positive, default=8192, help="environment steps to train")
+    p.add_argument("--target", default=None)
+    p.add_argument("--reward", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--record-every", type=_positive, default=64, help="write every Nth training episode to episodes/")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("figure", help="the paper's figure 5, 6 or 7, measured here: PNG, CSV and JSON summary")
+    p.add_argument("number", choices=["5", "6", "7"])
+    p.add_argument("--out", required=True)
+    p.add_argument("--random", type=_positive, default=20, help="figure 5: random patterns")
+    p.add_argument("--points", type=_positive, default=256, help="figure 6: frequencies")
+    p.add_argument("--episodes", type=_positive, default=5, help="figure 7: episodes per renderer")
+    p.set_defaults(func=cmd_figure)
+
+
+__all__ = ["OutputDir", "TASKS", "UsageError", "add_subcommands", "cmd_figure", "cmd_solve", "cmd_train"]
