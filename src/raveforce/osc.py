@@ -91,8 +91,17 @@ def score_entry(time_tag: int, messages: Sequence[bytes]) -> bytes:
 
 
 def parse_message(data: bytes) -> tuple[str, list[int | float | str | bytes]]:
-    """Decode one OSC message (int32, float32, string and blob arguments)."""
+    """Decode one OSC message (int32, float32, string and blob arguments).
 
+    Raises ValueError (only) for data that is not one well-formed message of those types.
+    """
+    try:
+        return _parse_message(data)
+    except (struct.error, IndexError, UnicodeDecodeError) as exc:
+        raise ValueError(f"malformed OSC message ({len(data)} bytes): {exc}") from exc
+
+
+def _parse_message(data: bytes) -> tuple[str, list[int | float | str | bytes]]:
     def read_string(pos: int) -> tuple[str, int]:
         end = data.index(b"\x00", pos)
         return data[pos:end].decode(), (end + 4) & ~3
@@ -114,6 +123,8 @@ def parse_message(data: bytes) -> tuple[str, list[int | float | str | bytes]]:
             args.append(text)
         elif tag == "b":
             (size,) = struct.unpack_from(">i", data, pos)
+            if not 0 <= size <= len(data) - pos - 4:
+                raise ValueError(f"OSC blob of {size} bytes in {address!r} does not fit in the message")
             args.append(data[pos + 4 : pos + 4 + size])
             pos += 4 + size + (-size % 4)
         else:

@@ -123,11 +123,14 @@ class SCLangClient:
                         f"{self.name!r} within {wait:g} s: is a RaveForce task named {self.name!r} "
                         f"running there? {_start_hint(self.name)}"
                     )
-                address, reply = osc.parse_message(self._socket.recv(1 << 16))
+                try:
+                    address, reply = osc.parse_message(self._socket.recv(1 << 16))
+                except ValueError:
+                    continue  # not an OSC message, so not a reply: keep waiting
                 if address == "/raveforce/ok" and reply[:1] == [request_id]:
                     return reply[1:]
                 if address == "/raveforce/error" and reply[:1] in ([request_id], [-1]):
-                    raise SCLangError(f"sclang at {self.where}, task {self.name!r}, /raveforce/{command}: {reply[1]}")
+                    raise SCLangError(f"sclang at {self.where}, task {self.name!r}, /raveforce/{command}: {reply[1] if len(reply) > 1 else '(no message)'}")
                 # anything else is a late reply to an earlier, timed-out request: skip it
         except ConnectionRefusedError as exc:
             raise SCLangError(
