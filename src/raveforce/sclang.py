@@ -66,6 +66,8 @@ PROTOCOL_VERSION = 1
 DEFAULT_PORT = 57120
 SCLANG_INSTALL_HINT = "sudo apt-get install --no-install-recommends supercollider-language"
 _DATA = Path(__file__).parent / "data"
+_PROBE = osc.bundle(1, [])  # an empty bundle, "now": a liveness probe that asks for nothing
+_PROBE_SECONDS = 0.5
 
 
 # --- the client --------------------------------------------------------------------------------
@@ -117,7 +119,12 @@ class SCLangClient:
             self._socket.send(osc.message(f"/raveforce/{command}", request_id, self.name, *args))
             while True:
                 left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self._socket], [], [], left)[0]:
+                if left > 0 and not select.select([self._socket], [], [], min(left, _PROBE_SECONDS))[0]:
+                    # Still waiting: an empty bundle (sclang ignores it) to a port nobody listens on
+                    # any more comes back as "connection refused", so a dead sclang fails fast.
+                    self._socket.send(_PROBE)
+                    continue
+                if left <= 0:
                     raise SCLangTimeoutError(
                         f"no reply from sclang at {self.where} to /raveforce/{command} for task "
                         f"{self.name!r} within {wait:g} s: is a RaveForce task named {self.name!r} "
