@@ -208,28 +208,37 @@ class ScsynthStream:
         self.frames_rendered = 0
         self._last_tag = 0
         exe = find_scsynth(executable)
-        self._tmpdir = tempfile.mkdtemp(prefix="raveforce-scsynth-")
-        fifo = os.path.join(self._tmpdir, "out.raw")
-        os.mkfifo(fifo)
-        self._fds: list[int] = []
-        # Open the reading end first (non-blocking, so a scsynth that never opens it cannot hang us).
-        self._fifo = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-        self._fds.append(self._fifo)
         try:
-            import fcntl
+            self._tmpdir = tempfile.mkdtemp(prefix="raveforce-scsynth-")
+        except OSError as exc:
+            raise ScsynthError(f"cannot make a temp dir for scsynth's output FIFO in {tempfile.gettempdir()!r}: {exc}") from exc
+        fifo = os.path.join(self._tmpdir, "out.raw")
+        self._fds: list[int] = []
+        try:
+            os.mkfifo(fifo)
+            # Open the reading end first (non-blocking, so a scsynth that never opens it cannot hang us).
+            self._fifo = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            self._fds.append(self._fifo)
+            try:
+                import fcntl
 
-            fcntl.fcntl(self._fifo, _F_SETPIPE_SZ, _PIPE_SIZE)
-        except OSError:
-            pass
-        cmd = _command(exe, "_", fifo, sample_rate, "RAW", channels, block_size, self.chunk, max_nodes)
-        self._process = subprocess.Popen(
-            ["stdbuf", "-oL", "-eL", *cmd] if shutil.which("stdbuf") else cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=self._tmpdir,
-            start_new_session=True,
-        )
+                fcntl.fcntl(self._fifo, _F_SETPIPE_SZ, _PIPE_SIZE)
+            except OSError:
+                pass
+            cmd = _command(exe, "_", fifo, sample_rate, "RAW", channels, block_size, self.chunk, max_nodes)
+            self._process = subprocess.Popen(
+                ["stdbuf", "-oL", "-eL", *cmd] if shutil.which("stdbuf") else cmd,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=self._tmpdir,
+                start_new_session=True,
+            )
+        except OSError as exc:  # no FIFO, no descriptors left, scsynth not startable: leave nothing behind
+            for fd in self._fds:
+                os.close(fd)
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            raise ScsynthError(f"cannot start scsynth {exe!r} with its output FIFO in {self._tmpdir!r}: {exc}") from exc
         os.set_blocking(self._process.stdout.fileno(), False)
         try:
             import fcntl
