@@ -119,6 +119,9 @@ class RaveForceEnv(gym.Env):
         except ScsynthError:
             self._discard_renderer()
             raise
+        except RaveForceError:  # e.g. sclang gone or a reply lost: the episode cannot go on
+            self._step = None
+            raise
         if not np.all(np.isfinite(audio)):
             self._discard_renderer()
             raise ScsynthError(f"scsynth rendered NaN or infinite samples at step {k} (notes {list(notes)})")
