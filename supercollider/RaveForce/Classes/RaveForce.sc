@@ -5,6 +5,9 @@
 RaveForce {
 	classvar <all, responders;
 	classvar <protocolVersion = 1;
+	// Requests from other hosts than this one are dropped unless this is true (sclang's UDP port
+	// listens on every interface, and a step writes files and starts scsynth).
+	classvar <>allowRemote = false, warnedHosts;
 
 	var <name, <pattern, <dims, <bpm, <steps, <sampleRate, <buffers, <target, <reward, <seed;
 	var <beatsPerStep, <synthNames, tempDir, episodes, renders = 0;
@@ -307,6 +310,15 @@ RaveForce {
 	// Every request is [address, id (Integer), task name, args...]; the reply goes to its sender.
 	*prHandle { |cmd, msg, addr|
 		var id = msg[1], taskName = msg[2], task, client;
+		if (allowRemote.not and: { addr.ip != "127.0.0.1" }) {
+			warnedHosts = warnedHosts ?? { Set.new };
+			if (warnedHosts.includes(addr.ip).not) {
+				warnedHosts.add(addr.ip);
+				"RaveForce: dropping requests from % (only 127.0.0.1 is served; set RaveForce.allowRemote = true to serve other hosts)"
+					.format(addr.ip).postln;
+			};
+			^nil
+		};
 		if (id.isInteger.not) {
 			^this.prError(addr, -1, "malformed /raveforce/% message %: the first argument must be an integer request id"
 				.format(cmd, msg))
