@@ -14,6 +14,13 @@ class UsageError(Exception):
     """Bad input on the command line: printed as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (`raveforce solve: error: ...`, exit code 2)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def _make_env(env_id: str, **kwargs):
     import gymnasium as gym
 
@@ -82,34 +89,11 @@ def cmd_render(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    """A scripted episode of the drum loop: random steps, then the known optimum; WAVs and rewards."""
-    import numpy as np
+    """`raveforce solve drum-loop`: the dynamic-programming agent imitates the shipped loop."""
+    from raveforce import cli
 
-    from raveforce.audio import write_wav
-    from raveforce.tasks import DRUM_LOOP_PATTERN
-
-    out = Path(args.out)
-    env = _make_env("raveforce/DrumLoop-v0", reward=args.reward)
-    try:
-        rng = np.random.default_rng(args.seed)
-        results = {}
-        for name, actions in (("random", rng.integers(0, 8, 16).tolist()), ("optimum", list(DRUM_LOOP_PATTERN))):
-            env.reset(seed=args.seed)
-            total = 0.0
-            print(f"{name} pattern:")
-            for k, action in enumerate(actions):
-                _, reward, terminated, _, _ = env.step(action)
-                total += reward
-                print(f"  step {k + 1:2d}/16  action {action}  reward {reward:.6g}")
-            path = env.unwrapped.save_wav(out / f"{name}.wav")
-            results[name] = {"actions": actions, "total_reward": total, "wav": str(path)}
-            print(f"  total reward {total:.6g} -> {path}")
-        write_wav(out / "target.wav", env.unwrapped.target, env.unwrapped.task.sample_rate)
-        (out / "result.json").write_text(json.dumps({"task": "raveforce/DrumLoop-v0", "reward": args.reward, **results}, indent=2))
-        print(f"wrote {out / 'target.wav'} and {out / 'result.json'}")
-    finally:
-        env.close()
-    return 0
+    solve = argparse.Namespace(task="drum-loop", agent=None, target=None, reward=args.reward, seed=args.seed, steps=4096, out=args.out)
+    return cli.cmd_solve(solve)
 
 
 def cmd_sclang(args) -> int:
@@ -119,8 +103,17 @@ def cmd_sclang(args) -> int:
     return serve(args.file, port=args.port, sclang=args.sclang, quark=args.quark)
 
 
+def cmd_train(args) -> int:
+    """Train an agent; `--engine sb3`: stable-baselines3 PPO or DQN on log-mel observations."""
+    from raveforce import cli
+
+    return cli.cmd_train(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="raveforce", description=__doc__)
+    from raveforce import cli
+
+    parser = _Parser(prog="raveforce", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="the registered tasks and rewards")
@@ -133,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the WAV to write")
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("demo", help="a scripted drum-loop episode: WAVs and rewards")
+    p = sub.add_parser("demo", help="the same as: raveforce solve drum-loop --out out/demo")
     p.add_argument("--out", default="out/demo")
     p.add_argument("--reward", default="mfcc")
     p.add_argument("--seed", type=int, default=0)
@@ -145,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sclang", default=None, help="the sclang executable (else $RAVEFORCE_SCLANG, else PATH)")
     p.add_argument("--quark", default=None, help="the RaveForce quark folder (else $RAVEFORCE_QUARK, else this source tree's)")
     p.set_defaults(func=cmd_sclang)
+
+    p = sub.add_parser("train", help="train an agent on a task (--engine sb3: stable-baselines3 PPO/DQN)")
+    p.add_argument("task", help="a task's short name, e.g. drum-loop")
+    p.add_argument("--engine", choices=["sb3"], default="sb3", help="sb3 (default): stable-baselines3, one scsynth")
+    p.add_argument("--reward", default=None)
+    p.add_argument("--seed", type=int, default=0)
+    cli.add_train_options(p)
+    p.set_defaults(func=cmd_train)
+
+    cli.add_subcommands(sub)  # solve, figure
     return parser
 
 

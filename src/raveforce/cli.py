@@ -214,9 +214,11 @@ def cmd_train(args) -> int:
     from raveforce.report import report_png, silence_rewards, write_html
     from raveforce.tasks import DRUM_LOOP
 
+    if args.task not in TRAIN_TASKS:
+        raise UsageError(f"unknown task {args.task!r} for train --engine sb3; valid: {', '.join(TRAIN_TASKS)}")
+    if args.out is None:
+        raise UsageError("--out is required: the output directory")
     _check_reward(args.reward)
-    if not args.steps >= 1:
-        raise UsageError(f"--steps {args.steps}: give a whole number >= 1")
     _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
     _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
     from raveforce.train import train
@@ -296,8 +298,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def add_train_options(p) -> None:
+    """The options of `raveforce train --engine sb3` (the train parser has task, --reward, --seed)."""
+    p.add_argument("--algo", choices=["ppo", "dqn"], default="ppo", help="sb3: the algorithm (default ppo)")
+    p.add_argument("--steps", type=_positive, default=8192, help="sb3: environment steps to train (default 8192)")
+    p.add_argument("--target", default=None, help="sb3: a sound file to imitate (default: the task's shipped target)")
+    p.add_argument("--record-every", type=_positive, default=64, help="sb3: write every Nth training episode to OUT/episodes/")
+    p.add_argument("--out", default=None, help="sb3: the output directory (required)")
+
+
 def add_subcommands(sub) -> None:
-    """Add solve, train and figure to the `raveforce` parser's subparsers."""
+    """Add solve and figure to the `raveforce` parser's subparsers."""
     p = sub.add_parser("solve", help="solve a paper task with a baseline agent: WAVs, report.png, result.json, index.html")
     p.add_argument("task", choices=list(TASKS))
     p.add_argument("--agent", default=None, help="drum-loop: dp (default), greedy, random, ppo; kick-frequency: sweep (default), actor-critic, random")
@@ -308,17 +319,6 @@ def add_subcommands(sub) -> None:
     p.add_argument("--out", required=True, help="the output directory")
     p.set_defaults(func=cmd_solve)
 
-    p = sub.add_parser("train", help="train a stable-baselines3 agent (needs the sb3 extra)")
-    p.add_argument("task", choices=list(TRAIN_TASKS))
-    p.add_argument("--algo", choices=["ppo", "dqn"], default="ppo")
-    p.add_argument("--steps", type=_positive, default=8192, help="environment steps to train")
-    p.add_argument("--target", default=None)
-    p.add_argument("--reward", default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--record-every", type=_positive, default=64, help="write every Nth training episode to episodes/")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_train)
-
     p = sub.add_parser("figure", help="the paper's figure 5, 6 or 7, measured here: PNG, CSV and JSON summary")
     p.add_argument("number", choices=["5", "6", "7"])
     p.add_argument("--out", required=True)
@@ -328,4 +328,4 @@ def add_subcommands(sub) -> None:
     p.set_defaults(func=cmd_figure)
 
 
-__all__ = ["OutputDir", "TASKS", "UsageError", "add_subcommands", "cmd_figure", "cmd_solve", "cmd_train"]
+__all__ = ["OutputDir", "TASKS", "UsageError", "add_subcommands", "add_train_options", "cmd_figure", "cmd_solve", "cmd_train"]
