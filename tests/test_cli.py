@@ -1,0 +1,115 @@
+"""The `raveforce` command as a user runs it: solve, figure, render, and one-line errors on bad input."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from raveforce.tasks import DRUM_LOOP_PATTERN
+
+RAVEFORCE = Path(sys.executable).parent / "raveforce"  # the console script pip installed
+
+
+def run(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "raveforce", *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def test_solve_drum_loop_recovers_the_shipped_pattern(tmp_path):
+    out = tmp_path / "demo"
+    done = subprocess.run([str(RAVEFORCE), "solve", "drum-loop", "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "pattern " + " ".join(map(str, DRUM_LOOP_PATTERN)) in done.stdout
+    assert done.stdout.count("step ") == 16 and "16/16" in done.stderr  # per-step lines, a progress line
+    result = json.loads((out / "result.json").read_text())
+    assert result["task"] == "raveforce/DrumLoop-v0" and result["agent"] == "dp" and result["reward"] == "mfcc"
+    assert result["actions"] == list(DRUM_LOOP_PATTERN) and result["matches_shipped_pattern"] is True
+    assert len(result["rewards"]) == 16 and abs(result["total_reward"]) < 1e-9
+    assert sorted(p.name for p in out.iterdir()) == ["best.wav", "index.html", "report.png", "result.json", "target.wav"]
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # no temporary directory left
+
+
+def test_solve_again_replaces_only_its_own_files(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    (out / "result.json").write_text("old")
+    done = run("solve", "drum-loop", "--agent", "random", "--seed", "3", "--reward", "mse", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert (out / "mine.txt").read_text() == "keep me"
+    result = json.loads((out / "result.json").read_text())
+    assert result["agent"] == "random" and result["reward"] == "mse" and result["total_reward"] < 0
+    assert result["actions"] != list(DRUM_LOOP_PATTERN)
+
+
+@pytest.mark.parametrize("agent", ["sweep", "actor-critic"])
+def test_solve_kick_frequency(tmp_path, agent):
+    done = run("solve", "kick-frequency", "--agent", agent, "--out", tmp_path / "kick")
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "kick" / "result.json").read_text())
+    assert result["task"] == "raveforce/KickFrequency-v0" and result["agent"] == agent
+    assert 60 < result["frequency_hz"] < 80  # figure 6: the STFT reward peaks near 69 Hz
+    assert len(result["actions"]) == 1 and result["total_reward"] == result["rewards"][0] < 0
+    assert f"frequency {result['frequency_hz']:.2f} Hz" in done.stdout
+
+
+def test_solve_with_a_target_file(tmp_path):
+    """The drum loop's target rendered by `raveforce render` from another pattern: dp finds that pattern."""
+    pattern = [1, 0, 2, 0, 4, 4, 3, 0, 1, 1, 2, 0, 7, 0, 4, 0]
+    wav = tmp_path / "other.wav"
+    assert run("render", "drumloop", "--actions", " ".join(map(str, pattern)), "--out", wav).returncode == 0
+    done = run("solve", "drum-loop", "--agent", "greedy", "--target", wav, "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["actions"] == pattern and "matches_shipped_pattern" not in result
+
+
+def test_figures_write_png_and_csv(tmp_path):
+    out = tmp_path / "figures"
+    for args, rows in ((("5", "--random", "3"), 4 * 4 * 16), (("6", "--points", "64"), 4 * 64), (("7", "--episodes", "2"), 2 * 2 * 17)):
+        done = run("figure", *args, "--out", out)
+        assert done.returncode == 0, done.stderr
+        n = args[0]
+        assert (out / f"figure{n}.png").read_bytes()[:4] == b"\x89PNG"
+        with open(out / f"figure{n}.csv") as f:
+            assert len(list(csv.DictReader(f))) == rows
+    summary = json.loads((out / "figure7.json").read_text())
+    assert summary["nrt"]["median_episode_seconds"] > 10 * summary["stream"]["median_episode_seconds"]
+    kick = json.loads((out / "figure6.json").read_text())
+    assert 50 < kick["stft"]["best_frequency_hz"] < 90 and 50 < kick["mse"]["best_frequency_hz"] < 90
+    drums = json.loads((out / "figure5.json").read_text())
+    for criterion in ("mse", "mfcc", "stft", "cqt"):
+        assert drums[criterion]["optimal_return"] > drums[criterion]["best_random_return"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["solve", "drum-kit", "--out", "{out}"], "invalid choice: 'drum-kit' (choose from 'drum-loop', 'kick-frequency')"),
+        (["solve", "drum-loop", "--agent", "sweep", "--out", "{out}"], "unknown agent 'sweep' for drum-loop; valid: dp, greedy, random, ppo"),
+        (["solve", "kick-frequency", "--agent", "dp", "--out", "{out}"], "valid: sweep, actor-critic, random"),
+        (["solve", "drum-loop", "--reward", "loudness", "--out", "{out}"], "unknown reward 'loudness'; valid: "),
+        (["solve", "drum-loop", "--target", "{tmp}/notes.wav", "--out", "{out}"], "is not readable audio"),
+        (["solve", "drum-loop", "--target", "{tmp}/missing.wav", "--out", "{out}"], "does not exist"),
+        (["solve", "drum-loop", "--out", "/dev/null/out"], "cannot be written"),
+        (["solve", "drum-loop", "--out", "{tmp}/notes.wav"], "exists and is not a directory"),
+        (["figure", "8", "--out", "{out}"], "invalid choice: '8'"),
+        (["train", "kick-frequency", "--out", "{out}"], "unknown task 'kick-frequency' for train --engine sb3; valid: drum-loop"),
+        (["train", "drum-loop", "--algo", "a2c", "--out", "{out}"], "invalid choice: 'a2c' (choose from 'ppo', 'dqn')"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, args, message):
+    (tmp_path / "notes.wav").write_text("not a sound file")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = run(*[a.format(out=tmp_path / "out", tmp=tmp_path) for a in args], timeout=60)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing half-written
+
+
+def test_render_still_works(tmp_path):
+    done = run("render", "raveforce/KickFrequency-v0", "--actions", "0.18", "--out", tmp_path / "kick.wav")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "kick.wav").stat().st_size > 22050 * 4
