@@ -160,7 +160,7 @@ def figure7(out: str | os.PathLike, *, episodes: int = 5, reward: str = "mfcc", 
     ax.set_xticks(steps)
     ax.set_xlabel("step (0 = reset)")
     ax.set_ylabel("seconds (log scale)")
-    ax.legend(loc="upper left")
+    ax.legend(loc="center", framealpha=0.9)
     ratio = summary["nrt"]["median_episode_seconds"] / summary["stream"]["median_episode_seconds"]
     ax.set_title(f"Figure 7: running time per step of the drum loop ({reward} reward, {episodes} episodes; stream {ratio:.0f}x faster)")
     fig.savefig(out / "figure7.png", dpi=90)
