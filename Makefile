@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := supercollider-server sc3-plugins-server supercollider-language
+DEBIAN_PACKAGES := supercollider-server sc3-plugins-server supercollider-language chromium
 
 .PHONY: install system python demo test bench clean
 
@@ -27,11 +27,12 @@ $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "RaveForce needs Python >= 3.11 ($(PYTHON) is older)"; exit 1; }
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test,sb3,plot]'
 	touch $@
 
 demo: install
-	$(PY) -m raveforce demo --out out/demo
+	$(PY) -m raveforce solve drum-loop --out out/demo
 
 test: install
 	$(PY) -m pytest
