@@ -65,6 +65,14 @@ def gone(pid: int, wait: float = 5.0) -> bool:
     return True
 
 
+def stop(pid: int) -> None:
+    """SIGSTOP `pid` and wait until it is stopped (the signal is delivered asynchronously)."""
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 5
+    while "\nState:\tT" not in Path(f"/proc/{pid}/status").read_text() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 def stream_of(env):
     return env.unwrapped._renderer._stream
 
@@ -97,7 +105,7 @@ def test_faulty_scsynth_in_a_vector_env_is_named_bounded_and_recovered(sig, rng)
         envs.reset(seed=0)
         envs.step(actions[0])
         victim = envs._groups[1]._stream._process
-        victim.send_signal(sig)
+        stop(victim.pid) if sig == signal.SIGSTOP else victim.send_signal(sig)
         start = time.monotonic()
         with pytest.raises(RaveForceError, match=r"sub-environments 2-3 failed at step 1.*scsynth 2 of 2") as caught:
             envs.step(actions[1])
@@ -307,7 +315,7 @@ def test_stopped_sclang_times_out_and_recovers_when_resumed(sclang_tasks):
     env = SCLangEnv("sine", port=sclang_tasks.port, mode="sclang", target=str(KICK), timeout=0.5)
     try:
         env.reset(seed=0)
-        os.kill(sclang_tasks.sclang_pid, signal.SIGSTOP)
+        stop(sclang_tasks.sclang_pid)
         try:
             start = time.monotonic()
             with pytest.raises(SCLangTimeoutError, match="within 0.5 s"):
