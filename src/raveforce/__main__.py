@@ -104,10 +104,17 @@ def cmd_sclang(args) -> int:
 
 
 def cmd_train(args) -> int:
-    """Train an agent; `--engine sb3`: stable-baselines3 PPO or DQN on log-mel observations."""
-    from raveforce import cli
+    """Train an agent; `--engine sb3` (default): stable-baselines3 PPO or DQN on log-mel
+    observations; `--engine rllib`: PPO on Ray RLlib, one scsynth per env runner."""
+    if args.engine == "sb3":
+        from raveforce import cli
 
-    return cli.cmd_train(args)
+        return cli.cmd_train(args)
+    try:
+        from raveforce.integrations import rllib
+    except ImportError as exc:
+        raise UsageError(str(exc)) from exc
+    return rllib.cli(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,11 +146,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quark", default=None, help="the RaveForce quark folder (else $RAVEFORCE_QUARK, else this source tree's)")
     p.set_defaults(func=cmd_sclang)
 
-    p = sub.add_parser("train", help="train an agent on a task (--engine sb3: stable-baselines3 PPO/DQN)")
+    p = sub.add_parser("train", help="train an agent on a task (--engine sb3: stable-baselines3 PPO/DQN; rllib: PPO on Ray RLlib)")
     p.add_argument("task", help="a task's short name, e.g. drum-loop")
-    p.add_argument("--engine", choices=["sb3"], default="sb3", help="sb3 (default): stable-baselines3, one scsynth")
+    p.add_argument("--engine", choices=["sb3", "rllib"], default="sb3", help="sb3 (default): stable-baselines3, one scsynth; rllib: Ray RLlib PPO, one scsynth per env runner")
+    p.add_argument("--num-env-runners", type=int, default=2, help="rllib: Ray actors sampling episodes, each with its own scsynth (default 2)")
+    p.add_argument("--envs-per-runner", type=int, default=8, help="rllib: lockstep episodes per env runner (default 8)")
+    p.add_argument("--iterations", type=int, default=10, help="rllib: PPO training iterations (default 10)")
+    p.add_argument("--address", default=None, help="rllib: a Ray cluster, 'auto' or ray://HEAD:10001 (default: a local Ray instance)")
     p.add_argument("--reward", default=None)
+    p.add_argument("--observation", choices=["logmel", "audio"], default="logmel", help="rllib: what the policy sees (default logmel)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint", default=None, help="rllib: a folder to save the trained algorithm to")
     cli.add_train_options(p)
     p.set_defaults(func=cmd_train)
 
