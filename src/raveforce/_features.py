@@ -404,3 +404,51 @@ class CqtEnergy:
             for octave, first, stop, at in spans:
                 self.energy[octave, first:stop] = energy[at : at + stop - first]
         return float(np.sum(self.energy[:, :n]) / (2 * CQT_BINS * n))
+
+
+# ------------------------------------------------- magnitude spectra (robust rewards)
+
+MAG_FLOOR = 1e-8  # power floor before the square root (auraloss's eps): magnitudes >= 1e-4
+
+
+@functools.lru_cache(maxsize=32)
+def centred_hann(n_fft: int, win: int) -> np.ndarray:
+    """(n_fft,) periodic Hann of length ``win`` zero-padded to ``n_fft`` on both sides
+    (as torch.stft / librosa do with ``win_length < n_fft``)."""
+    window = np.zeros(n_fft)
+    lpad = (n_fft - win) // 2
+    window[lpad : lpad + win] = _hann(win)
+    return window
+
+
+class Magnitudes:
+    """Per-frame STFT magnitudes ``sqrt(max(floor, |X[t, f]|**2))`` of a growing signal:
+    centred frames of ``n_fft`` with zero padding, hop ``hop``, a Hann window of ``win``
+    samples (``win <= n_fft``).  ``extend`` returns the recomputed frames only."""
+
+    def __init__(self, capacity: int, n_fft: int, hop: int, win: int, floor: float = MAG_FLOOR) -> None:
+        if not (0 < hop and 0 < win <= n_fft):
+            raise ValueError(f"need 0 < hop and 0 < win <= n_fft, got n_fft={n_fft}, hop={hop}, win={win}")
+        self.n_fft, self.hop, self.floor = n_fft, hop, floor
+        self.signal = _Signal(capacity, pad=n_fft // 2, tail=n_fft // 2 + hop)
+        self.window = centred_hann(n_fft, win)
+
+    def clear(self) -> None:
+        self.signal.clear()
+
+    def extend(self, start: int, samples: np.ndarray) -> tuple[int, int, np.ndarray]:
+        """Write ``samples`` at ``start``; return (first, stop, (stop - first, n_fft//2 + 1) magnitudes):
+        frames [first, stop) changed, stop is the prefix's frame count."""
+        self.signal.write(start, samples)
+        stop = n_frames(self.signal.length, self.hop)
+        first = first_changed_frame(start, hop=self.hop, n_fft=self.n_fft)
+        spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=self.hop, n_fft=self.n_fft) * self.window, overwrite_x=True)
+        mags = np.abs(spec)
+        return first, stop, np.maximum(mags, np.sqrt(self.floor), out=mags)
+
+
+def log_frequency_steps(n_fft: int, sample_rate: int, fmin: float) -> np.ndarray:
+    """(n_fft//2,) octaves between consecutive rfft bins on the axis ``log2(max(f, fmin))``:
+    the widths over which a spectrum's CDF is integrated for 1-D optimal transport."""
+    u = np.log2(np.maximum(np.fft.rfftfreq(n_fft, 1.0 / sample_rate), fmin))
+    return np.diff(u)
