@@ -31,6 +31,10 @@ class RaveForceEnv(gym.Env):
     ## Reward
     `-distance(observation prefix, target prefix)` with a criterion from `raveforce.rewards`
     (a name, or a callable `fn(observed, target, sample_rate) -> reward`).
+    `reward_mode="delta"` returns instead the improvement over the previous step,
+    `distance(step k - 1) - distance(step k)` (0 before the first step): the shaping of the
+    paper's equation 1, Q = V(s_{t+1}) - V(s_t) with V = -distance; an episode's delta rewards
+    sum to its last absolute reward.
 
     ## Episode end
     `terminated` is True after `task.steps` steps; the episode never truncates by itself.
@@ -38,6 +42,7 @@ class RaveForceEnv(gym.Env):
     ## Arguments
     task: the Task. target: a sound file path or (samples, sample_rate); default the task's.
     reward: a reward name or callable; default the task's. render_mode: None or "rgb_array".
+    reward_mode: "absolute" (default, -distance as in the paper) or "delta" (see Reward).
     renderer: "auto" (a kept-alive scsynth where the task allows it), "stream", "nrt", or a
     Renderer object (reset/step/close) for other backends.
     scsynth: path to the scsynth executable (else $RAVEFORCE_SCSYNTH, else PATH).
@@ -53,6 +58,7 @@ class RaveForceEnv(gym.Env):
         *,
         target=None,
         reward=None,
+        reward_mode: str = "absolute",
         render_mode: str | None = None,
         renderer: str | Renderer = "auto",
         scsynth: str | os.PathLike | None = None,
@@ -63,6 +69,7 @@ class RaveForceEnv(gym.Env):
             raise ValueError(f"render_mode={render_mode!r} is not one of {self.metadata['render_modes']} or None")
         self.task = task = replace_options(task, task_options) if task_options else task
         self.render_mode = render_mode
+        self.reward_mode = check_reward_mode(reward_mode)
         if target is None:
             if task.target is None:
                 raise RaveForceError(f"task {task.name!r} has no default target: pass target=")
@@ -83,6 +90,7 @@ class RaveForceEnv(gym.Env):
         )
         self._audio = np.zeros(task.total_samples, dtype=np.float32)
         self._rewards: list[float] = []
+        self._distance = 0.0  # the previous step's distance (reward_mode="delta")
         self._step: int | None = None  # None: no episode running (before reset, after the end or a failure)
 
     # --- Gymnasium API -----------------------------------------------------------------------
@@ -100,6 +108,7 @@ class RaveForceEnv(gym.Env):
         self.reward_criterion.reset()
         self._audio[:] = 0.0
         self._rewards = []
+        self._distance = 0.0
         self._step = 0
         return self._audio.copy(), {"step": 0}
 
@@ -126,7 +135,9 @@ class RaveForceEnv(gym.Env):
             self._discard_renderer()
             raise ScsynthError(f"scsynth rendered NaN or infinite samples at step {k} (notes {list(notes)})")
         self._audio[b0:b1] = audio
-        reward = 0.0 - float(self.reward_criterion.distance(self._audio, k))  # 0.0, never -0.0
+        distance = float(self.reward_criterion.distance(self._audio, k))
+        reward = 0.0 - distance if self.reward_mode == "absolute" else self._distance - distance  # 0.0, never -0.0
+        self._distance = distance
         self._rewards.append(reward)
         terminated = k + 1 == self.task.steps
         self._step = None if terminated else k + 1
@@ -163,6 +174,16 @@ class RaveForceEnv(gym.Env):
         self._renderer.close()
 
 
+REWARD_MODES = ("absolute", "delta")
+
+
+def check_reward_mode(mode) -> str:
+    """`mode` if it is one of REWARD_MODES, else a ValueError that repeats it."""
+    if mode not in REWARD_MODES:
+        raise ValueError(f"reward_mode={mode!r} is not one of {REWARD_MODES}")
+    return mode
+
+
 def waveform_picture(
     observed: np.ndarray, target: np.ndarray, boundaries: np.ndarray, steps_done: int, *, width: int = 640, height: int = 240
 ) -> np.ndarray:
@@ -194,4 +215,4 @@ def waveform_picture(
     return image
 
 
-__all__ = ["RaveForceEnv", "waveform_picture"]
+__all__ = ["REWARD_MODES", "RaveForceEnv", "check_reward_mode", "waveform_picture"]

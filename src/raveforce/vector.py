@@ -20,6 +20,7 @@ from gymnasium.vector.utils import batch_space
 
 from raveforce import rewards
 from raveforce.audio import load_target
+from raveforce.env import check_reward_mode
 from raveforce.errors import EpisodeError, InvalidActionError, RaveForceError, ScsynthError
 from raveforce.render import NRTRenderer, StreamRenderer
 from raveforce.task import Note, Task, replace_options
@@ -68,6 +69,7 @@ class RaveForceVectorEnv(VectorEnv):
 
     target: one target for all, or a sequence of num_envs targets (paths or (samples, rate)).
     processes: scsynth processes sharing the lanes ("auto": one per core, at most one per 8 envs).
+    reward_mode: "absolute" or "delta", as `RaveForceEnv`'s.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -79,6 +81,7 @@ class RaveForceVectorEnv(VectorEnv):
         *,
         target=None,
         reward=None,
+        reward_mode: str = "absolute",
         processes: int | str = "auto",
         copy: bool = True,
         scsynth: str | os.PathLike | None = None,
@@ -94,6 +97,8 @@ class RaveForceVectorEnv(VectorEnv):
         self.task = task = replace_options(task, task_options) if task_options else task
         self.num_envs = num_envs
         self.copy = copy
+        self.reward_mode = check_reward_mode(reward_mode)
+        self._distance = np.zeros(num_envs)  # the previous step's distances (reward_mode="delta")
         self.targets = self._load_targets(target)
         made: dict[int, rewards.Criterion] = {}  # one per distinct target; forks share its features
         self.criteria = []
@@ -155,6 +160,7 @@ class RaveForceVectorEnv(VectorEnv):
             raise self._group_error("could not start", failed)
         for criterion in self.criteria:
             criterion.reset()
+        self._distance[:] = 0.0
         self._audio[:] = 0.0
         self._step = 0
         self._autoreset = False
@@ -190,7 +196,9 @@ class RaveForceVectorEnv(VectorEnv):
                 failed.append((g, ScsynthError(f"sub-environments {(bad + lanes.start).tolist()} rendered NaN or infinite samples")))
                 continue
             for i in range(lanes.start, lanes.stop):
-                reward[i] = 0.0 - self.criteria[i].distance(self._audio[i], k)
+                distance = self.criteria[i].distance(self._audio[i], k)
+                reward[i] = 0.0 - distance if self.reward_mode == "absolute" else self._distance[i] - distance
+                self._distance[i] = distance
         if failed:
             self._step = None
             for g, _ in failed:
