@@ -117,6 +117,24 @@ def cmd_train(args) -> int:
     return rllib.cli(args)
 
 
+def cmd_landscape(args) -> int:
+    """Every reward along a sweep of a task's actions: landscape.csv and landscape.png."""
+    from raveforce.landscape import landscape
+
+    pattern = None if args.pattern is None else _parse_actions(args.pattern, _task_space(args.task))
+    summary = landscape(args.task, args.reward.replace(",", " ").split(), args.out, points=args.points, pattern=pattern, target=args.target)
+    for name, row in summary.items():
+        print(f"{name:16} " + "  ".join(f"{k} {v:.6g}" for k, v in row.items()))
+    print(f"wrote {Path(args.out) / 'landscape.csv'} and landscape.png")
+    return 0
+
+
+def _task_space(name: str):
+    from raveforce.landscape import find_task
+
+    return find_task(name).action_space
+
+
 def build_parser() -> argparse.ArgumentParser:
     from raveforce import cli
 
@@ -161,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     cli.add_subcommands(sub)  # solve, figure
+
+    p = sub.add_parser("landscape", help="every reward along a sweep of a task's actions (PNG + CSV)")
+    p.add_argument("task", help="an env id or short name, e.g. KickFrequency or drum-loop")
+    p.add_argument("--reward", default="all", help="'all' or reward names, comma-separated")
+    p.add_argument("--out", required=True, help="the folder to write landscape.csv and landscape.png to")
+    p.add_argument("--points", type=int, default=256, help="continuous tasks: actions evenly spread in [0, 1]")
+    p.add_argument("--pattern", default=None, help="discrete tasks: the optimal actions (default: the documented ones)")
+    p.add_argument("--target", default=None, help="a target sound file (default: the task's)")
+    p.set_defaults(func=cmd_landscape)
     return parser
 
 
