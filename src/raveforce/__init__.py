@@ -14,6 +14,7 @@ import gymnasium
 from raveforce.errors import (
     EpisodeError,
     InvalidActionError,
+    ArgumentError,
     RaveForceError,
     SCLangError,
     ScsynthError,
@@ -66,6 +67,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "ArgumentError",
     "ENVS",
     "EpisodeError",
     "InvalidActionError",

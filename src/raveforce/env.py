@@ -15,7 +15,7 @@ from gymnasium import spaces
 
 from raveforce import rewards
 from raveforce.audio import load_target, write_wav
-from raveforce.errors import EpisodeError, RaveForceError, ScsynthError
+from raveforce.errors import ArgumentError, EpisodeError, RaveForceError, ScsynthError
 from raveforce.render import Renderer, make_renderer
 from raveforce.task import Task, replace_options
 
@@ -65,8 +65,9 @@ class RaveForceEnv(gym.Env):
         timeout: float = 10.0,
         **task_options: Any,
     ) -> None:
+        check_timeout(timeout)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode={render_mode!r} is not one of {self.metadata['render_modes']} or None")
+            raise ArgumentError(f"render_mode={render_mode!r} is not one of {self.metadata['render_modes']} or None")
         self.task = task = replace_options(task, task_options) if task_options else task
         self.render_mode = render_mode
         self.reward_mode = check_reward_mode(reward_mode)
@@ -98,7 +99,7 @@ class RaveForceEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if options:
-            raise ValueError(f"reset options {sorted(options)} are not supported; pass None")
+            raise ArgumentError(f"reset options {sorted(options)} are not supported; pass None")
         self._step = None
         try:
             self._renderer.reset()  # starts scsynth afresh after a failure or close()
@@ -172,6 +173,12 @@ class RaveForceEnv(gym.Env):
         """After a render failure: end the episode; the next reset() starts a fresh scsynth."""
         self._step = None
         self._renderer.close()
+
+
+def check_timeout(timeout) -> None:
+    """Raise ArgumentError unless `timeout` is a finite number of seconds > 0."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ArgumentError(f"timeout={timeout!r} is not a finite number of seconds > 0")
 
 
 REWARD_MODES = ("absolute", "delta")

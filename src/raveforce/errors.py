@@ -5,6 +5,14 @@ class RaveForceError(Exception):
     """Base of every error RaveForce raises on purpose."""
 
 
+class ArgumentError(RaveForceError, ValueError):
+    """A bad argument to a constructor (a task option, a renderer name, a timeout, ...)."""
+
+
+class UnknownOptionError(ArgumentError, TypeError):
+    """A keyword argument that names no option."""
+
+
 class ScsynthError(RaveForceError, RuntimeError):
     """scsynth failed, hung, died or reported an error."""
 

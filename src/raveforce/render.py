@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from raveforce import osc
-from raveforce.errors import ScsynthError
+from raveforce.errors import ArgumentError, ScsynthError
 from raveforce.scsynth import BlockClock, ScsynthStream, find_scsynth, render_nrt
 from raveforce.task import Note, Task
 
@@ -129,13 +129,13 @@ class StreamRenderer:
 
     def __init__(self, task: Task, *, lanes: int = 1, scsynth: str | None = None, timeout: float = 10.0) -> None:
         if not self.supports(task):
-            raise ValueError(
+            raise ArgumentError(
                 f"task {task.name!r}: step boundaries {task.boundaries[:3].tolist()}... fall inside "
                 "scsynth's 64-sample blocks and its continuous actions cannot be started in advance; "
                 "use renderer='nrt' (or 'auto')"
             )
         if not (isinstance(lanes, int) and lanes >= 1):
-            raise ValueError(f"lanes={lanes!r} is not a whole number >= 1")
+            raise ArgumentError(f"lanes={lanes!r} is not a whole number >= 1")
         self.task = task
         self.lanes = lanes
         self.scsynth = find_scsynth(scsynth)
@@ -235,7 +235,7 @@ class StreamRenderer:
         if step != self._step:
             raise ScsynthError(f"step {step} out of order: expected step {self._step}")
         if len(notes) != self.lanes:
-            raise ValueError(f"{len(notes)} lists of notes for {self.lanes} lanes")
+            raise ArgumentError(f"{len(notes)} lists of notes for {self.lanes} lanes")
         b = self.task.boundaries
         start, end = self._origin + int(b[step]), self._origin + int(b[step + 1])
         stream, clock = self._stream, self.clock
@@ -302,4 +302,4 @@ def make_renderer(name: str, task: Task, *, scsynth: str | None = None, timeout:
         return StreamRenderer(task, **kwargs)
     if name == "nrt":
         return NRTRenderer(task, **kwargs)
-    raise ValueError(f"renderer={name!r} is not one of 'auto', 'stream', 'nrt'")
+    raise ArgumentError(f"renderer={name!r} is not one of 'auto', 'stream', 'nrt'")

@@ -58,7 +58,7 @@ from gymnasium import spaces
 
 from raveforce import osc
 from raveforce.env import RaveForceEnv
-from raveforce.errors import SCLangError, SCLangTimeoutError
+from raveforce.errors import ArgumentError, SCLangError, SCLangTimeoutError
 from raveforce.render import NRTRenderer, StreamRenderer, make_renderer
 from raveforce.task import Choices, Control, Controls, Note, Task
 
@@ -89,11 +89,11 @@ class SCLangClient:
 
     def __init__(self, name: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, timeout: float = 5.0) -> None:
         if not isinstance(name, str) or not name:
-            raise ValueError(f"name={name!r} is not a task name (the name: given to RaveForce.start)")
+            raise ArgumentError(f"name={name!r} is not a task name (the name: given to RaveForce.start)")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise ValueError(f"port={port!r} is not a UDP port number from 1 to 65535")
+            raise ArgumentError(f"port={port!r} is not a UDP port number from 1 to 65535")
         if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"timeout={timeout!r} is not a number of seconds > 0")
+            raise ArgumentError(f"timeout={timeout!r} is not a number of seconds > 0")
         self.name, self.host, self.port, self.timeout = name, host, port, float(timeout)
         try:
             family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
@@ -319,9 +319,9 @@ class SCLangEnv(RaveForceEnv):
         timeout: float = 5.0,
     ) -> None:
         if mode not in ("events", "sclang"):
-            raise ValueError(f"mode={mode!r} is not 'events' (Python renders sclang's notes) or 'sclang' (sclang renders)")
+            raise ArgumentError(f"mode={mode!r} is not 'events' (Python renders sclang's notes) or 'sclang' (sclang renders)")
         if renderer not in ("auto", "stream", "nrt"):
-            raise ValueError(f"renderer={renderer!r} is not one of 'auto', 'stream', 'nrt'")
+            raise ArgumentError(f"renderer={renderer!r} is not one of 'auto', 'stream', 'nrt'")
         self.mode = mode
         self.client = client = SCLangClient(name, host, port, timeout=timeout)
         try:
@@ -337,7 +337,7 @@ class SCLangEnv(RaveForceEnv):
                 )
             if mode == "sclang":
                 if renderer != "auto":
-                    raise ValueError(f"renderer={renderer!r} applies to mode='events' only; mode='sclang' renders in sclang")
+                    raise ArgumentError(f"renderer={renderer!r} applies to mode='events' only; mode='sclang' renders in sclang")
                 chosen = SCLangNRTRenderer(client, task, timeout=max(timeout, 10.0))
             else:
                 chosen = self._events_renderer(task, renderer, scsynth, timeout)
@@ -351,14 +351,14 @@ class SCLangEnv(RaveForceEnv):
         ahead = bool(np.any(task.boundaries[1:-1] % 64))  # boundaries inside scsynth's blocks
         if not self.description["direct"]:  # notes vary by step: ask sclang for them each step
             if renderer == "stream" and ahead:
-                raise ValueError(f"task {task.name!r}: its notes change from step to step, so renderer='stream' cannot start them ahead; use 'auto' or 'nrt'")
+                raise ArgumentError(f"task {task.name!r}: its notes change from step to step, so renderer='stream' cannot start them ahead; use 'auto' or 'nrt'")
             inner = (NRTRenderer if ahead or renderer == "nrt" else StreamRenderer)(task, **kwargs)
             return SCLangEventsRenderer(self.client, inner)
         without_out = sorted({s["name"] for s in self.description["synthdefs"] if "out" not in s["controls"]})
         if isinstance(task.actions, Choices) and without_out and ahead:
             # Candidates play ahead on side channels, chosen by their `out` control.
             if renderer == "stream":
-                raise ValueError(f"renderer='stream' needs an `out` control in SynthDef(s) {without_out}; use 'auto' or 'nrt'")
+                raise ArgumentError(f"renderer='stream' needs an `out` control in SynthDef(s) {without_out}; use 'auto' or 'nrt'")
             renderer = "nrt"
         return make_renderer(renderer, task, **kwargs)
 

@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from gymnasium import spaces
 
-from raveforce.errors import InvalidActionError
+from raveforce.errors import ArgumentError, InvalidActionError, UnknownOptionError
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,9 @@ class Control:
 
     def __post_init__(self) -> None:
         if self.scale not in ("lin", "exp"):
-            raise ValueError(f"Control {self.name!r}: scale={self.scale!r} is not 'lin' or 'exp'")
+            raise ArgumentError(f"Control {self.name!r}: scale={self.scale!r} is not 'lin' or 'exp'")
         if self.scale == "exp" and (self.low <= 0 or self.high <= 0):
-            raise ValueError(f"Control {self.name!r}: an exp scale needs low and high > 0, got {self.low}, {self.high}")
+            raise ArgumentError(f"Control {self.name!r}: an exp scale needs low and high > 0, got {self.low}, {self.high}")
 
     def __call__(self, x: float) -> float:
         if self.scale == "exp":
@@ -146,21 +146,21 @@ class Task:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.sample_rate, int) and 1000 <= self.sample_rate <= 768_000):
-            raise ValueError(f"sample_rate={self.sample_rate!r} is not an integer from 1000 to 768000 Hz")
+            raise ArgumentError(f"sample_rate={self.sample_rate!r} is not an integer from 1000 to 768000 Hz")
         if not (isinstance(self.steps, int) and not isinstance(self.steps, bool) and self.steps >= 1):
-            raise ValueError(f"steps={self.steps!r} is not a whole number >= 1")
+            raise ArgumentError(f"steps={self.steps!r} is not a whole number >= 1")
         for name in ("bpm", "beats_per_step"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name}={value!r} is not a finite number > 0")
+            if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ArgumentError(f"{name}={value!r} is not a finite number > 0")
         shortest = int(np.diff(self.boundaries).min())
         if shortest < 128:
-            raise ValueError(
+            raise ArgumentError(
                 f"a step of {self.beats_per_step} beats at {self.bpm} BPM lasts {shortest} samples; "
                 "steps must last at least 128 samples (lower the bpm)"
             )
         if self.total_samples > 60 * 60 * self.sample_rate:
-            raise ValueError(f"an episode of {self.total_seconds:.0f} s is longer than an hour: lower steps or raise bpm")
+            raise ArgumentError(f"an episode of {self.total_seconds:.0f} s is longer than an hour: lower steps or raise bpm")
 
     @property
     def step_seconds(self) -> float:
@@ -195,7 +195,7 @@ def replace_options(task: Task, overrides: Mapping[str, object]) -> Task:
     names = {f.name for f in dataclasses.fields(task)}
     unknown = sorted(set(overrides) - names)
     if unknown:
-        raise TypeError(f"unknown task option(s) {unknown}; valid: {sorted(names)}")
+        raise UnknownOptionError(f"unknown task option(s) {unknown}; valid: {sorted(names)}")
     return dataclasses.replace(task, **overrides)
 
 

@@ -21,7 +21,8 @@ from gymnasium.vector.utils import batch_space
 from raveforce import rewards
 from raveforce.audio import load_target
 from raveforce.env import check_reward_mode
-from raveforce.errors import EpisodeError, InvalidActionError, RaveForceError, ScsynthError
+from raveforce.env import check_timeout
+from raveforce.errors import ArgumentError, EpisodeError, InvalidActionError, RaveForceError, ScsynthError
 from raveforce.render import NRTRenderer, StreamRenderer
 from raveforce.task import Note, Task, replace_options
 
@@ -88,12 +89,13 @@ class RaveForceVectorEnv(VectorEnv):
         timeout: float = 10.0,
         **task_options: Any,
     ) -> None:
+        check_timeout(timeout)
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs={num_envs!r} is not a whole number >= 1")
+            raise ArgumentError(f"num_envs={num_envs!r} is not a whole number >= 1")
         if processes == "auto":
             processes = max(1, min(os.cpu_count() or 1, num_envs // 8))
         if isinstance(processes, bool) or not isinstance(processes, int) or not 1 <= processes <= num_envs:
-            raise ValueError(f"processes={processes!r} is not 'auto' or a whole number from 1 to num_envs={num_envs}")
+            raise ArgumentError(f"processes={processes!r} is not 'auto' or a whole number from 1 to num_envs={num_envs}")
         self.task = task = replace_options(task, task_options) if task_options else task
         self.num_envs = num_envs
         self.copy = copy
@@ -141,7 +143,7 @@ class RaveForceVectorEnv(VectorEnv):
     def reset(self, *, seed: int | Sequence[int] | None = None, options: dict | None = None):
         super().reset(seed=seed if not isinstance(seed, Sequence) else seed[0])
         if options:
-            raise ValueError(f"reset options {sorted(options)} are not supported; pass None")
+            raise ArgumentError(f"reset options {sorted(options)} are not supported; pass None")
         if seed is not None:
             self.action_space.seed(seed if isinstance(seed, int) else int(seed[0]))
         self._start_episodes()
