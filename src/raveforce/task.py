@@ -99,8 +99,12 @@ class Controls:
 
 
 def _check_discrete(action, n: int) -> int:
-    a = np.asarray(action)
-    if a.shape != () or not (np.issubdtype(a.dtype, np.integer) or (a.dtype.kind == "f" and float(a).is_integer())):
+    try:
+        a = np.asarray(action)
+    except (TypeError, ValueError) as exc:  # e.g. a ragged list
+        raise InvalidActionError(f"action {action!r} is not one integer in Discrete({n}) (0 to {n - 1})") from exc
+    # kind "iu": numpy integers, but not timedelta64 (a subtype of np.integer) or bool
+    if a.shape != () or not (a.dtype.kind in "iu" or (a.dtype.kind == "f" and float(a).is_integer())):
         raise InvalidActionError(f"action {action!r} is not one integer in Discrete({n}) (0 to {n - 1})")
     if not 0 <= int(a) < n:
         raise InvalidActionError(f"action {int(a)} is outside Discrete({n}): valid actions are 0 to {n - 1}")
@@ -109,7 +113,10 @@ def _check_discrete(action, n: int) -> int:
 
 def _check_box(action, n: int) -> np.ndarray:
     try:
-        x = np.asarray(action, dtype=np.float64)
+        x = np.asarray(action)
+        if x.dtype.kind not in "biuf":  # no complex, strings, dates or objects, even if they convert
+            raise TypeError(f"dtype {x.dtype}")
+        x = x.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidActionError(f"action {action!r} is not a number array of shape ({n},)") from exc
     if x.shape != (n,):
