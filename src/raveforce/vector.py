@@ -213,7 +213,7 @@ class RaveForceVectorEnv(VectorEnv):
         return self._observation(), reward, done, np.zeros(self.num_envs, dtype=bool), {}
 
     def close_extras(self, **kwargs) -> None:
-        for group in self._groups:
+        for group in getattr(self, "_groups", ()):  # none if the constructor raised
             group.close()
         self._step = None
 
