@@ -16,23 +16,28 @@ def load_target(target, *, sample_rate: int, length: int) -> np.ndarray:
 
     target: a sound file path, or a pair (samples, sample_rate) with samples shaped (n,) or
     (n, channels). Channels are averaged; other rates are resampled (soxr, high quality).
+    Only the part of the target the episode uses (plus a little for the resampler) is read,
+    checked and resampled: a target of hours costs what its first seconds cost.
     """
     if isinstance(target, (str, os.PathLike)):
-        audio, rate = _read(Path(target))
+        audio, rate = _read(Path(target), sample_rate, length)
         what = f"target file {str(target)!r}"
     elif isinstance(target, tuple) and len(target) == 2:
         audio, rate = target
         what = "target array"
+        _check_rate(rate, what)
         try:
-            audio = np.asarray(audio, dtype=np.float64)
+            audio = np.asarray(audio)
+            if audio.ndim in (1, 2):
+                audio = audio[: max(1, _needed(length, int(rate), sample_rate))]
+            audio = audio.astype(np.float64)
         except (TypeError, ValueError) as exc:
             raise TargetError(f"{what} is not numeric audio: {exc}") from exc
     else:
         raise TargetError(
             f"target={_short(target)} is neither a sound file path nor a pair (samples, sample_rate)"
         )
-    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not 1000 <= rate <= 768_000:
-        raise TargetError(f"{what}: sample rate {rate!r} is not an integer from 1000 to 768000 Hz")
+    _check_rate(rate, what)
     if audio.ndim == 2:
         audio = audio.mean(axis=1)
     if audio.ndim != 1:
@@ -51,13 +56,27 @@ def load_target(target, *, sample_rate: int, length: int) -> np.ndarray:
     return out
 
 
-def _read(path: Path) -> tuple[np.ndarray, int]:
+def _check_rate(rate, what: str) -> None:
+    if isinstance(rate, bool) or not isinstance(rate, (int, np.integer)) or not 1000 <= rate <= 768_000:
+        raise TargetError(f"{what}: sample rate {rate!r} is not an integer from 1000 to 768000 Hz")
+
+
+def _needed(length: int, rate: int, sample_rate: int) -> int:
+    """Frames at `rate` that give `length` frames at `sample_rate`, with a margin for the resampler."""
+    if rate == sample_rate:
+        return length
+    return -(-length * rate // sample_rate) + rate // 10 + 64
+
+
+def _read(path: Path, sample_rate: int, length: int) -> tuple[np.ndarray, int]:
     if not path.exists():
         raise TargetError(f"target file {str(path)!r} does not exist")
     if not path.is_file():
         raise TargetError(f"target {str(path)!r} is not a file")
     try:
-        audio, rate = soundfile.read(path, dtype="float64", always_2d=True)
+        with soundfile.SoundFile(path) as f:
+            rate = f.samplerate
+            audio = f.read(frames=max(1, _needed(length, rate, sample_rate)), dtype="float64", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
         raise TargetError(f"target file {str(path)!r} is not readable audio ({exc})") from exc
     return audio, rate
