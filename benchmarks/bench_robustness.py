@@ -1,0 +1,287 @@
+"""Reward robustness: which rewards still find the answer when the target is not reproducible.
+
+    .venv/bin/python benchmarks/bench_robustness.py            # ~3 min; prints the markdown tables
+    .venv/bin/python benchmarks/bench_robustness.py --only cost  # ms per step of each reward
+
+Drum loop (DrumLoop-v0's kit and grid): 10 seeded random 16-step patterns, each rendered by
+scsynth as a target three ways: with another kit (drums synthesised with other parameters, below),
+with the agent's own kit but every onset jittered uniformly by up to +-2.5 ms, and both. For every
+reward, greedy search (at each step, the action with the best reward after its own earlier
+choices) plays the task's kit; we count the steps whose action equals the pattern's.
+The agent's audio is its kit's one-shots (rendered by scsynth) mixed at the step boundaries, checked
+here against a one-shot render of a whole pattern (max difference printed).
+
+Kick (KickFrequency-v0's sine under a fixed 0.01/0.49 s envelope): targets are kicks made by another
+SynthDef (a sine swept down to `freq`, other attack/decay, a click) at several frequencies and
+envelopes. The agent's sine is rendered on a grid of 1025 actions (~12 cents apart); hill climbing
+(pattern search: try +-step, move if better, else halve the step, from 128 grid steps down to 1)
+starts from 20 seeded random grid points; success = it ends within 50 cents of the target's `freq`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from supriya import Envelope, synthdef
+from supriya.ugens import BPF, HPF, EnvGen, OffsetOut, RandSeed, SinOsc, WhiteNoise
+
+from raveforce import rewards as R
+from raveforce.landscape import render_lanes
+from raveforce.render import note_message, render_episode, setup_messages
+from raveforce.scsynth import BlockClock, render_nrt
+from raveforce.task import Choices, Note, Task
+from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY, drum_choices
+
+REWARDS = ("mse", "stft", "mfcc", "cqt", "multiscale", "multiscale_log", "spectral_ot")
+JITTER_S = 0.0025
+PATTERNS = 10
+DONE = 2
+
+
+# --- the other kit: the shipped kit's recipes with other parameters ---------------------------
+
+
+@synthdef()
+def other_kick(out=0, amp=0.7):
+    """A shorter, higher kick: 150 -> 56 Hz, 0.3 s decay, a 900 Hz click."""
+    pitch = EnvGen.ar(envelope=Envelope(amplitudes=(150, 62, 56), durations=(0.025, 0.3), curves=("exponential", "exponential")))
+    body = SinOsc.ar(frequency=pitch) * EnvGen.ar(envelope=Envelope.percussive(0.003, 0.3), done_action=DONE)
+    click = SinOsc.ar(frequency=900) * EnvGen.ar(envelope=Envelope.percussive(0.0005, 0.01)) * 0.25
+    OffsetOut.ar(bus=out, source=(body + click) * amp)
+
+
+@synthdef()
+def other_snare(out=0, amp=0.4):
+    """A brighter snare: noise band-passed at 2500 Hz (another seed) over a 210 Hz body."""
+    RandSeed.ir(trigger=1, seed=7)
+    noise = BPF.ar(source=WhiteNoise.ar(), frequency=2500, reciprocal_of_q=1.0)
+    noise = noise * EnvGen.ar(envelope=Envelope.percussive(0.002, 0.22), done_action=DONE) * 1.6
+    body = SinOsc.ar(frequency=210) * EnvGen.ar(envelope=Envelope.percussive(0.001, 0.06)) * 0.6
+    OffsetOut.ar(bus=out, source=(noise + body) * amp)
+
+
+@synthdef()
+def other_hat(out=0, amp=0.25):
+    """A thinner hat: noise high-passed at 8500 Hz (another seed), 35 ms decay."""
+    RandSeed.ir(trigger=1, seed=11)
+    noise = HPF.ar(source=WhiteNoise.ar(), frequency=8500)
+    OffsetOut.ar(bus=out, source=noise * EnvGen.ar(envelope=Envelope.percussive(0.001, 0.035), done_action=DONE) * amp)
+
+
+OTHER_KIT = (other_kick, other_snare, other_hat)  # bits 1, 2, 4 as the task's kit
+OTHER_KIT_TASK = Task(
+    name="OtherKit",
+    synthdefs=OTHER_KIT,
+    actions=Choices(tuple(tuple(Note.of(s.name) for i, s in enumerate(OTHER_KIT) if a >> i & 1) for a in range(8))),
+    bpm=DRUM_LOOP.bpm,
+    steps=DRUM_LOOP.steps,
+    beats_per_step=DRUM_LOOP.beats_per_step,
+)
+
+
+def drum_targets(patterns: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """{condition: float32 (patterns, samples)} rendered by scsynth: other kit; own kit jittered; both."""
+    out = {}
+    for name, task in (("other kit", OTHER_KIT_TASK), ("jitter", DRUM_LOOP), ("other kit + jitter", OTHER_KIT_TASK)):
+        jitter = name.endswith("jitter")
+        rows = []
+        for pattern in patterns:
+            clock = BlockClock(task.sample_rate)
+            score = [(0, setup_messages(task))]
+            shift = np.round(rng.uniform(-JITTER_S, JITTER_S, len(pattern)) * task.sample_rate).astype(int) if jitter else np.zeros(len(pattern), int)
+            for k, a in enumerate(pattern):
+                notes = task.actions.notes(int(a))
+                if notes:
+                    score.append((clock.tag(max(0, int(task.boundaries[k]) + shift[k])), [note_message(n, -1, 0) for n in notes]))
+            score.sort(key=lambda e: e[0])
+            rows.append(render_nrt(score, sample_rate=task.sample_rate, channels=1, frames=task.total_samples)[:, 0])
+        out[name] = np.stack(rows)
+    return out
+
+
+def one_shots(task: Task) -> np.ndarray:
+    """float32 (actions, samples): each action played alone at sample 0, rendered by scsynth."""
+    return render_lanes(task, [[task.actions.notes(a)] for a in range(len(task.actions.options))])
+
+
+def greedy(reward, target: np.ndarray, shots: np.ndarray, task: Task) -> list[int]:
+    """Greedy search with `reward` against `target`, the agent's audio mixed from `shots`."""
+    b = task.boundaries
+    n = task.total_samples
+    criterion = R.make(reward, target=target.astype(np.float64), sample_rate=task.sample_rate, boundaries=b)
+    audio = np.zeros(n, np.float32)
+    chosen = []
+    for k in range(task.steps):
+        best, best_d = 0, np.inf
+        for a in range(len(shots)):
+            trial = audio.copy()
+            trial[b[k] :] += shots[a][: n - b[k]]
+            criterion.reset()  # its cache holds the last candidate's prefix, not the chosen one
+            d = criterion.distance(trial, k)
+            if d < best_d:
+                best, best_d = a, d
+        audio[b[k] :] += shots[best][: n - b[k]]
+        chosen.append(best)
+    return chosen
+
+
+def bench_drums(rewards, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    patterns = rng.integers(0, 8, (PATTERNS, DRUM_LOOP.steps))
+    targets = drum_targets(patterns, rng)
+    shots = one_shots(DRUM_LOOP)
+    # the mixed one-shots against a whole-pattern render: how exact the agent's audio is
+    mix = np.zeros(DRUM_LOOP.total_samples, np.float32)
+    for k, a in enumerate(patterns[0]):
+        mix[DRUM_LOOP.boundaries[k] :] += shots[a][: DRUM_LOOP.total_samples - DRUM_LOOP.boundaries[k]]
+    ref = render_episode(DRUM_LOOP, [DRUM_LOOP.actions.notes(int(a)) for a in patterns[0]])
+    print(f"agent audio: mixed one-shots vs one render of the pattern, max |diff| = {np.abs(mix - ref).max():.2g}")
+    results = {}
+    for cond, tgts in targets.items():
+        for reward in rewards:
+            t = time.perf_counter()
+            found = [int(np.sum(np.array(greedy(reward, tgt, shots, DRUM_LOOP)) == p)) for tgt, p in zip(tgts, patterns)]
+            results[(cond, _name(reward))] = found
+            print(f"  drums {cond:20} {_name(reward):16} {np.mean(found):5.2f}/16 (min {min(found)}) {time.perf_counter() - t:5.1f} s", flush=True)
+    return results
+
+
+# --- kick -------------------------------------------------------------------------------------
+
+
+@synthdef()
+def other_kick_tone(out=0, freq=60.0, sweep=2.0, sweep_time=0.02, attack=0.002, decay=0.4, click=0.3, amp=0.6):
+    """A kick made another way: a sine swept from sweep * freq to freq over sweep_time s, under a
+    percussive envelope (attack, decay s), plus a 1500 Hz click of level `click`."""
+    pitch = EnvGen.ar(envelope=Envelope(amplitudes=(freq * sweep, freq), durations=(sweep_time,), curves=("exponential",)))
+    body = SinOsc.ar(frequency=pitch) * EnvGen.ar(envelope=Envelope.percussive(attack, decay), done_action=DONE)
+    tick = SinOsc.ar(frequency=1500) * EnvGen.ar(envelope=Envelope.percussive(0.0005, 0.006)) * click
+    OffsetOut.ar(bus=out, source=(body + tick) * amp)
+
+
+KICK_FREQS = (45.0, 60.0, 80.0, 110.0, 150.0)  # Hz
+ENVELOPES = {  # name: SynthDef controls
+    "short, swept, click": dict(sweep=3.0, sweep_time=0.015, attack=0.001, decay=0.15, click=0.3),
+    "long, slight sweep": dict(sweep=1.5, sweep_time=0.03, attack=0.005, decay=0.9, click=0.0),
+    "paper's envelope, click": dict(sweep=1.0, sweep_time=0.01, attack=0.01, decay=0.49, click=0.5),
+}
+GRID = 1025
+STARTS = 20
+
+
+def kick_targets() -> tuple[list[tuple[float, str]], np.ndarray]:
+    specs = [(f, e) for e in ENVELOPES for f in KICK_FREQS]
+    task = Task(
+        name="OtherKick",
+        synthdefs=(other_kick_tone,),
+        actions=Choices(tuple((Note.of("other_kick_tone", freq=f, **ENVELOPES[e]),) for f, e in specs)),
+        bpm=KICK_FREQUENCY.bpm,
+        steps=1,
+        beats_per_step=KICK_FREQUENCY.beats_per_step,
+    )
+    return specs, render_lanes(task, [[task.actions.notes(i)] for i in range(len(specs))])
+
+
+def hill_climb(score, start: int, n: int) -> int:
+    """Pattern search over grid indices 0..n-1 maximising score(i) from `start`."""
+    i, step = start, 128
+    here = score(i)
+    while step >= 1:
+        moved = False
+        for j in (i - step, i + step):
+            if 0 <= j < n:
+                s = score(j)
+                if s > here:
+                    i, here, moved = j, s, True
+                    break
+        if not moved:
+            step //= 2
+    return i
+
+
+def bench_kick(rewards, seed: int = 0) -> dict:
+    task = KICK_FREQUENCY
+    control = task.actions.controls[0]
+    xs = np.linspace(0.0, 1.0, GRID)
+    hz = np.array([control(float(x)) for x in xs])
+    grid = render_lanes(task, [[task.actions.notes(np.array([x], np.float32))] for x in xs])
+    specs, targets = kick_targets()
+    starts = np.random.default_rng(seed).integers(0, GRID, (len(specs), STARTS))
+    results = {}
+    for reward in rewards:
+        t = time.perf_counter()
+        hits = []
+        for (freq, env), target, st in zip(specs, targets, starts):
+            criterion = R.make(reward, target=target.astype(np.float64), sample_rate=task.sample_rate, boundaries=task.boundaries)
+            memo: dict[int, float] = {}
+
+            def score(i: int) -> float:
+                if i not in memo:
+                    memo[i] = -criterion.distance(grid[i], 0)
+                return memo[i]
+
+            ends = [hill_climb(score, int(s), GRID) for s in st]
+            hits.append(sum(abs(1200 * np.log2(hz[e] / freq)) <= 50 for e in ends))
+        results[_name(reward)] = (specs, hits)
+        print(f"  kick {_name(reward):16} {100 * sum(hits) / (STARTS * len(specs)):5.1f}% of starts within 50 cents  {time.perf_counter() - t:5.1f} s", flush=True)
+    return results
+
+
+def bench_cost(rewards, repeats: int = 5, episodes: int = 10) -> dict:
+    """ms per step of incremental 16-step episodes (88200 samples, target features precomputed):
+    the best of `repeats` runs of `episodes` episodes."""
+    rng = np.random.default_rng(0)
+    b = DRUM_LOOP.boundaries
+    target, audio = (0.1 * rng.standard_normal(b[-1]) for _ in range(2))
+    out = {}
+    for reward in rewards:
+        criterion = R.make(reward, target=target, sample_rate=DRUM_LOOP.sample_rate, boundaries=b)
+        best = np.inf
+        for _ in range(repeats):
+            t = time.perf_counter()
+            for _ in range(episodes):
+                criterion.reset()
+                for k in range(DRUM_LOOP.steps):
+                    criterion.distance(audio, k)
+            best = min(best, (time.perf_counter() - t) / (episodes * DRUM_LOOP.steps))
+        out[_name(reward)] = best * 1e3
+        print(f"  cost {_name(reward):40} {best * 1e3:.3f} ms per step", flush=True)
+    return out
+
+
+def _name(reward) -> str:
+    return reward if isinstance(reward, str) else reward.name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rewards", nargs="*", default=list(REWARDS))
+    parser.add_argument("--only", choices=("drums", "kick", "cost"), default=None)
+    args = parser.parse_args()
+    rewards = args.rewards
+    if args.only == "cost":
+        bench_cost([*rewards, R.combine(mfcc=1.0, multiscale=0.5)])
+        return
+    if args.only != "kick":
+        drums = bench_drums(rewards)
+        conds = list(dict.fromkeys(c for c, _ in drums))
+        print("\n| reward | " + " | ".join(f"{c}: mean (min) of 16" for c in conds) + " |")
+        print("|---|" + "---|" * len(conds))
+        for r in rewards:
+            cells = [f"{np.mean(drums[(c, _name(r))]):.1f} ({min(drums[(c, _name(r))])})" for c in conds]
+            print(f"| `{_name(r)}` | " + " | ".join(cells) + " |")
+    if args.only != "drums":
+        kick = bench_kick(rewards)
+        envs = list(ENVELOPES)
+        print("\n| reward | " + " | ".join(envs) + " | all |")
+        print("|---|" + "---|" * (len(envs) + 1))
+        for r in rewards:
+            specs, hits = kick[_name(r)]
+            per = [sum(h for (f, e), h in zip(specs, hits) if e == env) / (STARTS * len(KICK_FREQS)) for env in envs]
+            print(f"| `{_name(r)}` | " + " | ".join(f"{100 * p:.0f}%" for p in per) + f" | {100 * sum(hits) / (STARTS * len(specs)):.0f}% |")
+
+
+if __name__ == "__main__":
+    main()
