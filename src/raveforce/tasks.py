@@ -36,7 +36,7 @@ DRUM_LOOP = Task(
     bpm=120.0,
     steps=16,
     beats_per_step=0.25,
-    reward="mfcc",
+    reward="multiscale",  # BENCHMARKS.md, "Reward robustness": best with another kit or jitter
     description="Imitate a drum loop with kick, snare and closed hi-hat samples, one 16th note a step.",
 )
 
@@ -48,7 +48,7 @@ KICK_FREQUENCY = Task(
     bpm=120.0,
     steps=1,
     beats_per_step=1.0,
-    reward="stft",
+    reward="spectral_ot",  # BENCHMARKS.md, "Reward robustness": one basin over 20-22000 Hz
     description="Find the frequency of a sine under a fixed percussive envelope that best imitates a kick.",
 )
 
