@@ -165,7 +165,8 @@ def register(env_ids: Iterable[str] | None = None) -> list[str]:
     """Register RaveForce env ids (default: all) with RLlib's env registry; returns them.
 
     Done on import of this module. Registering before `ray.init()` is fine: RLlib keeps the
-    creators and hands them to every worker of the cluster once Ray is up.
+    creators and hands them to every worker of the cluster once Ray is up; except with Ray
+    Client (`ray.init("ray://...")`), which needs `register()` again after connecting.
     """
     import raveforce
 
@@ -173,6 +174,9 @@ def register(env_ids: Iterable[str] | None = None) -> list[str]:
     ids = list(raveforce.ENVS if env_ids is None else env_ids)
     for env_id in ids:
         registry.register_env(env_id, functools.partial(make_env, env_id))
+    ray = _require("ray")
+    if ray.is_initialized():  # a Ray Client connection does not flush on its own
+        registry._global_registry.flush_values()
     return ids
 
 
@@ -300,6 +304,7 @@ def train_rllib(
     algo = None
     history = []
     try:
+        register([env_id])  # again once connected: Ray Client (ray://) skips the flush of earlier ones
         algo = config.build_algo()
         for _ in range(iterations):
             t0 = time.perf_counter()
