@@ -218,3 +218,16 @@ def test_fork_shares_the_target_and_keeps_its_own_cache(name):
         da, db = first.distance(a, k), twin.distance(b, k)
         assert db == fresh.distance(b, k)
         assert da != db
+
+
+@pytest.mark.parametrize("name", ["mse", "mfcc", "stft", "cqt"])
+def test_another_prefix_is_computed_from_scratch(name):
+    """Scoring candidate A's step 0, then candidate B's step 1, must not reuse A's cache."""
+    rng = np.random.default_rng(11)
+    bounds = np.floor(np.arange(4) * 5512.5 + 0.5).astype(np.int64)
+    target = rng.standard_normal(bounds[-1]) * 0.1
+    a, b = (rng.standard_normal(bounds[-1]).astype(np.float32) * 0.1 for _ in range(2))
+    criterion = rewards.make(name, target=target, sample_rate=44100, boundaries=bounds)
+    criterion.distance(a, 0)
+    fresh = rewards.make(name, target=target, sample_rate=44100, boundaries=bounds)
+    assert criterion.distance(b, 1) == fresh.distance(b, 1)

@@ -146,6 +146,7 @@ class Criterion:
     def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
         self.target, self.sample_rate, self.boundaries = _check_episode(target, sample_rate, boundaries)
         self._step: int | None = None  # step of the last successful call since reset()
+        self._last_start, self._last_segment = 0, np.zeros(0)  # that call's new samples
 
     @property
     def n_steps(self) -> int:
@@ -171,19 +172,26 @@ class Criterion:
 
         ``audio``: float (>= b,) episode buffer.  Called for ``step`` right
         after ``step - 1`` (no reset between), ``audio[:boundaries[step]]`` is
-        assumed unchanged and only the new frames are computed; any other
-        call (first, skipped or repeated step) computes the prefix from scratch."""
+        assumed unchanged (the previous step's samples are checked) and only the
+        new frames are computed; any other call (first, skipped or repeated step,
+        or another prefix) computes the prefix from scratch."""
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or not 0 <= step < self.n_steps:
             raise ValueError(f"step must be an integer in [0, {self.n_steps}), got {step!r}")
         stop = int(self.boundaries[step + 1])
         audio = np.asarray(audio)
         if audio.ndim != 1 or len(audio) < stop:
             raise ValueError(f"audio must be 1-D with at least {stop} samples for step {step}, got shape {audio.shape}")
-        incremental = self._step is not None and step == self._step + 1
+        start = int(self.boundaries[step])
+        # Incremental only in order and on the same prefix: the step before must hold the samples
+        # it held last call (evaluating another candidate's audio would silently reuse the cache).
+        incremental = (
+            self._step is not None and step == self._step + 1 and np.array_equal(audio[self._last_start : start], self._last_segment)
+        )
         self._step = None  # an exception below leaves the cache invalid
-        value = self._update(audio, int(step), int(self.boundaries[step]) if incremental else 0)
+        value = self._update(audio, int(step), start if incremental else 0)
         if not np.isfinite(value):
             raise ValueError(f"{self.name} distance at step {step} is {value!r}: audio has non-finite samples")
+        self._last_start, self._last_segment = start, np.array(audio[start:stop])
         self._step = int(step)
         return value
 
