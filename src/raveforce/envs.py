@@ -24,8 +24,10 @@ class DrumLoopEnv(RaveForceEnv):
     Step k starts at sample round(k * 5512.5), rounded half up.
 
     ## Rewards
-    `-MSE` of MFCCs (default; also "mse", "stft", "cqt" or a callable) between the audio so far
-    and the same prefix of the target.
+    Minus the multi-resolution STFT magnitude distance ("multiscale", the default: the most robust
+    to a target made with other drums or loose timing, see BENCHMARKS.md), or the paper's "mse",
+    "mfcc", "stft", "cqt", any other registered reward, or a callable; between the audio so far
+    and the same prefix of the target. `reward_mode="delta"` gives the improvement per step.
 
     ## Target
     By default `raveforce/data/targets/drum_loop.wav`, rendered from the actions
@@ -58,8 +60,10 @@ class KickFrequencyEnv(RaveForceEnv):
     `Box(-inf, inf, (22050,), float32)`: one step of one beat at 120 BPM (0.5 s at 44100 Hz).
 
     ## Rewards
-    `-MSE` of STFT coefficients (default; also "mse", "mfcc", "cqt" or a callable) between the
-    rendered note and the target.
+    Minus the spectral optimal-transport distance on a log-frequency axis ("spectral_ot", the
+    default: one wide basin around the kick's pitch, see BENCHMARKS.md), or the paper's "mse",
+    "mfcc", "stft", "cqt", any other registered reward, or a callable; between the rendered note
+    and the target.
 
     ## Target
     The kit's kick (`raveforce/data/kit/kick.wav`): a sine swept from 180 Hz to 48 Hz.
