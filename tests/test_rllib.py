@@ -242,3 +242,18 @@ def test_cli_train_engine_rllib_runs_and_leaves_nothing_behind():
 
     bad = subprocess.run([sys.executable, "-m", "raveforce", "train", "nope", "--engine", "rllib"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown task 'nope'" in bad.stderr and "raveforce/DrumLoop-v0" in bad.stderr
+
+
+def test_without_ray_the_error_says_what_to_install():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['ray'] = None\n"  # as if ray were not installed
+        "from raveforce.__main__ import main\n"
+        "sys.exit(main(['train', 'drum-loop', '--engine', 'rllib']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "raveforce train: error: RaveForce's RLlib integration needs ray" in done.stderr
+    assert "pip install -e '.[rllib]'" in done.stderr
