@@ -39,10 +39,10 @@ def test_random_search_is_seeded_and_worse_than_the_optimum():
 
 
 def test_sweep_finds_the_best_frequency_of_a_dense_grid():
-    solution = agents.sweep(KICK_FREQUENCY, points=32, rounds=4)
+    solution = agents.sweep(KICK_FREQUENCY, points=32, rounds=4, reward="stft")
     hz = KICK_FREQUENCY.actions.controls[0](float(solution.actions[0][0]))
     assert 60.0 < hz < 80.0  # the kick sweeps 180 -> 48 Hz; figure 6: STFT is best near 69 Hz
-    grid = agents.Evaluator(KICK_FREQUENCY, 64)
+    grid = agents.Evaluator(KICK_FREQUENCY, 64, reward="stft")
     try:
         xs = np.linspace(0, 1, 256, dtype=np.float32)
         dense, _ = grid.play([[np.array([x])] for x in xs])
@@ -52,10 +52,10 @@ def test_sweep_finds_the_best_frequency_of_a_dense_grid():
     assert solution.evaluations == 32 * 4
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_actor_critic_converges_to_the_sweeps_frequency(seed):
-    sweep = agents.sweep(KICK_FREQUENCY)
-    solution = agents.actor_critic(KICK_FREQUENCY, seed=seed)
+@pytest.mark.parametrize("seed, reward", [(0, "stft"), (1, "stft"), (0, None)])  # None: the task's default
+def test_actor_critic_converges_to_the_sweeps_frequency(seed, reward):
+    sweep = agents.sweep(KICK_FREQUENCY, reward=reward)
+    solution = agents.actor_critic(KICK_FREQUENCY, seed=seed, reward=reward)
     control = KICK_FREQUENCY.actions.controls[0]
     hz, best = control(float(solution.actions[0][0])), control(float(sweep.actions[0][0]))
     assert abs(hz / best - 1) < 0.01

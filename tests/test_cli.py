@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from raveforce.tasks import DRUM_LOOP_PATTERN
+from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
 RAVEFORCE = Path(sys.executable).parent / "raveforce"  # the console script pip installed
 
@@ -24,9 +24,9 @@ def test_solve_drum_loop_recovers_the_shipped_pattern(tmp_path):
     assert "pattern " + " ".join(map(str, DRUM_LOOP_PATTERN)) in done.stdout
     assert done.stdout.count("step ") == 16 and "16/16" in done.stderr  # per-step lines, a progress line
     result = json.loads((out / "result.json").read_text())
-    assert result["task"] == "raveforce/DrumLoop-v0" and result["agent"] == "dp" and result["reward"] == "mfcc"
+    assert result["task"] == "raveforce/DrumLoop-v0" and result["agent"] == "dp" and result["reward"] == DRUM_LOOP.reward
     assert result["actions"] == list(DRUM_LOOP_PATTERN) and result["matches_shipped_pattern"] is True
-    assert len(result["rewards"]) == 16 and abs(result["total_reward"]) < 1e-9
+    assert len(result["rewards"]) == 16 and abs(result["total_reward"]) < 1e-6
     assert sorted(p.name for p in out.iterdir()) == ["best.wav", "index.html", "report.png", "result.json", "target.wav"]
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # no temporary directory left
 
@@ -46,10 +46,10 @@ def test_solve_again_replaces_only_its_own_files(tmp_path):
 
 @pytest.mark.parametrize("agent", ["sweep", "actor-critic"])
 def test_solve_kick_frequency(tmp_path, agent):
-    done = run("solve", "kick-frequency", "--agent", agent, "--out", tmp_path / "kick")
+    done = run("solve", "kick-frequency", "--agent", agent, "--reward", "stft", "--out", tmp_path / "kick")
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "kick" / "result.json").read_text())
-    assert result["task"] == "raveforce/KickFrequency-v0" and result["agent"] == agent
+    assert result["task"] == "raveforce/KickFrequency-v0" and result["agent"] == agent and result["reward"] == "stft"
     assert 60 < result["frequency_hz"] < 80  # figure 6: the STFT reward peaks near 69 Hz
     assert len(result["actions"]) == 1 and result["total_reward"] == result["rewards"][0] < 0
     assert f"frequency {result['frequency_hz']:.2f} Hz" in done.stdout

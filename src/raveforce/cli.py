@@ -315,7 +315,7 @@ def add_subcommands(sub) -> None:
     p.add_argument("--target", default=None, help="a sound file to imitate (default: the task's shipped target)")
     p.add_argument("--reward", default=None, help="mse, mfcc, stft, cqt (default: the task's)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", type=_positive, default=4096, help="training steps of the ppo agent")
+    p.add_argument("--steps", type=_positive, default=8192, help="training steps of the ppo agent (default 8192)")
     p.add_argument("--out", required=True, help="the output directory")
     p.set_defaults(func=cmd_solve)
 

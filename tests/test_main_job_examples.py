@@ -1,0 +1,39 @@
+"""The main job's examples run as documented and print what they claim."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run(script, *args, cwd=None):
+    done = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_solve_drum_loop_example():
+    lines = {line.split()[0]: line.split("]")[0] + "]" for line in run("solve_drum_loop.py").splitlines() if "[" in line}
+    assert lines["greedy"].split(None, 1)[1] == lines["target"].split(None, 1)[1] == lines["beam"].split(None, 1)[1]
+    assert lines["random"].split(None, 1)[1] != lines["target"].split(None, 1)[1]
+
+
+def test_kick_example_agents_agree():
+    out = run("kick_actor_critic.py").splitlines()
+    sweep, ac = (float(line.split()[1]) for line in out[:2])
+    assert abs(sweep / ac - 1) < 0.01 and 40 < sweep < 100  # the kick sweeps 180 -> 48 Hz
+
+
+def test_wrappers_example(tmp_path):
+    out = run("wrappers.py", cwd=tmp_path)
+    assert "observation space: (1392,)" in out
+    assert sorted(p.name for p in (tmp_path / "out" / "example-wrappers").iterdir()) == ["rl-episode-0.wav", "rl-episode-2.wav"]
+
+
+def test_train_example(tmp_path):
+    pytest.importorskip("stable_baselines3", reason="the sb3 extra is not installed")
+    out = run("train_sb3.py", "256", cwd=tmp_path)
+    assert "PPO after 256 steps" in out and (tmp_path / "out" / "example-ppo" / "episodes" / "rl-episode-0.wav").is_file()
