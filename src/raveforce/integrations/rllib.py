@@ -34,7 +34,8 @@ which scsynth, its exit status); RLlib logs it with the traceback and counts it 
 `env_runners/num_env_step_failures` metric. With `restart_failed_sub_environments=True`
 the env runner re-creates its env (a fresh scsynth) and samples on; otherwise the env runner
 fails and RLlib restarts the whole actor (`restart_failed_env_runners`, on by default, after
-`delay_between_env_runner_restarts_s`).
+`delay_between_env_runner_restarts_s`). A scsynth that dies between two episodes is restarted
+by the vector env's next (auto)reset without an error: nothing was lost.
 
 Ray, RLlib and torch are the `[rllib]` extra: `pip install -e '.[rllib]'`.
 """
