@@ -310,7 +310,10 @@ class ScsynthStream:
                     f"scsynth rendered {got // (4 * self.channels)} of {frames} frames within the "
                     f"{self.timeout} s timeout (process {self._process.pid}); it may be hung"
                 )
-            select.select([self._fifo], [], [], min(left, 0.05) if n == 0 else left)
+            if n == 0:  # no writer yet (scsynth still starting): a FIFO then reads as EOF at once
+                time.sleep(min(left, 0.001))
+            else:
+                select.select([self._fifo], [], [], left)
         self.frames_rendered = end
         self._check_output()
         return out
