@@ -120,7 +120,7 @@ def main() -> None:
         print(f"| {reward} | {paper:,.1f} | {single:,.0f} | " + " | ".join(f"{c:,.0f}" for c in cells) + f" | {best / paper:,.0f}x |", flush=True)
 
     print("\n### Against Gymnasium's vector envs of the single env (DrumLoop-v0, mse)\n")
-    print("| vectorization | N | processes | env-steps/s | MB per env |")
+    print("| vectorization | N | scsynth processes | env-steps/s | MB per env |")
     print("|---|---:|---:|---:|---:|")
     for n in (8, 64):
         for mode, label in (("sync", "SyncVectorEnv"), ("async", "AsyncVectorEnv"), ("vector_entry_point", "RaveForceVectorEnv")):
@@ -137,7 +137,7 @@ def main() -> None:
             )
             try:
                 processes = getattr(envs.unwrapped, "_groups", None)
-                procs = len(processes) if processes is not None else (n if mode == "async" else 1)
+                procs = len(processes) if processes is not None else n  # one scsynth per single env
                 rate, memory = run_vector(envs, 16, max(2, int(scale * 8 * (8 if n == 8 else 1))), baseline_mb=baseline)
             finally:
                 envs.close()
