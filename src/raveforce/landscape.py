@@ -27,10 +27,10 @@ import numpy as np
 from raveforce import rewards as R
 from raveforce.audio import load_target
 from raveforce.render import note_message, setup_messages
+from raveforce.report import pyplot
 from raveforce.scsynth import BlockClock, render_nrt
 from raveforce.task import Choices, Controls, Note, Task
 
-MATPLOTLIB_HINT = "the landscape PNG needs matplotlib: pip install matplotlib"
 MAX_LANES = 128  # output channels per NRT render
 
 
@@ -142,17 +142,6 @@ def sweep_steps(task: Task, rewards: Sequence, *, pattern: Sequence[int], target
 # --- files -----------------------------------------------------------------------------------
 
 
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise ImportError(MATPLOTLIB_HINT) from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _grid(plt, count: int):
     cols = min(4, count)
     rows = -(-count // cols)
@@ -174,7 +163,7 @@ def write_continuous(sweep: ContinuousSweep, out: str | os.PathLike, *, truth: f
         for i in range(len(sweep.x)):
             w.writerow([float(sweep.x[i]), float(sweep.values[i]), *(repr(float(sweep.rewards[n][i])) for n in names)])
     summary = {}
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = _grid(plt, len(names))
     log = sweep.task.actions.controls[0].scale == "exp"
     for name, ax in zip(names, axes):
@@ -212,7 +201,7 @@ def write_steps(sweep: StepSweep, out: str | os.PathLike) -> dict:
             for a in range(n):
                 w.writerow([k, a, int(sweep.pattern[k] == a), *(repr(float(sweep.rewards[m][k, a])) for m in names)])
     recovered = sweep.recovered()
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = _grid(plt, len(names))
     for name, ax in zip(names, axes):
         r = sweep.rewards[name]
