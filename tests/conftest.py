@@ -24,3 +24,14 @@ def scsynth_children() -> list[int]:
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def play(env, actions) -> tuple[np.ndarray, list[float]]:
+    """Reset (seed 0), play `actions` to the episode's end; (last observation, rewards)."""
+    env.reset(seed=0)
+    rewards = []
+    for action in actions:
+        obs, reward, terminated, truncated, _ = env.step(action)
+        rewards.append(reward)
+    assert np.all(terminated) and not np.any(truncated)
+    return obs, rewards

@@ -33,7 +33,7 @@ from raveforce.sclang import SCLangClient, SCLangEnv
 from raveforce.scsynth import find_scsynth
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
-from conftest import scsynth_children
+from conftest import play, scsynth_children
 
 HAVE_SCLANG = shutil.which("sclang") is not None
 needs_sclang = pytest.mark.skipif(not HAVE_SCLANG, reason="sclang is not installed")
@@ -43,16 +43,6 @@ needs_sclang = pytest.mark.skipif(not HAVE_SCLANG, reason="sclang is not install
 def optimum_audio():
     """The drum loop's optimum, rendered once in one go (the reference)."""
     return render_episode(DRUM_LOOP, [DRUM_LOOP.actions.notes(a) for a in DRUM_LOOP_PATTERN])
-
-
-def play(env, actions) -> tuple[np.ndarray, list[float]]:
-    env.reset(seed=0)
-    rewards = []
-    for a in actions:
-        obs, reward, terminated, _, _ = env.step(a)
-        rewards.append(reward)
-    assert np.all(terminated)
-    return obs, rewards
 
 
 def gone(pid: int, wait: float = 5.0) -> bool:

@@ -29,6 +29,8 @@ from raveforce.sclang import SCLangClient, SCLangEnv
 from raveforce.task import Control, Controls, Note, Task
 from raveforce.tasks import DATA, DRUM_LOOP_PATTERN
 
+from conftest import play
+
 pytestmark = pytest.mark.skipif(shutil.which("sclang") is None, reason="sclang is not installed")
 
 QUARK = Path(__file__).resolve().parents[1] / "supercollider" / "RaveForce"
@@ -131,16 +133,6 @@ def drums():
     yield served
     assert served.stop() == 0
     assert session_processes(served.sclang_pid) == []
-
-
-def play(env, actions) -> tuple[np.ndarray, list[float]]:
-    env.reset(seed=0)
-    rewards = []
-    for action in actions:
-        obs, reward, terminated, truncated, _ = env.step(action)
-        rewards.append(reward)
-    assert terminated and not truncated
-    return obs, rewards
 
 
 def spectral_peak(audio: np.ndarray, sample_rate: int) -> float:
