@@ -245,18 +245,7 @@ class Relay:
         self.back.close()
 
 
-@pytest.fixture(scope="module")
-def sclang_tasks(tmp_path_factory):
-    if not HAVE_SCLANG:
-        pytest.skip("sclang is not installed")
-    from test_sclang import TASKS_SCD, Served, session_processes
-
-    file = tmp_path_factory.mktemp("scd") / "tasks.scd"
-    file.write_text(TASKS_SCD)
-    served = Served(file)
-    yield served
-    assert served.stop() == 0
-    assert session_processes(served.sclang_pid) == []
+from test_sclang import tasks as sclang_tasks  # noqa: E402, F401 (a module fixture: sclang serving TASKS_SCD)
 
 
 KICK = DRUM_LOOP.buffers[0]
