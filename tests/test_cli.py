@@ -113,3 +113,10 @@ def test_render_still_works(tmp_path):
     done = run("render", "raveforce/KickFrequency-v0", "--actions", "0.18", "--out", tmp_path / "kick.wav")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "kick.wav").stat().st_size > 22050 * 4
+
+
+def test_output_piped_into_a_reader_that_leaves_early_is_not_an_error():
+    done = subprocess.run(
+        f"{sys.executable} -m raveforce list | head -1", shell=True, capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.startswith("tasks:") and "Traceback" not in done.stderr
