@@ -1,7 +1,7 @@
 """RaveForce: Gymnasium environments for music rendered by SuperCollider.
 
     import gymnasium as gym
-    import raveforce                      # registers raveforce/DrumLoop-v0, raveforce/KickFrequency-v0
+    import raveforce                      # registers the raveforce/... envs (raveforce.ENVS)
     env = gym.make("raveforce/DrumLoop-v0")
 """
 
@@ -12,9 +12,9 @@ import importlib
 import gymnasium
 
 from raveforce.errors import (
+    ArgumentError,
     EpisodeError,
     InvalidActionError,
-    ArgumentError,
     RaveForceError,
     SCLangError,
     ScsynthError,
