@@ -32,7 +32,7 @@ from raveforce.landscape import render_lanes
 from raveforce.render import note_message, render_episode, setup_messages
 from raveforce.scsynth import BlockClock, render_nrt
 from raveforce.task import Choices, Note, Task
-from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY, drum_choices
+from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
 
 REWARDS = ("mse", "stft", "mfcc", "cqt", "multiscale", "multiscale_log", "spectral_ot")
 JITTER_S = 0.0025

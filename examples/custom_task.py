@@ -6,7 +6,6 @@ A Task is data: the SynthDefs (here built with supriya), how an action becomes n
 and a target. RaveForceEnv turns any Task into a Gymnasium environment.
 """
 
-import numpy as np
 from supriya import Envelope, synthdef
 from supriya.ugens import RLPF, EnvGen, OffsetOut, Saw
 

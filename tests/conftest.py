@@ -13,7 +13,7 @@ def scsynth_children() -> list[int]:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            ppid, session = int(fields[1]), int(fields[3])
+            ppid = int(fields[1])
         except OSError:
             continue
         if ppid == os.getpid():

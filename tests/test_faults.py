@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import stat
-import subprocess
 import tempfile
 import threading
 import time
@@ -26,7 +25,6 @@ import numpy as np
 import pytest
 
 from raveforce import osc
-from raveforce.env import RaveForceEnv
 from raveforce.errors import EpisodeError, RaveForceError, SCLangError, SCLangTimeoutError, ScsynthError
 from raveforce.render import render_episode
 from raveforce.sclang import SCLangClient, SCLangEnv

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import signal
 import socket
 import time
 
@@ -395,7 +394,7 @@ def test_fuzz_osc_messages_to_the_quark(quark, command, request_id, name, args, 
         sock.send(junk)
     try:
         sock.send(osc.message(f"/raveforce/{command}", request_id, name, *args))
-    except OSError as exc:  # larger than a datagram can be: nothing was sent
+    except OSError:  # larger than a datagram can be: nothing was sent
         assume(False)
     if command in COMMANDS and isinstance(request_id, int):
         got = reply_to(sock, request_id)

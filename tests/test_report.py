@@ -12,7 +12,7 @@ import pytest
 import soundfile
 
 import raveforce  # noqa: F401  (registers the environments)
-from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
+from raveforce.tasks import DRUM_LOOP_PATTERN
 from raveforce.wrappers import AppendStep, LogMelObservation, RecordEpisodeAudio
 
 from conftest import scsynth_children
