@@ -231,3 +231,48 @@ def test_another_prefix_is_computed_from_scratch(name):
     criterion.distance(a, 0)
     fresh = rewards.make(name, target=target, sample_rate=44100, boundaries=bounds)
     assert criterion.distance(b, 1) == fresh.distance(b, 1)
+
+
+@pytest.mark.parametrize("n", [5, 64])
+@pytest.mark.parametrize("name", ["mse", "stft", "mfcc", "cqt", "multiscale"])
+def test_batch_distances_equal_the_per_env_distances(name, n):
+    """Random episodes, per-env targets (three, shared by forks): batched == per-env, to the bit,
+    at every step, after a reset of all or some rows, and the single path after a batched one."""
+    if name in ("cqt", "multiscale") and n == 64:
+        pytest.skip("the per-env loop fallback: n = 5 covers it")
+    rng = np.random.default_rng(n)
+    steps, sr = 8, 44100
+    bounds = np.floor(np.arange(steps + 1) * 5512.5 + 0.5).astype(np.int64)
+    targets = [rng.standard_normal(bounds[-1]) * 0.1 * (j + 1) for j in range(3)]
+    heads = [rewards.make(name, target=t, sample_rate=sr, boundaries=bounds) for t in targets]
+    batched = [heads[i % 3] if i < 3 else heads[i % 3].fork() for i in range(n)]
+    alone = [rewards.make(name, target=targets[i % 3], sample_rate=sr, boundaries=bounds) for i in range(n)]
+    schedule = [*range(steps), *range(steps), *range(5), 2, 3, 3, 4]  # reset, reset, then some rows restart
+    audio = (rng.standard_normal((n, bounds[-1])) * 0.1).astype(np.float32)
+    for t, k in enumerate(schedule):
+        if k == 0:
+            for c in batched + alone:
+                c.reset()
+        if t == len(schedule) - 4:  # step 2 again: rows in different cache states, new audio in some
+            audio[::2, bounds[1] :] *= 0.5
+        got = rewards.batch_distances(batched, audio, k)
+        want = np.array([c.distance(row, k) for c, row in zip(alone, audio)])
+        assert got.dtype == np.float64 and got.tolist() == want.tolist(), (t, k)
+        if k == 3:  # one row alone between batched calls
+            batched[1].reset()
+            alone[1].reset()
+    assert batched[n - 1].distance(audio[n - 1], 5) == alone[n - 1].distance(audio[n - 1], 5)
+    assert rewards.batch_distances(batched, audio, 6).tolist() == [c.distance(row, 6) for c, row in zip(alone, audio)]
+
+
+def test_batch_distances_checks_its_arguments():
+    bounds = np.array([0, 1000, 2000])
+    c = rewards.make("mse", target=np.zeros(2000), sample_rate=44100, boundaries=bounds)
+    batch = [c, c.fork()]
+    with pytest.raises(ValueError, match=r"one row per criterion \(2\)"):
+        rewards.batch_distances(batch, np.zeros((3, 2000), np.float32), 0)
+    with pytest.raises(ValueError, match="at least 2000 samples"):
+        rewards.batch_distances(batch, np.zeros((2, 1500), np.float32), 1)
+    with pytest.raises(ValueError, match="non-finite"):
+        rewards.batch_distances(batch, np.full((2, 2000), np.inf, np.float32), 0)
+    assert rewards.batch_distances(batch, np.ones((2, 2000), np.float32), 1).tolist() == [1.0, 1.0]

@@ -118,6 +118,27 @@ class StftEnergy:
         return float(np.sum(self.energy[:stop]) / (2 * (N_FFT // 2 + 1) * stop))
 
 
+def _windowed_frames(data: np.ndarray, first: int, stop: int, scratch) -> np.ndarray:
+    """(m, stop - first, N_FFT) Hann-windowed centred frames of each row of ``data`` (rows laid
+    out as ``_Signal.data`` with pad N_FFT // 2), in ``scratch(shape)``."""
+    lo = N_FFT // 2 + first * HOP - N_FFT // 2
+    hi = lo + (stop - first - 1) * HOP + N_FFT
+    frames = sliding_window_view(data[:, lo:hi], N_FFT, axis=1)[:, ::HOP]
+    return np.multiply(frames, _hann(N_FFT), out=scratch(frames.shape))
+
+
+def stft_energies(data: np.ndarray, energy: np.ndarray, start: int, length: int, scratch) -> np.ndarray:
+    """``StftEnergy.extend`` for m signals at once, bit-identical: ``data`` (m, ...) and ``energy``
+    (m, frames) are the trackers' rows, already holding the samples up to ``length``, changed from
+    ``start`` on; returns the (m,) means."""
+    stop = n_frames(length, HOP)
+    first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
+    if first < stop:
+        spec = scipy.fft.rfft(_windowed_frames(data, first, stop, scratch), overwrite_x=True)
+        energy[:, first:stop] = np.sum(spec.real**2 + spec.imag**2, axis=2)
+    return np.sum(energy[:, :stop], axis=1) / (2 * (N_FFT // 2 + 1) * stop)
+
+
 # --------------------------------------------------------------------- MFCC
 
 
@@ -189,6 +210,27 @@ class MelDb:
 def mfcc_from_db(db: np.ndarray) -> np.ndarray:
     """(frames, 20) MFCCs from (frames, 128) log-mel dB: global top_db clip, then DCT-II."""
     return np.maximum(db, db.max() - TOP_DB) @ _dct_t()
+
+
+def mel_db_many(data: np.ndarray, db: np.ndarray, basis, start: int, length: int, scratch) -> np.ndarray:
+    """``MelDb.extend`` for m signals at once, bit-identical: ``data`` (m, ...) and ``db``
+    (m, frames, 128) are the trackers' rows, already holding the samples up to ``length``, changed
+    from ``start`` on; returns the (m, frames so far, 128) dB view."""
+    stop = n_frames(length, HOP)
+    first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
+    if first < stop:
+        spec = scipy.fft.rfft(_windowed_frames(data, first, stop, scratch), overwrite_x=True)
+        power = np.abs(spec) ** 2
+        mel = basis @ power.reshape(-1, power.shape[-1]).T  # (128, m * frames)
+        db[:, first:stop] = (10.0 * np.log10(np.maximum(AMIN, mel))).T.reshape(len(db), stop - first, N_MELS)
+    return db[:, :stop]
+
+
+def mfcc_from_db_many(db: np.ndarray) -> np.ndarray:
+    """(m, frames, 20) ``mfcc_from_db`` of each (frames, 128) of ``db``, bit-identical (each row's
+    own clip level; the DCT is one (frames, 128) @ (128, 20) product per row, as alone)."""
+    top = db.max(axis=(1, 2)) - TOP_DB
+    return np.maximum(db, top[:, None, None]) @ _dct_t()
 
 
 # ---------------------------------------------------------------------- CQT
