@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import raveforce
+from raveforce import rewards
 from raveforce.errors import EpisodeError, InvalidActionError
 from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
 from raveforce.vector import RaveForceVectorEnv, SubEnvError
@@ -135,5 +136,30 @@ def test_every_registered_task_has_a_vector_env(env_id):
         envs.reset(seed=0)
         obs, reward, *_ = envs.step(envs.action_space.sample())
         assert obs.shape == (2, envs.unwrapped.task.total_samples) and reward.shape == (2,)
+    finally:
+        envs.close()
+
+
+@pytest.mark.parametrize("n", [5, 64])
+@pytest.mark.parametrize("reward", ["mse", "stft", "mfcc"])
+def test_batched_rewards_equal_the_per_env_criteria(rng, reward, n):
+    """Per-env targets, two episodes through the autoreset step: every reward is, to the bit,
+    minus the distance of a per-env criterion of its sub-env's audio."""
+    task = dataclasses.replace(DRUM_LOOP, steps=4)
+    loop = DRUM_LOOP.target
+    targets = [loop, (np.zeros(task.total_samples, np.float32), 44100)] + [loop] * (n - 2)
+    envs = RaveForceVectorEnv(task, num_envs=n, target=targets, reward=reward)
+    try:
+        alone = [rewards.make(reward, target=t, sample_rate=task.sample_rate, boundaries=task.boundaries) for t in envs.targets]
+        envs.reset(seed=0)
+        for episode in range(2):
+            for c in alone:
+                c.reset()
+            for k in range(task.steps):
+                obs, reward_, terminated, *_ = envs.step(rng.integers(0, 8, n))
+                assert reward_.tolist() == [0.0 - c.distance(o, k) for c, o in zip(alone, obs)], (episode, k)
+            assert terminated.all()
+            obs, reward_, *_ = envs.step(rng.integers(0, 8, n))  # the autoreset step
+            assert not reward_.any() and not obs.any()
     finally:
         envs.close()

@@ -197,10 +197,9 @@ class RaveForceVectorEnv(VectorEnv):
             if len(bad):
                 failed.append((g, ScsynthError(f"sub-environments {(bad + lanes.start).tolist()} rendered NaN or infinite samples")))
                 continue
-            for i in range(lanes.start, lanes.stop):
-                distance = self.criteria[i].distance(self._audio[i], k)
-                reward[i] = 0.0 - distance if self.reward_mode == "absolute" else self._distance[i] - distance
-                self._distance[i] = distance
+            distance = rewards.batch_distances(self.criteria[lanes], self._audio[lanes], k)
+            reward[lanes] = 0.0 - distance if self.reward_mode == "absolute" else self._distance[lanes] - distance
+            self._distance[lanes] = distance
         if failed:
             self._step = None
             for g, _ in failed:
