@@ -78,22 +78,17 @@ def figure6(out: str | os.PathLike, *, points: int = 256, progress: Progress | N
     """Reward of the kick task against the sine's frequency (`points` actions evenly spread in
     [0, 1], 20-22000 Hz exponentially), one panel per criterion. Writes figure6.png and
     figure6.csv (criterion, action, frequency_hz, reward); returns the best frequency per criterion."""
-    from raveforce.agents import Evaluator
+    from raveforce.landscape import sweep_continuous
     from raveforce.tasks import KICK_FREQUENCY
 
     out = Path(out)
-    control = KICK_FREQUENCY.actions.controls[0]
-    xs = np.linspace(0.0, 1.0, points, dtype=np.float32)
-    hz = np.array([control(float(x)) for x in xs])
+    sweep = sweep_continuous(KICK_FREQUENCY, CRITERIA, points=points)  # one render, every criterion
+    xs, hz = sweep.x, sweep.values
     rows, summary = [], {}
     plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), constrained_layout=True)
     for c, (name, ax) in enumerate(zip(CRITERIA, axes.flat)):
-        evaluator = Evaluator(KICK_FREQUENCY, points, reward=name)
-        try:
-            rewards = evaluator.play([[np.array([x])] for x in xs])[0][:, 0]
-        finally:
-            evaluator.close()
+        rewards = sweep.rewards[name]
         rows += [[name, float(x), float(f), repr(float(r))] for x, f, r in zip(xs, hz, rewards)]
         best = int(np.argmax(rewards))
         summary[name] = {"best_frequency_hz": float(hz[best]), "best_reward": float(rewards[best])}
