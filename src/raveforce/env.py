@@ -14,7 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from raveforce import rewards
-from raveforce.audio import load_target, write_wav
+from raveforce.audio import write_wav
 from raveforce.errors import ArgumentError, EpisodeError, RaveForceError, ScsynthError
 from raveforce.render import Renderer, make_renderer
 from raveforce.task import Task, replace_options
@@ -71,11 +71,7 @@ class RaveForceEnv(gym.Env):
         self.task = task = replace_options(task, task_options) if task_options else task
         self.render_mode = render_mode
         self.reward_mode = check_reward_mode(reward_mode)
-        if target is None:
-            if task.target is None:
-                raise RaveForceError(f"task {task.name!r} has no default target: pass target=")
-            target = task.target
-        self.target = load_target(target, sample_rate=task.sample_rate, length=task.total_samples)
+        self.target = task.load_target(target)
         self.reward_criterion = rewards.make(
             task.reward if reward is None else reward,
             target=self.target,

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 from raveforce import rewards as R
-from raveforce.audio import load_target
 from raveforce.render import note_message, setup_messages
 from raveforce.report import pyplot
 from raveforce.scsynth import BlockClock, render_nrt
@@ -53,7 +52,7 @@ def render_lanes(task: Task, episodes: Sequence[Sequence[Sequence[Note]]], *, sc
 
 
 def _criteria(task: Task, rewards: Sequence, target) -> dict[str, R.Criterion]:
-    tgt = load_target(task.target if target is None else target, sample_rate=task.sample_rate, length=task.total_samples)
+    tgt = task.load_target(target)
     made = {}
     for r in rewards:
         c = R.make(r, target=tgt, sample_rate=task.sample_rate, boundaries=task.boundaries)

@@ -191,6 +191,18 @@ class Task:
     def action_space(self) -> spaces.Space:
         return self.actions.space
 
+    def load_target(self, target=None) -> np.ndarray:
+        """float32 (total_samples,): `target` (a path or (samples, rate)), else the task's own,
+        as mono audio at the task's sample rate, cut or zero-padded to the episode."""
+        from raveforce.audio import load_target
+        from raveforce.errors import RaveForceError
+
+        if target is None:
+            if self.target is None:
+                raise RaveForceError(f"task {self.name!r} has no default target: pass target=")
+            target = self.target
+        return load_target(target, sample_rate=self.sample_rate, length=self.total_samples)
+
     def compiled_synthdefs(self) -> list[bytes]:
         return [d if isinstance(d, bytes) else d.compile() for d in self.synthdefs]
 

@@ -19,7 +19,6 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from raveforce import rewards
-from raveforce.audio import load_target
 from raveforce.env import check_reward_mode
 from raveforce.env import check_timeout
 from raveforce.errors import ArgumentError, EpisodeError, InvalidActionError, RaveForceError, ScsynthError
@@ -126,17 +125,11 @@ class RaveForceVectorEnv(VectorEnv):
         self._autoreset = False
 
     def _load_targets(self, target) -> list[np.ndarray]:
-        task = self.task
-        if target is None:
-            if task.target is None:
-                raise RaveForceError(f"task {task.name!r} has no default target: pass target=")
-            target = task.target
         if isinstance(target, (list, tuple)) and len(target) == self.num_envs and not (
             len(target) == 2 and isinstance(target[1], (int, np.integer))
         ):
-            return [load_target(t, sample_rate=task.sample_rate, length=task.total_samples) for t in target]
-        one = load_target(target, sample_rate=task.sample_rate, length=task.total_samples)
-        return [one] * self.num_envs
+            return [self.task.load_target(t) for t in target]
+        return [self.task.load_target(target)] * self.num_envs
 
     # --- Gymnasium vector API ----------------------------------------------------------------
 
