@@ -30,12 +30,8 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,52 +120,6 @@ class Series:
 # --- the sclang server ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class SCLangServer:
-    """`raveforce sclang drum_loop.scd --port P` in the background, with a private TMPDIR."""
-
-    def __init__(self, file: Path = EXAMPLE, timeout: float = 60.0) -> None:
-        self.port = free_port()
-        self.tmpdir = tempfile.mkdtemp(prefix="soak-sclang-")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "raveforce", "sclang", str(file), "--port", str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-            env=dict(os.environ, TMPDIR=self.tmpdir),
-        )  # fmt: skip
-        self.lines: list[str] = []
-        ready = threading.Event()
-
-        def read() -> None:
-            for line in self.process.stdout:
-                self.lines.append(line)
-                if "serving task(s)" in line:
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=read, daemon=True).start()
-        ready.wait(timeout)
-        serving = [line for line in self.lines if "serving task(s)" in line]
-        if not serving:
-            self.stop()
-            raise RuntimeError("raveforce sclang did not start:\n" + "".join(self.lines))
-        self.sclang_pid = int(serving[0].split("sclang pid ")[1].split(")")[0])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-
-
 # --- the soak loops ----------------------------------------------------------------------------------
 
 
@@ -205,9 +155,10 @@ def soak(
 
     import raveforce  # noqa: F401  (registers the envs)
     from raveforce.tasks import DRUM_LOOP_PATTERN
+    from raveforce.sclang import BackgroundServer
 
     result = Result(kind)
-    server = SCLangServer() if kind.startswith("sclang") else None
+    server = BackgroundServer(EXAMPLE) if kind.startswith("sclang") else None
     tmpdir = tempfile.mkdtemp(prefix=f"soak-{kind}-")
     saved_tmp = tempfile.tempdir
     tempfile.tempdir = tmpdir  # every temp dir RaveForce makes in this process lands here

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from raveforce.envs import DrumLoopEnv
 from raveforce.env import RaveForceEnv
 from raveforce.errors import InvalidActionError, SCLangError, SCLangTimeoutError
 from raveforce.render import render_episode
-from raveforce.sclang import SCLangClient, SCLangEnv
+from raveforce.sclang import BackgroundServer, SCLangClient, SCLangEnv, free_udp_port
 from raveforce.task import Control, Controls, Note, Task
 from raveforce.tasks import DATA, DRUM_LOOP_PATTERN
 
@@ -56,10 +53,7 @@ RaveForce.start(Pbind(\instrument, \drum, \dur, 0.25, \amp, Pseq([1, 0.5], inf))
 """
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
 
 
 def session_processes(sid: int, wait: float = 5.0) -> list[str]:
@@ -73,47 +67,12 @@ def session_processes(sid: int, wait: float = 5.0) -> list[str]:
         time.sleep(0.1)
 
 
-class Served:
-    """`raveforce sclang FILE --port PORT` running in the background, its output collected."""
-
-    def __init__(self, file: Path, port: int | None = None, ready_timeout: float = 60.0) -> None:
-        self.port = port or free_port()
-        self.lines: list[str] = []
-        self.tmpdir = tempfile.mkdtemp(prefix="test-sclang-")  # the launcher's and sclang's temp files go here
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "raveforce", "sclang", str(file), "--port", str(self.port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-            env=dict(os.environ, TMPDIR=self.tmpdir),
-        )  # fmt: skip
-        self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        self._ready.wait(ready_timeout)
-        ready = [line for line in self.lines if "serving task(s)" in line]
-        if not ready:
-            self.stop()
-            raise RuntimeError("raveforce sclang did not start:\n" + "".join(self.lines))
-        self.sclang_pid = int(ready[0].split("sclang pid ")[1].split(")")[0])
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if "serving task(s)" in line or "error" in line:
-                self._ready.set()
-        self._ready.set()
+class Served(BackgroundServer):
+    """The launcher in the background; stopping it asserts it left no temp files."""
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Signal the launcher; returns its exit code once it and its temp files are gone."""
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        try:
-            code = self.process.wait(timeout=15)
-        finally:
-            if self.process.poll() is None:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        left = os.listdir(self.tmpdir)
-        shutil.rmtree(self.tmpdir, ignore_errors=True)
-        assert left == [], f"temp files left: {left}"
+        code = super().stop(sig)
+        assert self.leftovers == [], f"temp files left: {self.leftovers}"
         return code
 
 
@@ -288,7 +247,7 @@ def test_malformed_messages_get_error_replies_and_sclang_keeps_serving(tasks):
 
 
 def test_dead_sclang_gives_a_clear_error():
-    port = free_port()
+    port = free_udp_port()
     start = time.monotonic()
     with pytest.raises(SCLangError, match=rf"nothing listens at 127.0.0.1:{port}.*task 'sine'.*raveforce sclang"):
         SCLangEnv("sine", port=port, timeout=5)
@@ -326,7 +285,7 @@ def test_sclang_that_dies_mid_episode(tmp_path):
 
 def run_launcher(file: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "raveforce", "sclang", str(file), "--port", str(free_port())],
+        [sys.executable, "-m", "raveforce", "sclang", str(file), "--port", str(free_udp_port())],
         capture_output=True, text=True, timeout=timeout, start_new_session=True,
     )  # fmt: skip
 

@@ -417,6 +417,64 @@ def _stop_group(process: subprocess.Popen, tmpdir: str) -> None:
     shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that nothing is bound to right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BackgroundServer:
+    """`raveforce sclang FILE --port PORT` in a background process, with a private TMPDIR.
+
+    Its output lines collect in `lines`; `sclang_pid` is sclang's (its session id too).
+    `stop(sig)` signals the launcher and returns its exit code; `leftovers` then lists the
+    files it left in its TMPDIR (which is removed anyway).
+    """
+
+    def __init__(self, file: str | os.PathLike, port: int | None = None, ready_timeout: float = 60.0) -> None:
+        import threading
+
+        self.port = port or free_udp_port()
+        self.lines: list[str] = []
+        self.leftovers: list[str] = []
+        self.tmpdir = tempfile.mkdtemp(prefix="raveforce-served-")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "raveforce", "sclang", str(file), "--port", str(self.port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env=dict(os.environ, TMPDIR=self.tmpdir),
+        )  # fmt: skip
+        self._ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        self._ready.wait(ready_timeout)
+        ready = [line for line in self.lines if "serving task(s)" in line]
+        if not ready:
+            self.stop()
+            raise SCLangError("raveforce sclang did not start:\n" + "".join(self.lines))
+        self.sclang_pid = int(ready[0].split("sclang pid ")[1].split(")")[0])
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if "serving task(s)" in line or "error" in line:
+                self._ready.set()
+        self._ready.set()
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Signal the launcher (SIGKILL to its group after 15 s); its exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=15)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self.leftovers = os.listdir(self.tmpdir) if os.path.isdir(self.tmpdir) else []
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+        return code
+
+
 def serve(file: str | os.PathLike, *, port: int | None = None, sclang: str | None = None, quark: str | None = None, out=None) -> int:
     """Run FILE.scd in headless sclang with the quark on its include path until Ctrl-C/SIGTERM.
 
