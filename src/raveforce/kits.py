@@ -37,8 +37,8 @@ SYNTHS = {"kick": "fam_kick", "snare": "fam_snare", "hat": "fam_hat"}
 ROOM = "fam_room"
 SPLITS = {"train": range(0, 10_000), "dev": range(10_000, 20_000), "held_out": range(20_000, 30_000)}
 MIX_RATES = (32000, 44100, 48000)  # Hz: the sample rates a rendition is mixed at
-_PRIVATE_BUS = 8  # the voices play here; the room reads it and writes bus 0
-_MAX_LANES = 128
+_MAX_LANES = 128  # one-shots per scsynth
+_LOOP_LANES = 32  # loops per scsynth (each holds a room synth and up to ~25 playing hits)
 
 
 @dataclass(frozen=True)
@@ -177,35 +177,62 @@ def render_loop(kit: Kit, pattern: Sequence[int], task: Task = DRUM_LOOP, seed: 
     """float32 (task.total_samples,) at task.sample_rate: `pattern` (one DrumLoop action a step:
     bits 1 kick, 2 snare, 4 hat) played on `kit` with its rendition; the velocities and jitter of
     the hits are drawn from (kit.seed, seed)."""
-    pattern = [int(a) for a in pattern]
-    if len(pattern) > task.steps or any(not 0 <= a < 2 ** len(VOICES) for a in pattern):
-        raise ArgumentError(f"pattern {pattern} is not <= {task.steps} actions in 0..{2 ** len(VOICES) - 1}")
-    r = kit.rendition
-    rate = r.sample_rate
-    rng = np.random.default_rng([kit.seed, int(seed), 0x100F])
+    return render_loops([(kit, pattern, seed)], task, scsynth=scsynth)[0]
+
+
+def render_loops(loops: Sequence[tuple[Kit, Sequence[int], int]], task: Task = DRUM_LOOP, *, scsynth: str | None = None) -> np.ndarray:
+    """float32 (len(loops), task.total_samples): `render_loop` of each (kit, pattern, seed),
+    the loops of one mix rate rendered together (one output channel each, 32 per scsynth)."""
+    out = np.zeros((len(loops), task.total_samples), np.float32)
+    by_rate: dict[int, list[int]] = {}
+    for i, (kit, pattern, _) in enumerate(loops):
+        _check_pattern(pattern, task)
+        by_rate.setdefault(kit.rendition.sample_rate, []).append(i)
+    for rate, rows in by_rate.items():
+        for lo in range(0, len(rows), _LOOP_LANES):
+            batch = rows[lo : lo + _LOOP_LANES]
+            audio = _render_loop_lanes([loops[i] for i in batch], task, rate, scsynth)
+            if rate != task.sample_rate:
+                import soxr
+
+                audio = soxr.resample(audio, rate, task.sample_rate, quality="HQ")
+            n = min(len(audio), task.total_samples)
+            out[batch, :n] = audio[:n].T
+    return out
+
+
+def _check_pattern(pattern: Sequence[int], task: Task) -> None:
+    actions = [int(a) for a in pattern]
+    if len(actions) > task.steps or any(not 0 <= a < 2 ** len(VOICES) for a in actions):
+        raise ArgumentError(f"pattern {list(pattern)} is not <= {task.steps} actions in 0..{2 ** len(VOICES) - 1}")
+
+
+def _render_loop_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.ndarray:
+    """float32 (frames at `rate`, len(loops)): each loop on its own output channel, its voices on a
+    private bus read by its own room synth."""
+    lanes = max(2, len(loops))
     clock = BlockClock(rate)
-    notes = kit.notes()
+    setup = [osc.message("/d_recv", d) for d in synthdefs()] + [osc.message("/g_new", 1, 0, 0)]
     events: dict[int, list[bytes]] = {}
-    for k, action in enumerate(pattern):
-        onset = task.boundaries[k] / task.sample_rate + rng.uniform(-r.jitter_s, r.jitter_s)
-        for i, v in enumerate(VOICES):
-            level = 10 ** ((r.gain_db[v] - rng.uniform(0.0, r.velocity_db)) / 20)
-            if action >> i & 1:
-                sample = max(0, round(onset * rate))
-                amp = kit.voices[v]["amp"] * level
-                events.setdefault(sample, []).append(_s_new(dataclasses.replace(notes[v], controls=_with(notes[v], amp=amp)), _PRIVATE_BUS))
-    room = osc.message("/s_new", ROOM, 2, 3, 1, "out", 0, "source_bus", _PRIVATE_BUS, "mix", r.room_mix, "room", r.room_size, "damp", r.room_damp, "tilt", r.tilt_db)
-    setup = [osc.message("/d_recv", d) for d in synthdefs()] + [osc.message("/g_new", 1, 0, 0), room]
+    for lane, (kit, pattern, seed) in enumerate(loops):
+        r = kit.rendition
+        bus = lanes + lane  # private: past the outputs (scsynth -i 0)
+        rng = np.random.default_rng([kit.seed, int(seed), 0x100F])
+        notes = kit.notes()
+        for k, action in enumerate(int(a) for a in pattern):
+            onset = task.boundaries[k] / task.sample_rate + rng.uniform(-r.jitter_s, r.jitter_s)
+            for i, v in enumerate(VOICES):
+                level = 10 ** ((r.gain_db[v] - rng.uniform(0.0, r.velocity_db)) / 20)
+                if action >> i & 1:
+                    note = Note.of(notes[v].synth, **{**dict(notes[v].controls), "amp": kit.voices[v]["amp"] * level})
+                    events.setdefault(max(0, round(onset * rate)), []).append(_s_new(note, bus))
+        setup.append(osc.message(
+            "/s_new", ROOM, -1, 3, 1, "out", lane, "source_bus", bus,
+            "mix", r.room_mix, "room", r.room_size, "damp", r.room_damp, "tilt", r.tilt_db,
+        ))  # fmt: skip
     score = [(0, setup)] + [(clock.tag(s), events[s]) for s in sorted(events)]
     frames = -(-task.total_samples * rate // task.sample_rate)
-    audio = render_nrt(score, sample_rate=rate, channels=1, frames=frames, executable=scsynth)[:, 0]
-    if rate != task.sample_rate:
-        import soxr
-
-        audio = soxr.resample(audio, rate, task.sample_rate, quality="HQ")
-    out = np.zeros(task.total_samples, np.float32)
-    out[: min(len(audio), task.total_samples)] = audio[: task.total_samples]
-    return out
+    return render_nrt(score, sample_rate=rate, channels=lanes, frames=frames, executable=scsynth)[:, : len(loops)]
 
 
 def kit_task(kit: Kit, base: Task = DRUM_LOOP) -> Task:
@@ -215,10 +242,6 @@ def kit_task(kit: Kit, base: Task = DRUM_LOOP) -> Task:
     return dataclasses.replace(base, name=f"{base.name}Kit{kit.seed}", synthdefs=synthdefs()[: len(VOICES)], buffers=(), actions=actions)
 
 
-def _with(note: Note, **controls: float) -> tuple[tuple[str, float], ...]:
-    return Note.of(note.synth, **{**dict(note.controls), **controls}).controls
-
-
 def _s_new(note: Note, bus: int) -> bytes:
     args: list = [note.synth, -1, 0, 1, "out", bus]
     for name, value in note.controls:
@@ -226,4 +249,4 @@ def _s_new(note: Note, bus: int) -> bytes:
     return osc.message("/s_new", *args)
 
 
-__all__ = ["Kit", "Rendition", "SPLITS", "VOICES", "draw", "kit_task", "render_kit", "render_loop", "render_notes", "split_seeds"]
+__all__ = ["Kit", "Rendition", "SPLITS", "VOICES", "draw", "kit_task", "render_kit", "render_loop", "render_loops", "render_notes", "split_seeds"]
