@@ -69,3 +69,13 @@ def test_a_dry_loop_is_the_kit_task_played_and_the_one_shots_mixed():
 def test_a_bad_pattern_is_rejected():
     with pytest.raises(ArgumentError, match="pattern"):
         kits.render_loop(kits.draw(0), [8] * 16)
+
+
+def test_loops_and_one_shots_rendered_together_sound_as_rendered_alone():
+    rng = np.random.default_rng(0)
+    loops = [(kits.draw(s), rng.integers(0, 8, 16), 0) for s in range(40)]  # more than one scsynth's lanes
+    together = kits.render_loops(loops)
+    for i in (0, 17, 39):
+        assert np.array_equal(together[i], kits.render_loop(*loops[i][:2], seed=0))  # noise per lane
+    snares = [kits.draw(s).notes()["snare"] for s in range(70)]
+    assert np.array_equal(kits.render_notes(snares, 44100, 4000)[-3:], kits.render_notes(snares[-3:], 44100, 4000))

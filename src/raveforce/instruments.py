@@ -139,12 +139,13 @@ def fam_kick(out=0, amp=0.6, freq=50.0, sweep=4.0, sweep_time=0.03, decay=0.4, c
 @synthdef()
 def fam_snare(
     out=0, amp=0.45, tone=185.0, tone_decay=0.08, tone_level=0.7,
-    noise_freq=1800.0, noise_rq=0.8, noise_decay=0.18, noise_level=1.0, rim=0.0, seed=1979,
+    noise_freq=1800.0, noise_rq=0.8, noise_decay=0.18, noise_level=1.0, rim=0.0, seed=1979, rng=1,
 ):  # fmt: skip
     """A snare: a sine body at `tone` Hz (`tone_decay` s, level `tone_level`) and white noise
     band-passed at `noise_freq` Hz (1/Q `noise_rq`, `noise_decay` s, level `noise_level`),
-    seeded by `seed`; `rim` adds a 12 ms rim-like click at 4.1 * `tone` Hz."""
-    RandID.ir(rand_id=1)
+    seeded by `seed` in scsynth's random generator number `rng` (synths sounding together need
+    their own: they draw from it in turn); `rim` adds a 12 ms rim-like click at 4.1 * `tone` Hz."""
+    RandID.ir(rand_id=rng)
     RandSeed.ir(trigger=1, seed=seed)
     Line.kr(start=0, stop=0, duration=tone_decay + noise_decay + 0.02, done_action=DONE_FREE_SELF)
     noise = BPF.ar(source=WhiteNoise.ar(), frequency=noise_freq, reciprocal_of_q=noise_rq)
@@ -158,10 +159,10 @@ HAT_BANK = (205.3, 304.4, 369.6, 522.7, 540.0, 800.0)  # Hz: a TR-808's six squa
 
 
 @synthdef()
-def fam_hat(out=0, amp=0.3, cutoff=7000.0, decay=0.05, metal=0.0, base=1.0, seed=2019):
-    """A hi-hat: white noise (seeded by `seed`) mixed with a bank of six squares (`HAT_BANK` Hz
+def fam_hat(out=0, amp=0.3, cutoff=7000.0, decay=0.05, metal=0.0, base=1.0, seed=2019, rng=2):
+    """A hi-hat: white noise (seeded by `seed` in random generator `rng`, as the snare's) mixed with a bank of six squares (`HAT_BANK` Hz
     times `base`) in the ratio 1 - `metal` : `metal`, high-passed at `cutoff` Hz, `decay` s."""
-    RandID.ir(rand_id=2)
+    RandID.ir(rand_id=rng)
     RandSeed.ir(trigger=1, seed=seed)
     bank = sum(Pulse.ar(frequency=f * base) for f in HAT_BANK) * 1.5  # about the noise's level past the HPF
     source = WhiteNoise.ar() * (1 - metal) + bank * metal

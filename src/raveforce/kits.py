@@ -37,8 +37,9 @@ SYNTHS = {"kick": "fam_kick", "snare": "fam_snare", "hat": "fam_hat"}
 ROOM = "fam_room"
 SPLITS = {"train": range(0, 10_000), "dev": range(10_000, 20_000), "held_out": range(20_000, 30_000)}
 MIX_RATES = (32000, 44100, 48000)  # Hz: the sample rates a rendition is mixed at
-_MAX_LANES = 128  # one-shots per scsynth
-_LOOP_LANES = 32  # loops per scsynth (each holds a room synth and up to ~25 playing hits)
+_RNGS = 64  # scsynth's random generators (-r): noisy synths sounding together need their own
+_MAX_LANES = _RNGS - 1  # one-shots per scsynth, each on generator 1 + lane
+_LOOP_LANES = _RNGS // 2 - 1  # loops per scsynth: generators 1 + 2 * lane (snare), 2 + 2 * lane (hat)
 
 
 @dataclass(frozen=True)
@@ -153,12 +154,12 @@ def synthdefs() -> tuple[bytes, ...]:
 
 def render_notes(notes: Sequence[Note], sample_rate: int, frames: int, *, scsynth: str | None = None) -> np.ndarray:
     """float32 (len(notes), frames): each note started alone at sample 0, one output channel
-    each, up to 128 per fresh scsynth."""
+    each, up to 63 per fresh scsynth."""
     out = np.zeros((len(notes), frames), np.float32)
     setup = [osc.message("/d_recv", d) for d in synthdefs()] + [osc.message("/g_new", 1, 0, 0)]
     for lo in range(0, len(notes), _MAX_LANES):
         batch = notes[lo : lo + _MAX_LANES]
-        starts = [_s_new(n, bus) for bus, n in enumerate(batch)]
+        starts = [_s_new(n, bus, rng=1 + bus) for bus, n in enumerate(batch)]
         score = [(0, setup), (BlockClock(sample_rate).tag(0), starts)]
         audio = render_nrt(score, sample_rate=sample_rate, channels=max(2, len(batch)), frames=frames, executable=scsynth)
         out[lo : lo + len(batch)] = audio[:, : len(batch)].T
@@ -182,7 +183,7 @@ def render_loop(kit: Kit, pattern: Sequence[int], task: Task = DRUM_LOOP, seed: 
 
 def render_loops(loops: Sequence[tuple[Kit, Sequence[int], int]], task: Task = DRUM_LOOP, *, scsynth: str | None = None) -> np.ndarray:
     """float32 (len(loops), task.total_samples): `render_loop` of each (kit, pattern, seed),
-    the loops of one mix rate rendered together (one output channel each, 32 per scsynth)."""
+    the loops of one mix rate rendered together (one output channel each, 31 per scsynth)."""
     out = np.zeros((len(loops), task.total_samples), np.float32)
     by_rate: dict[int, list[int]] = {}
     for i, (kit, pattern, _) in enumerate(loops):
@@ -225,7 +226,7 @@ def _render_loop_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.
                 level = 10 ** ((r.gain_db[v] - rng.uniform(0.0, r.velocity_db)) / 20)
                 if action >> i & 1:
                     note = Note.of(notes[v].synth, **{**dict(notes[v].controls), "amp": kit.voices[v]["amp"] * level})
-                    events.setdefault(max(0, round(onset * rate)), []).append(_s_new(note, bus))
+                    events.setdefault(max(0, round(onset * rate)), []).append(_s_new(note, bus, rng=i + 2 * lane))
         setup.append(osc.message(
             "/s_new", ROOM, -1, 3, 1, "out", lane, "source_bus", bus,
             "mix", r.room_mix, "room", r.room_size, "damp", r.room_damp, "tilt", r.tilt_db,
@@ -242,8 +243,9 @@ def kit_task(kit: Kit, base: Task = DRUM_LOOP) -> Task:
     return dataclasses.replace(base, name=f"{base.name}Kit{kit.seed}", synthdefs=synthdefs()[: len(VOICES)], buffers=(), actions=actions)
 
 
-def _s_new(note: Note, bus: int) -> bytes:
-    args: list = [note.synth, -1, 0, 1, "out", bus]
+def _s_new(note: Note, bus: int, rng: int) -> bytes:
+    """/s_new of `note` at the head of group 1, to bus `bus`, its noise (if any) from generator `rng`."""
+    args: list = [note.synth, -1, 0, 1, "out", bus, "rng", rng]
     for name, value in note.controls:
         args += [name, value]
     return osc.message("/s_new", *args)
