@@ -20,16 +20,27 @@ starts from 20 seeded random grid points; success = it ends within 50 cents of t
 
 from __future__ import annotations
 
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # small matrices in many processes: BLAS threads only contend
+
 import argparse
+import concurrent.futures
+import multiprocessing
 import time
+from collections.abc import Sequence
 
 import numpy as np
 from supriya import Envelope, synthdef
 from supriya.ugens import BPF, HPF, EnvGen, OffsetOut, RandSeed, SinOsc, WhiteNoise
 
+from raveforce import kits
 from raveforce import rewards as R
+from raveforce.calibration import mixed_search
 from raveforce.landscape import render_lanes
 from raveforce.render import note_message, render_episode, setup_messages
+from raveforce.progress import ProgressLine
 from raveforce.scsynth import BlockClock, render_nrt
 from raveforce.task import Choices, Note, Task
 from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
@@ -146,6 +157,67 @@ def bench_drums(rewards, seed: int = 0) -> dict:
             results[(cond, _name(reward))] = found
             print(f"  drums {cond:20} {_name(reward):16} {np.mean(found):5.2f}/16 (min {min(found)}) {time.perf_counter() - t:5.1f} s", flush=True)
     return results
+
+
+# --- the kit family: loops on kits the agent has never heard (raveforce.kits) ----------------------
+
+FAMILY_COUNT = 100  # kits (one pattern each) per split
+_SHARED: dict = {}  # the targets and the agent's one-shots, inherited by forked workers
+
+
+def family_targets(split: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(patterns int (count, 16), targets float32 (count, samples)): seed i of `split` draws kit i
+    and a uniform random 16-step pattern, rendered with the kit's rendition."""
+    seeds = kits.split_seeds(split, count)
+    patterns = np.stack([np.random.default_rng([s, 16]).integers(0, 8, DRUM_LOOP.steps) for s in seeds])
+    loops = kits.render_loops([(kits.draw(s), p, 0) for s, p in zip(seeds, patterns)], DRUM_LOOP)
+    return patterns, loops
+
+
+def hit_accuracy(found: Sequence[int], pattern: Sequence[int]) -> tuple[int, int]:
+    """(drum hits right of 48: each step's kick, snare and hat bit; steps exactly right of 16)."""
+    f, p = np.asarray(found), np.asarray(pattern)
+    return int(sum(np.sum((f >> i & 1) == (p >> i & 1)) for i in range(3))), int(np.sum(f == p))
+
+
+def _family_job(job: tuple) -> tuple:
+    reward_key, split, index, width = job
+    target = _SHARED["targets"][split][index]
+    reward = _SHARED["rewards"][reward_key]
+    criterion = R.make(reward, target=target.astype(np.float64), sample_rate=DRUM_LOOP.sample_rate, boundaries=DRUM_LOOP.boundaries)
+    found, _ = mixed_search(criterion, _SHARED["shots"], DRUM_LOOP, width=width)
+    return job, hit_accuracy(found, _SHARED["patterns"][split][index])
+
+
+def bench_family(rewards: dict, splits: Sequence[str], count: int, widths: dict, jobs: int = 2) -> dict:
+    """{(split, reward, width): [(hits, steps) per target]}: greedy (width 1) and beam searches
+    with every reward, the agent playing DrumLoop's shipped kit."""
+    t = time.perf_counter()
+    _SHARED["rewards"] = rewards
+    _SHARED["shots"] = one_shots(DRUM_LOOP)
+    _SHARED["targets"], _SHARED["patterns"] = {}, {}
+    for split in splits:
+        _SHARED["patterns"][split], _SHARED["targets"][split] = family_targets(split, count)
+    print(f"family: {count} kits x patterns per split rendered in {time.perf_counter() - t:.1f} s", flush=True)
+    todo = [(r, s, i, w) for s in splits for r in rewards for w in widths.get(r, (1,)) for i in range(count)]
+    results: dict = {}
+    progress = ProgressLine("family")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        for done, ((r, s, i, w), score) in enumerate(pool.map(_family_job, todo, chunksize=4), 1):
+            results.setdefault((s, r, w), []).append(score)
+            progress(done, len(todo), f"{s} {r} width {w}")
+    return results
+
+
+def family_table(results: dict, splits: Sequence[str]) -> str:
+    rows = ["| reward | search | " + " | ".join(f"{s}: hits (steps)" for s in splits) + " |", "|---|---|" + "---|" * len(splits)]
+    for r, w in dict.fromkeys((r, w) for _, r, w in results):
+        cells = []
+        for s in splits:
+            scores = np.array(results.get((s, r, w), [(np.nan, np.nan)]), float)
+            cells.append(f"{scores[:, 0].mean() / 48:.3f} ({scores[:, 1].mean() / 16:.3f})")
+        rows.append(f"| `{r}` | {'greedy' if w == 1 else f'beam {w}'} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 # --- kick -------------------------------------------------------------------------------------

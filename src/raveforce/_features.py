@@ -175,6 +175,18 @@ def mel_basis(sample_rate: int) -> scipy.sparse.csr_array:
     return scipy.sparse.csr_array(weights.astype(np.float64))
 
 
+@functools.lru_cache(maxsize=16)
+def mel_triangles(sample_rate: int, n_fft: int, bands: int, fmin: float, fmax: float) -> np.ndarray:
+    """float64 (n_fft // 2 + 1, bands): unit-peak triangles evenly spaced on the mel scale
+    (HTK) from fmin to min(fmax, sample_rate / 2) Hz; ``power @ mel_triangles(...)`` is band power."""
+    mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f, np.float64) / 700.0)  # noqa: E731
+    edges = 700.0 * (10.0 ** (np.linspace(mel(fmin), mel(min(fmax, sample_rate / 2)), bands + 2) / 2595.0) - 1.0)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    rise = (freqs[:, None] - edges[None, :-2]) / np.maximum(edges[1:-1] - edges[:-2], 1e-9)
+    fall = (edges[None, 2:] - freqs[:, None]) / np.maximum(edges[2:] - edges[1:-1], 1e-9)
+    return np.clip(np.minimum(rise, fall), 0.0, None)
+
+
 @functools.cache
 def _dct_t() -> np.ndarray:
     """(128, 20): ``db @ _dct_t()`` is scipy.fft.dct(type=2, norm='ortho') truncated to 20."""

@@ -138,6 +138,18 @@ def run_agent(agent: str, task, *, target, reward, seed: int, steps: int, progre
     raise UsageError(f"unknown agent {agent!r}")
 
 
+def calibrated_task(task, target):
+    """(the task played on a kit fitted to `target`, the Calibration), with progress printed."""
+    from raveforce import kits
+    from raveforce.calibration import calibrate
+    from raveforce.progress import ProgressLine
+
+    calibration = calibrate(task, target, progress=ProgressLine("calibrate"))
+    fitted = ", ".join(f"{v} from {'the shipped kit' if s is None else f'kit {s}'}" for v, s in calibration.fitted.items())
+    print(f"calibrated the kit in {calibration.seconds:.1f} s: {fitted}; residual {calibration.residual_before:.3f} -> {calibration.residual_after:.3f}")
+    return kits.kit_task(calibration.kit, task, name=f"{task.name}Calibrated"), calibration
+
+
 def cmd_solve(args) -> int:
     import raveforce.tasks
     from raveforce import agents
@@ -154,6 +166,11 @@ def cmd_solve(args) -> int:
         _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
     task = getattr(raveforce.tasks, spec.task_name)
     target = _load_target(args.target, task)
+    calibration = None
+    if args.calibrate:
+        if spec.task_name != "DRUM_LOOP":
+            raise UsageError(f"--calibrate fits a drum kit to the target: drum-loop only, not {args.task}")
+        task, calibration = calibrated_task(task, target)
     reward = args.reward or task.reward
     with OutputDir(args.out) as tmp:
         print(f"solving {spec.env_id} with the {agent} agent ({reward} reward, target {args.target or 'shipped'})")
@@ -173,6 +190,8 @@ def cmd_solve(args) -> int:
             "total_reward": float(sum(rewards)),
             "search_seconds": round(seconds, 3),
         }
+        if calibration is not None:
+            result["calibration"] = calibration.summary()
         search = None
         if hasattr(solution, "evaluations"):
             result["evaluations"] = solution.evaluations
@@ -316,6 +335,7 @@ def add_subcommands(sub) -> None:
     p.add_argument("--reward", default=None, help="mse, mfcc, stft, cqt (default: the task's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=_positive, default=8192, help="training steps of the ppo agent (default 8192)")
+    p.add_argument("--calibrate", action="store_true", help="drum-loop: first fit the agent's kit to the target (result.json: calibration)")
     p.add_argument("--out", required=True, help="the output directory")
     p.set_defaults(func=cmd_solve)
 

@@ -7,6 +7,8 @@ BassLine, Melody). Baseline scores of every task: BENCHMARKS.md, "Task suite bas
 from __future__ import annotations
 
 from raveforce.env import RaveForceEnv
+from raveforce.errors import ArgumentError
+from raveforce.task import replace_options
 from raveforce.tasks import BASS_LINE, DRUM_LOOP, FM_TONE, KICK_FREQUENCY, KICK_MATCH, MELODY
 
 
@@ -36,16 +38,33 @@ class DrumLoopEnv(RaveForceEnv):
 
     ## Arguments
     `target`, `reward`, `bpm`, `steps`, `render_mode`, `renderer`, `scsynth`, `timeout`
-    (see `RaveForceEnv`).
+    (see `RaveForceEnv`). `calibrate=True`: before anything else, fit the agent's kit to the
+    target (`raveforce.calibration.calibrate`: each voice's sound and gain chosen among the kit
+    family's, several seconds); the drums are then that kit's synths (`kits.kit_task`), and
+    `env.unwrapped.calibration` holds the fit (`.summary()`: fitted parameters, time).
 
     ## Version History
     - v0: initial version.
     """
 
     TASK = DRUM_LOOP
+    _ENV_ARGUMENTS = ("target", "reward", "reward_mode", "render_mode", "renderer", "scsynth", "timeout")
 
-    def __init__(self, **kwargs):
-        super().__init__(DRUM_LOOP, **kwargs)
+    def __init__(self, *, calibrate: bool = False, **kwargs):
+        if not isinstance(calibrate, bool):
+            raise ArgumentError(f"calibrate={calibrate!r} is not True or False")
+        task = DRUM_LOOP
+        self.calibration = None
+        if calibrate:
+            from raveforce import kits
+            from raveforce.calibration import calibrate as fit_kit
+
+            options = {k: v for k, v in kwargs.items() if k not in self._ENV_ARGUMENTS}
+            base = replace_options(DRUM_LOOP, options) if options else DRUM_LOOP
+            self.calibration = fit_kit(base, kwargs.get("target"))
+            task = kits.kit_task(self.calibration.kit, base, name=f"{base.name}Calibrated")
+            kwargs = {k: v for k, v in kwargs.items() if k in self._ENV_ARGUMENTS}
+        super().__init__(task, **kwargs)
 
 
 class KickFrequencyEnv(RaveForceEnv):

@@ -85,6 +85,23 @@ class Kit:
         return dataclasses.replace(self, **changes)
 
 
+# The shipped kit (`instruments.kit_kick`, `kit_snare`, `kit_hat`) in the family's terms (the kick
+# sweeps straight to 48 Hz instead of via 60 Hz): where calibration starts.
+SHIPPED_VOICES = {
+    "kick": {"amp": 0.6, "freq": 48.0, "sweep": 3.75, "sweep_time": 0.03, "decay": 0.45, "click": 0.3, "click_freq": 1200.0, "drive": 1.0},
+    "snare": {
+        "amp": 0.45, "tone": 185.0, "tone_decay": 0.08, "tone_level": 0.7, "noise_freq": 1800.0,
+        "noise_rq": 0.8, "noise_decay": 0.18, "noise_level": 1.0, "rim": 0.0, "seed": 1979.0,
+    },  # fmt: skip
+    "hat": {"amp": 0.3, "cutoff": 7000.0, "decay": 0.05, "metal": 0.0, "base": 1.0, "seed": 2019.0},
+}
+
+
+def shipped_like() -> Kit:
+    """The shipped kit's sounds as a family kit (seed -1), dry."""
+    return Kit(-1, {v: dict(c) for v, c in SHIPPED_VOICES.items()}, Rendition.dry())
+
+
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
@@ -218,7 +235,7 @@ def _render_loop_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.
     for lane, (kit, pattern, seed) in enumerate(loops):
         r = kit.rendition
         bus = lanes + lane  # private: past the outputs (scsynth -i 0)
-        rng = np.random.default_rng([kit.seed, int(seed), 0x100F])
+        rng = np.random.default_rng([kit.seed % 2**63, int(seed), 0x100F])
         notes = kit.notes()
         for k, action in enumerate(int(a) for a in pattern):
             onset = task.boundaries[k] / task.sample_rate + rng.uniform(-r.jitter_s, r.jitter_s)
@@ -236,11 +253,12 @@ def _render_loop_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.
     return render_nrt(score, sample_rate=rate, channels=lanes, frames=frames, executable=scsynth)[:, : len(loops)]
 
 
-def kit_task(kit: Kit, base: Task = DRUM_LOOP) -> Task:
-    """`base` (a DrumLoop-like task) with its drums played by `kit`'s voices (dry, unit gain)."""
+def kit_task(kit: Kit, base: Task = DRUM_LOOP, *, name: str | None = None) -> Task:
+    """`base` (a DrumLoop-like task) with its drums played by `kit`'s voices (dry, each at its
+    `amp`), named `name` (default base name + "Kit" + seed)."""
     notes = kit.notes()
     actions = Choices(tuple(tuple(notes[v] for i, v in enumerate(VOICES) if a >> i & 1) for a in range(2 ** len(VOICES))))
-    return dataclasses.replace(base, name=f"{base.name}Kit{kit.seed}", synthdefs=synthdefs()[: len(VOICES)], buffers=(), actions=actions)
+    return dataclasses.replace(base, name=name or f"{base.name}Kit{kit.seed}", synthdefs=synthdefs()[: len(VOICES)], buffers=(), actions=actions)
 
 
 def _s_new(note: Note, bus: int, rng: int) -> bytes:

@@ -121,6 +121,8 @@ def note_label(note) -> str:
     controls = dict(note.controls)
     if note.synth == "drum" and int(controls.get("buf", -1)) in range(len(KIT)):
         return KIT[int(controls["buf"])]
+    if note.synth.startswith("fam_"):  # a calibrated kit's voice (raveforce.kits)
+        return note.synth.removeprefix("fam_")
     return note.synth + "(" + ", ".join(f"{k}={v:g}" for k, v in note.controls) + ")"
 
 
