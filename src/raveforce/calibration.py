@@ -80,6 +80,7 @@ N_FFT, HOP, FINE_HOP, MEL_BANDS = 2048, 512, 128, 48  # the fit's spectrogram (s
 ROUNDS = 2
 PLAYS = 0.3  # a step plays a voice when its activation is above PLAYS * that voice's largest
 SILENT = 1e-4  # peak below which a target holds no hit
+HIT_RISE_DB = 8.0  # a hit: a frame whose mel bands rise this much on average (dev loops: >= 11; noise ~3, a sine's start ~5)
 
 
 @dataclass
@@ -115,6 +116,14 @@ def _mel(audio: np.ndarray, centres: np.ndarray, sample_rate: int) -> np.ndarray
     idx = (centres[:, None] + N_FFT // 2) + np.arange(N_FFT)
     spectra = np.fft.rfft(padded[idx] * np.hanning(N_FFT + 1)[:-1], axis=1)
     return np.sqrt((spectra.real**2 + spectra.imag**2) @ F.mel_triangles(sample_rate, N_FFT, MEL_BANDS, 30.0, 16000.0))
+
+
+def _strongest_onset_db(spectrogram: np.ndarray) -> float:
+    """The largest rise from one frame to the next of (frames, bands) magnitudes, in dB averaged
+    over the bands (levels floored 60 dB below the loudest)."""
+    db = 20 * np.log10(np.maximum(spectrogram, 1e-10))
+    db = np.maximum(db, db.max() - 60.0)
+    return float(np.maximum(np.diff(db, axis=0), 0.0).mean(axis=1).max(initial=0.0))
 
 
 class _Design:
@@ -169,7 +178,14 @@ def _calibrate(task: Task, target, *, bank: int, rounds: int, progress) -> Calib
     rate = task.sample_rate
     frames = min(task.total_samples, round(max(k.seconds(v) for k in sources for v in kits.VOICES) * rate))
     design = _Design(task)
-    y = _mel(audio, design.frames, rate).reshape(-1)
+    spectrogram = _mel(audio, design.frames, rate)
+    rise = _strongest_onset_db(spectrogram)
+    if not rise >= HIT_RISE_DB:
+        raise TargetError(
+            f"no drum hit found in the target: its strongest onset rises {rise:.1f} dB on average over "
+            f"the mel bands, a hit rises >= {HIT_RISE_DB} dB; the kit cannot be calibrated on it"
+        )
+    y = spectrogram.reshape(-1)
     norm = float(np.linalg.norm(y))
     columns = {}
     for i, v in enumerate(kits.VOICES):
@@ -211,7 +227,7 @@ def _calibrate(task: Task, target, *, bank: int, rounds: int, progress) -> Calib
         source = sources[choice[v]].voices[v]
         voices[v] = {**source, "amp": source["amp"] * gain}
     if not (activations.max() > 0):
-        raise TargetError("no drum hit of any candidate sound fits the target: the kit cannot be calibrated on it")
+        raise TargetError("no drum sound of the kit family fits the target at any step: the kit cannot be calibrated on it")
     origin = {v: None if choice[v] == 0 else seeds[choice[v] - 1] for v in kits.VOICES}
     kit = kits.Kit(-1, voices, kits.Rendition.dry(rate))
     return Calibration(kit, origin, activations, float(before), float(after), time.perf_counter() - start_time)
