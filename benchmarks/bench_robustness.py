@@ -39,8 +39,8 @@ from raveforce import kits
 from raveforce import rewards as R
 from raveforce.calibration import mixed_search
 from raveforce.landscape import render_lanes
-from raveforce.render import note_message, render_episode, setup_messages
 from raveforce.progress import ProgressLine
+from raveforce.render import note_message, render_episode, setup_messages
 from raveforce.scsynth import BlockClock, render_nrt
 from raveforce.task import Choices, Note, Task
 from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 from raveforce import _features as F
 from raveforce import kits
 from raveforce.errors import TargetError
-from raveforce.rewards import Criterion, make
+from raveforce.rewards import Criterion
 from raveforce.task import Task
 from raveforce.tasks import DRUM_LOOP
 
@@ -165,6 +166,20 @@ def calibrate(task: Task = DRUM_LOOP, target=None, *, bank: int = BANK, rounds: 
         return _calibrate(task, target, bank=bank, rounds=rounds, progress=progress)
 
 
+@functools.lru_cache(maxsize=2)
+def _bank(task: Task, bank: int):
+    """(train seeds, source kits, {voice: [columns (frames * bands, steps) per sound]}, {voice:
+    [their Gram matrices]}): the candidate sounds (the shipped kit's first), rendered once."""
+    seeds = kits.split_seeds("train", bank - 1)
+    sources = [kits.shipped_like(), *(kits.draw(s) for s in seeds)]
+    rate = task.sample_rate
+    frames = min(task.total_samples, round(max(k.seconds(v) for k in sources for v in kits.VOICES) * rate))
+    design = _Design(task)
+    columns = {v: [design.columns(shot) for shot in kits.render_notes([k.notes()[v] for k in sources], rate, frames)] for v in kits.VOICES}
+    gram = {v: [c.T @ c for c in columns[v]] for v in kits.VOICES}
+    return seeds, sources, columns, gram
+
+
 def _calibrate(task: Task, target, *, bank: int, rounds: int, progress) -> Calibration:
     from scipy.optimize import nnls
 
@@ -173,12 +188,9 @@ def _calibrate(task: Task, target, *, bank: int, rounds: int, progress) -> Calib
     peak = float(np.abs(audio).max())
     if not peak >= SILENT:
         raise TargetError(f"target is silent (peak {peak:.2g} < {SILENT}): there is no hit to calibrate the kit on")
-    seeds = kits.split_seeds("train", bank - 1)
-    sources = [kits.shipped_like(), *(kits.draw(s) for s in seeds)]
-    rate = task.sample_rate
-    frames = min(task.total_samples, round(max(k.seconds(v) for k in sources for v in kits.VOICES) * rate))
+    seeds, sources, columns, gram = _bank(task, bank)
     design = _Design(task)
-    spectrogram = _mel(audio, design.frames, rate)
+    spectrogram = _mel(audio, design.frames, task.sample_rate)
     rise = _strongest_onset_db(spectrogram)
     if not rise >= HIT_RISE_DB:
         raise TargetError(
@@ -187,14 +199,7 @@ def _calibrate(task: Task, target, *, bank: int, rounds: int, progress) -> Calib
         )
     y = spectrogram.reshape(-1)
     norm = float(np.linalg.norm(y))
-    columns = {}
-    for i, v in enumerate(kits.VOICES):
-        shots = kits.render_notes([k.notes()[v] for k in sources], rate, frames)
-        columns[v] = [design.columns(shot) for shot in shots]
-        if progress:
-            progress(i + 1, len(kits.VOICES) + rounds, f"{v}: {len(shots)} candidate sounds")
     choice = {v: 0 for v in kits.VOICES}
-    gram = {v: [c.T @ c for c in columns[v]] for v in kits.VOICES}
     projected = {v: [c.T @ y for c in columns[v]] for v in kits.VOICES}
 
     def fit(choice) -> tuple[float, np.ndarray]:
@@ -218,7 +223,7 @@ def _calibrate(task: Task, target, *, bank: int, rounds: int, progress) -> Calib
                 if residual < after:
                     after, activations, choice[v] = residual, x, c
         if progress:
-            progress(len(kits.VOICES) + r + 1, len(kits.VOICES) + rounds, f"round {r + 1}: residual {before:.3f} -> {after:.3f}")
+            progress(r + 1, rounds, f"round {r + 1}: residual {before:.3f} -> {after:.3f}")
     voices = {}
     for i, v in enumerate(kits.VOICES):
         a = activations[:, i]
@@ -229,5 +234,5 @@ def _calibrate(task: Task, target, *, bank: int, rounds: int, progress) -> Calib
     if not (activations.max() > 0):
         raise TargetError("no drum sound of the kit family fits the target at any step: the kit cannot be calibrated on it")
     origin = {v: None if choice[v] == 0 else seeds[choice[v] - 1] for v in kits.VOICES}
-    kit = kits.Kit(-1, voices, kits.Rendition.dry(rate))
+    kit = kits.Kit(-1, voices, kits.Rendition.dry(task.sample_rate))
     return Calibration(kit, origin, activations, float(before), float(after), time.perf_counter() - start_time)

@@ -35,7 +35,7 @@ from raveforce.tasks import DATA, DRUM_LOOP, KIT
 VOICES = KIT  # ("kick", "snare", "hat"): action bits 1, 2, 4 as in DrumLoop
 SYNTHS = {"kick": "fam_kick", "snare": "fam_snare", "hat": "fam_hat"}
 ROOM = "fam_room"
-SPLITS = {"train": range(0, 10_000), "dev": range(10_000, 20_000), "held_out": range(20_000, 30_000)}
+SPLITS = {"train": range(10_000), "dev": range(10_000, 20_000), "held_out": range(20_000, 30_000)}
 MIX_RATES = (32000, 44100, 48000)  # Hz: the sample rates a rendition is mixed at
 _RNGS = 64  # scsynth's random generators (-r): noisy synths sounding together need their own
 _MAX_LANES = _RNGS - 1  # one-shots per scsynth, each on generator 1 + lane
@@ -89,10 +89,7 @@ class Kit:
 # sweeps straight to 48 Hz instead of via 60 Hz): where calibration starts.
 SHIPPED_VOICES = {
     "kick": {"amp": 0.6, "freq": 48.0, "sweep": 3.75, "sweep_time": 0.03, "decay": 0.45, "click": 0.3, "click_freq": 1200.0, "drive": 1.0},
-    "snare": {
-        "amp": 0.45, "tone": 185.0, "tone_decay": 0.08, "tone_level": 0.7, "noise_freq": 1800.0,
-        "noise_rq": 0.8, "noise_decay": 0.18, "noise_level": 1.0, "rim": 0.0, "seed": 1979.0,
-    },  # fmt: skip
+    "snare": dict(amp=0.45, tone=185.0, tone_decay=0.08, tone_level=0.7, noise_freq=1800.0, noise_rq=0.8, noise_decay=0.18, noise_level=1.0, rim=0.0, seed=1979.0),  # noqa: C408
     "hat": {"amp": 0.3, "cutoff": 7000.0, "decay": 0.05, "metal": 0.0, "base": 1.0, "seed": 2019.0},
 }
 
@@ -111,7 +108,7 @@ def draw(seed: int) -> Kit:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ArgumentError(f"kit seed={seed!r} is not an integer >= 0 (splits: {SPLITS})")
     rng = np.random.default_rng([int(seed), 0x6B17])
-    lu = lambda low, high: _log_uniform(rng, low, high)  # noqa: E731
+    lu = lambda low, high: _log_uniform(rng, low, high)
     kick = {
         "amp": 0.6,
         "freq": lu(40.0, 150.0),
@@ -269,4 +266,4 @@ def _s_new(note: Note, bus: int, rng: int) -> bytes:
     return osc.message("/s_new", *args)
 
 
-__all__ = ["Kit", "Rendition", "SPLITS", "VOICES", "draw", "kit_task", "render_kit", "render_loop", "render_loops", "render_notes", "split_seeds"]
+__all__ = ["SPLITS", "VOICES", "Kit", "Rendition", "draw", "kit_task", "render_kit", "render_loop", "render_loops", "render_notes", "split_seeds"]
