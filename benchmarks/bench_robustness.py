@@ -37,7 +37,8 @@ from supriya.ugens import BPF, HPF, EnvGen, OffsetOut, RandSeed, SinOsc, WhiteNo
 
 from raveforce import kits
 from raveforce import rewards as R
-from raveforce.calibration import mixed_search
+from raveforce import calibration
+from raveforce.calibration import action_shots, mixed_search
 from raveforce.landscape import render_lanes
 from raveforce.progress import ProgressLine
 from raveforce.render import note_message, render_episode, setup_messages
@@ -181,42 +182,69 @@ def hit_accuracy(found: Sequence[int], pattern: Sequence[int]) -> tuple[int, int
 
 
 def _family_job(job: tuple) -> tuple:
-    reward_key, split, index, width = job
+    reward_key, split, index, width, calibrated = job
     target = _SHARED["targets"][split][index]
     reward = _SHARED["rewards"][reward_key]
+    shots = _SHARED["shots"] if not calibrated else action_shots(_SHARED["calibrated"][split][index][0], 8, DRUM_LOOP.total_samples)
     criterion = R.make(reward, target=target.astype(np.float64), sample_rate=DRUM_LOOP.sample_rate, boundaries=DRUM_LOOP.boundaries)
-    found, _ = mixed_search(criterion, _SHARED["shots"], DRUM_LOOP, width=width)
+    found, _ = mixed_search(criterion, shots, DRUM_LOOP, width=width)
     return job, hit_accuracy(found, _SHARED["patterns"][split][index])
 
 
-def bench_family(rewards: dict, splits: Sequence[str], count: int, widths: dict, jobs: int = 2) -> dict:
-    """{(split, reward, width): [(hits, steps) per target]}: greedy (width 1) and beam searches
-    with every reward, the agent playing DrumLoop's shipped kit."""
+def _calibration_job(job: tuple) -> tuple:
+    split, index = job
+    fit = calibration.calibrate(DRUM_LOOP, (_SHARED["targets"][split][index], DRUM_LOOP.sample_rate))
+    return job, (kits.render_kit(fit.kit, DRUM_LOOP.sample_rate), fit.seconds)
+
+
+def bench_family(rewards: dict, splits: Sequence[str], count: int, searches: Sequence[tuple], jobs: int = 2) -> dict:
+    """{(split, reward, width, calibrated): [(hits, steps) per target]}: for each (reward key,
+    width, calibrated, splits) of `searches`, greedy (width 1) or beam search with the reward,
+    the agent playing DrumLoop's shipped kit, or a kit calibrated to each target.
+    Also {("calibration seconds", split): [s per target]}."""
     t = time.perf_counter()
     _SHARED["rewards"] = rewards
     _SHARED["shots"] = one_shots(DRUM_LOOP)
-    _SHARED["targets"], _SHARED["patterns"] = {}, {}
+    _SHARED["targets"], _SHARED["patterns"], _SHARED["calibrated"] = {}, {}, {}
     for split in splits:
         _SHARED["patterns"][split], _SHARED["targets"][split] = family_targets(split, count)
     print(f"family: {count} kits x patterns per split rendered in {time.perf_counter() - t:.1f} s", flush=True)
-    todo = [(r, s, i, w) for s in splits for r in rewards for w in widths.get(r, (1,)) for i in range(count)]
     results: dict = {}
+    context = multiprocessing.get_context("fork")
+    need = [s for s in splits if any(c and s in ss for _, _, c, ss in searches)]
+    if need:
+        t = time.perf_counter()
+        calibration._bank(DRUM_LOOP, calibration.BANK)  # rendered once, shared with the workers
+        todo = [(s, i) for s in need for i in range(count)]
+        progress = ProgressLine("calibrate")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            for done, ((s, i), fitted) in enumerate(pool.map(_calibration_job, todo, chunksize=4), 1):
+                _SHARED["calibrated"].setdefault(s, {})[i] = fitted
+                results.setdefault(("calibration seconds", s), []).append(fitted[1])
+                progress(done, len(todo), s)
+        print(f"calibrated {len(todo)} targets in {time.perf_counter() - t:.1f} s", flush=True)
+    todo = [(r, s, i, w, c) for r, w, c, ss in searches for s in splits if s in ss for i in range(count)]
     progress = ProgressLine("family")
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        for done, ((r, s, i, w), score) in enumerate(pool.map(_family_job, todo, chunksize=4), 1):
-            results.setdefault((s, r, w), []).append(score)
-            progress(done, len(todo), f"{s} {r} width {w}")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context) as pool:
+        for done, ((r, s, i, w, c), score) in enumerate(pool.map(_family_job, todo, chunksize=4), 1):
+            results.setdefault((s, r, w, c), []).append(score)
+            progress(done, len(todo), f"{s} {r} width {w}{' calibrated' if c else ''}")
     return results
 
 
 def family_table(results: dict, splits: Sequence[str]) -> str:
-    rows = ["| reward | search | " + " | ".join(f"{s}: hits (steps)" for s in splits) + " |", "|---|---|" + "---|" * len(splits)]
-    for r, w in dict.fromkeys((r, w) for _, r, w in results):
+    """Markdown: per (reward, search, kit) the mean fraction of drum hits right (and of steps)."""
+    rows = ["| reward | search | agent's kit | " + " | ".join(f"{s}: hits (steps)" for s in splits) + " |", "|---|---|---|" + "---|" * len(splits)]
+    for r, w, c in dict.fromkeys(k[1:] for k in results if k[0] in splits):
         cells = []
         for s in splits:
-            scores = np.array(results.get((s, r, w), [(np.nan, np.nan)]), float)
-            cells.append(f"{scores[:, 0].mean() / 48:.3f} ({scores[:, 1].mean() / 16:.3f})")
-        rows.append(f"| `{r}` | {'greedy' if w == 1 else f'beam {w}'} | " + " | ".join(cells) + " |")
+            scores = np.array(results.get((s, r, w, c), [(np.nan, np.nan)]), float)
+            cells.append(f"{scores[:, 0].mean() / 48:.3f} ({scores[:, 1].mean() / 16:.3f})" if (s, r, w, c) in results else "")
+        rows.append(f"| `{r}` | {'greedy' if w == 1 else f'beam {w}'} | {'calibrated' if c else 'shipped'} | " + " | ".join(cells) + " |")
+    seconds = {s: results[("calibration seconds", s)] for s in splits if ("calibration seconds", s) in results}
+    if seconds:
+        rows.append("")
+        rows.append("Calibration time per target (one process): " + ", ".join(f"{s} mean {np.mean(v):.2f} s (max {np.max(v):.2f})" for s, v in seconds.items()))
     return "\n".join(rows)
 
 
@@ -273,13 +301,23 @@ def hill_climb(score, start: int, n: int) -> int:
     return i
 
 
-def bench_kick(rewards, seed: int = 0) -> dict:
+def family_kick_targets(split: str, count: int) -> tuple[list[tuple[float, str]], np.ndarray]:
+    """The kicks of `count` kits of `split` (dry, 0.5 s): specs (end pitch Hz, "kit seed") and audio."""
+    seeds = kits.split_seeds(split, count)
+    voices = [kits.draw(s).notes()["kick"] for s in seeds]
+    audio = kits.render_notes(voices, KICK_FREQUENCY.sample_rate, KICK_FREQUENCY.total_samples)
+    return [(kits.draw(s).voices["kick"]["freq"], f"kit {s}") for s in seeds], audio
+
+
+def bench_kick(rewards, seed: int = 0, targets=None) -> dict:
+    """{reward: (specs, hits per target)}: hill climbs of KickFrequency's sine toward each target
+    (default: the other SynthDef's kicks, `kick_targets()`), success within 50 cents."""
     task = KICK_FREQUENCY
     control = task.actions.controls[0]
     xs = np.linspace(0.0, 1.0, GRID)
     hz = np.array([control(float(x)) for x in xs])
     grid = render_lanes(task, [[task.actions.notes(np.array([x], np.float32))] for x in xs])
-    specs, targets = kick_targets()
+    specs, targets = kick_targets() if targets is None else targets
     starts = np.random.default_rng(seed).integers(0, GRID, (len(specs), STARTS))
     results = {}
     for reward in rewards:
@@ -327,12 +365,48 @@ def _name(reward) -> str:
     return reward if isinstance(reward, str) else reward.name
 
 
+FAMILY_REWARDS = ("mse", "stft", "mfcc", "multiscale", "multiscale_log", "spectral_ot", "onsets")
+FAMILY_BEST = ("onsets", "multiscale")  # the new default and the old: also beam search, calibrated kits, train split
+BEAM = 3
+KICK_COUNT = 50  # family kicks per split
+
+
+def family_searches(splits: Sequence[str]) -> list[tuple]:
+    """(reward, width, calibrated, splits) of the study: every reward greedy on dev and held-out;
+    the new and old defaults also greedy on train, beam searched, and on calibrated kits."""
+    scored = tuple(s for s in splits if s != "train")
+    out = [(r, 1, False, tuple(splits) if r in FAMILY_BEST else scored) for r in FAMILY_REWARDS]
+    out += [(r, BEAM, False, scored) for r in FAMILY_BEST]
+    out += [(r, 1, True, scored) for r in FAMILY_BEST]
+    return out
+
+
+def main_family(splits: Sequence[str], count: int, jobs: int) -> None:
+    t = time.perf_counter()
+    print(f"kit family study: splits {', '.join(splits)}, {count} kits each, {jobs} processes; load average {os.getloadavg()[0]:.1f}", flush=True)
+    results = bench_family({r: r for r in FAMILY_REWARDS}, splits, count, family_searches(splits), jobs=jobs)
+    print("\nDrum hits right of 48 per pattern (exact steps of 16), mean over kits:\n")
+    print(family_table(results, splits), flush=True)
+    print(f"\nkick family ({KICK_COUNT} kicks per split, {STARTS} hill climbs each):\n")
+    print("| reward | " + " | ".join(splits) + " |\n|---|" + "---|" * len(splits))
+    per = {s: bench_kick(["spectral_ot"], targets=family_kick_targets(s, KICK_COUNT)) for s in splits}
+    for r in ("spectral_ot",):
+        print(f"| `{r}` | " + " | ".join(f"{100 * sum(per[s][r][1]) / (STARTS * KICK_COUNT):.1f}%" for s in splits) + " |")
+    print(f"\ntotal {time.perf_counter() - t:.0f} s; load average at the end {os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rewards", nargs="*", default=list(REWARDS))
-    parser.add_argument("--only", choices=("drums", "kick", "cost"), default=None)
+    parser.add_argument("--only", choices=("drums", "kick", "cost", "family"), default=None)
+    parser.add_argument("--splits", nargs="*", default=["train", "dev", "held_out"], help="family: kit splits (held_out: report once)")
+    parser.add_argument("--count", type=int, default=FAMILY_COUNT, help="family: kits (one pattern each) per split")
+    parser.add_argument("--jobs", type=int, default=2, help="family: worker processes")
     args = parser.parse_args()
     rewards = args.rewards
+    if args.only == "family":
+        main_family(args.splits, args.count, args.jobs)
+        return
     if args.only == "cost":
         bench_cost([*rewards, R.combine(mfcc=1.0, multiscale=0.5)])
         return
