@@ -1,0 +1,103 @@
+"""The "onsets" reward: per-band onsets and levels compared with a time tolerance (drum loops on
+kits the agent has never heard; chosen on the kit family's dev split, BENCHMARKS.md "Kit family").
+
+Registered on import (`raveforce` imports it): `reward="onsets"`, or `onsets(...)` for other
+parameters. To move into the rewards package as its own family file.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from scipy.ndimage import maximum_filter
+
+from raveforce import _features as F
+from raveforce.rewards import Criterion, register
+
+
+ROUNDING_DB = 1e-3  # dB: feature differences below this are float rounding of a render (~6e-5 dB at the floor): 0
+
+
+@register
+class Onsets(Criterion):
+    """Band onsets and levels, each max-pooled over a few frames and bands, compared in dB.
+
+    Frames of `n_fft` samples every `hop` (only frames wholly inside the prefix; Hann window),
+    power in `bands` mel bands from `fmin` to `fmax` Hz, in dB floored `floor_db` below the
+    target's loudest band-frame. Features per frame: each band's rise from the frame before
+    (dB, >= 0: the onsets) and `level` times its dB above the floor; both sides' features are
+    max-pooled over +-`time_tolerance` frames and +-`band_tolerance` bands; the distance is the
+    mean |difference| (dB), differences under ROUNDING_DB counted as 0 (the optimum scores
+    exactly 0 although a stream render differs from the target by float rounding). Gain-invariant above the floor (a voice 6 dB quieter moves only the
+    level term, by 3 dB where it dominates), a hit up to 3 frames (17 ms) early or late costs
+    little, a different drum sound in the same bands costs less than a missing or extra hit.
+    Computes only the new frames each step; the pooling and comparison run over the prefix
+    (~0.5 ms per step for a 2 s loop)."""
+
+    name = "onsets"
+    n_fft: ClassVar[int] = 1024
+    hop: ClassVar[int] = 256
+    bands: ClassVar[int] = 24
+    fmin: ClassVar[float] = 30.0  # Hz
+    fmax: ClassVar[float] = 16000.0  # Hz
+    floor_db: ClassVar[float] = 60.0
+    level: ClassVar[float] = 0.5  # weight of the band levels next to the onsets
+    time_tolerance: ClassVar[int] = 3  # frames
+    band_tolerance: ClassVar[int] = 1  # bands
+
+    def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
+        super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
+        self._basis = F.mel_triangles(self.sample_rate, self.n_fft, self.bands, self.fmin, self.fmax)
+        self._window = np.hanning(self.n_fft + 1)[:-1]
+        db = self._db(self.target, 0, self._frames(len(self.target)))
+        self._floor = float(db.max()) - self.floor_db if len(db) else 0.0
+        self._target_db = np.maximum(db, self._floor)
+        self._new_caches()
+
+    def _frames(self, samples: int) -> int:
+        """Frames wholly inside the first `samples` samples."""
+        return 0 if samples < self.n_fft else (samples - self.n_fft) // self.hop + 1
+
+    def _db(self, audio: np.ndarray, first: int, stop: int) -> np.ndarray:
+        """float64 (stop - first, bands): band power in dB of frames first..stop-1."""
+        if stop <= first:
+            return np.zeros((0, self.bands))
+        index = np.arange(first, stop)[:, None] * self.hop + np.arange(self.n_fft)
+        spectra = np.fft.rfft(np.asarray(audio, np.float64)[index] * self._window, axis=1)
+        return 10.0 * np.log10(np.maximum((spectra.real**2 + spectra.imag**2) @ self._basis, 1e-20))
+
+    def _new_caches(self) -> None:
+        self._audio_db = np.zeros_like(self._target_db)
+        self._valid = 0  # frames of the prefix held in _audio_db
+
+    def _features(self, db: np.ndarray) -> np.ndarray:
+        rise = np.maximum(np.diff(db, axis=0), 0.0)
+        features = np.concatenate([rise, self.level * (db[1:] - self._floor)], axis=1)
+        return maximum_filter(features, size=(2 * self.time_tolerance + 1, 2 * self.band_tolerance + 1), mode="nearest")
+
+    def _update(self, audio: np.ndarray, step: int, start: int) -> float:
+        stop = self._frames(int(self.boundaries[step + 1]))
+        first = 0 if not start else min(self._valid, max(0, (start - self.n_fft) // self.hop + 1))
+        self._audio_db[first:stop] = np.maximum(self._db(audio, first, stop), self._floor)
+        self._valid = stop
+        if stop < 2:
+            return 0.0
+        difference = np.abs(self._features(self._audio_db[:stop]) - self._features(self._target_db[:stop]))
+        difference[difference < ROUNDING_DB] = 0.0
+        return float(np.mean(difference))
+
+
+_PARAMETERS = ("n_fft", "hop", "bands", "fmin", "fmax", "floor_db", "level", "time_tolerance", "band_tolerance")
+
+
+def onsets(**parameters) -> type[Criterion]:
+    """The onsets criterion with other parameters (see `Onsets`); pass the result as `reward=`."""
+    unknown = sorted(set(parameters) - set(_PARAMETERS))
+    if unknown:
+        raise TypeError(f"onsets() has no parameter(s) {unknown}; valid: {', '.join(_PARAMETERS)}")
+    label = "onsets(" + ", ".join(f"{k}={v}" for k, v in sorted(parameters.items())) + ")"
+    return type("Onsets", (Onsets,), {"name": label, "__module__": __name__, **parameters})
+
+
+__all__ = ["Onsets", "onsets"]
