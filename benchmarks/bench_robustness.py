@@ -41,9 +41,8 @@ import numpy as np
 from supriya import Envelope, synthdef
 from supriya.ugens import BPF, HPF, EnvGen, OffsetOut, RandSeed, SinOsc, WhiteNoise
 
-from raveforce import kits
+from raveforce import calibration, kits
 from raveforce import rewards as R
-from raveforce import calibration
 from raveforce.calibration import action_shots, mixed_search
 from raveforce.landscape import render_lanes
 from raveforce.progress import ProgressLine

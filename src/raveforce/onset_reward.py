@@ -15,7 +15,6 @@ from scipy.ndimage import maximum_filter
 from raveforce import _features as F
 from raveforce.rewards import Criterion, register
 
-
 ROUNDING_DB = 1e-3  # dB: feature differences below this are float rounding of a render (~6e-5 dB at the floor): 0
 
 
