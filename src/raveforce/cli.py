@@ -113,6 +113,28 @@ def _requires(module: str, hint: str) -> None:
         raise UsageError(hint)
 
 
+def write_midis(folder: Path, task, actions, *, target_actions=None) -> list[str]:
+    """`best.mid` from `actions` (and `target.mid` from `target_actions` when the target's
+    pattern is known) in `folder`; the file names written."""
+    from raveforce.midi import write_actions
+
+    write_actions(folder / "best.mid", task, actions)
+    if target_actions is None:
+        return ["best.mid"]
+    write_actions(folder / "target.mid", task, target_actions)
+    return ["best.mid", "target.mid"]
+
+
+def known_target_actions(task_name: str, task, target_path: str | None):
+    """The actions the shipped target was made of, if the target is the shipped one on its own grid."""
+    import raveforce.tasks as tasks
+
+    shipped = getattr(tasks, task_name)
+    if target_path is not None or task != shipped:
+        return None
+    return {"DRUM_LOOP": tasks.DRUM_LOOP_PATTERN}.get(task_name)
+
+
 # --- solve -------------------------------------------------------------------------------------
 
 
@@ -200,8 +222,9 @@ def cmd_solve(args) -> int:
         summary = f"{reward} reward; total reward {result['total_reward']:.6g} (0 is a perfect match); search took {seconds:.2f} s."
         if "frequency_hz" in result:
             summary += f" Chosen frequency: {result['frequency_hz']:.2f} Hz."
-        write_html(tmp, title=title, summary=summary, task=task, actions=actions, rewards=rewards, result=result)
-    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html}}")
+        midis = write_midis(tmp, task, solution.actions, target_actions=known_target_actions(spec.task_name, task, args.target))
+        write_html(tmp, title=title, summary=summary, task=task, actions=actions, rewards=rewards, result=result, links=midis)
+    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html,{','.join(midis)}}}")
     return 0
 
 
@@ -262,13 +285,14 @@ def cmd_train(args) -> int:
             tmp / "report.png", task=task, target=target_audio, result=audio, rewards=rewards, title=title,
             silence=silence, curve=trained.episode_returns,
         )  # fmt: skip
-        recorded = sorted(p.relative_to(tmp).as_posix() for p in (tmp / "episodes").glob("*.wav"))
+        midis = write_midis(tmp, task, trained.actions, target_actions=known_target_actions("DRUM_LOOP", task, args.target))
+        recorded = sorted(p.relative_to(tmp).as_posix() for p in (tmp / "episodes").glob("*.*"))
         summary = (
             f"{reward} reward; the trained policy's total reward {result['total_reward']:.6g} "
             f"(random agent: {result['random_mean_return']:.6g} on average; 0 is a perfect match)."
         )
-        write_html(tmp, title=title, summary=summary, task=task, actions=trained.actions, rewards=rewards, result=result, links=["model.zip", *recorded])
-    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html,model.zip,episodes/}}")
+        write_html(tmp, title=title, summary=summary, task=task, actions=trained.actions, rewards=rewards, result=result, links=[*midis, "model.zip", *recorded])
+    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html,{','.join(midis)},model.zip,episodes/}}")
     return 0
 
 

@@ -91,7 +91,8 @@ class AppendStep(gym.Wrapper):
 
 
 class RecordEpisodeAudio(gym.Wrapper):
-    """Writes the audio of chosen episodes to `folder/{name_prefix}-episode-{i}.wav` when they end.
+    """Writes the audio of chosen episodes to `folder/{name_prefix}-episode-{i}.wav` when they end,
+    and with `midi=True` their notes beside it as `.mid` (`env.unwrapped.save_midi`).
 
     episode_trigger(i) -> bool picks episodes (counted from 0); default every `every`-th.
     The audio is the unwrapped env's (`env.unwrapped.audio`, float32 at the task's rate).
@@ -105,6 +106,7 @@ class RecordEpisodeAudio(gym.Wrapper):
         every: int = 10,
         episode_trigger: Callable[[int], bool] | None = None,
         name_prefix: str = "rl",
+        midi: bool = False,
     ) -> None:
         super().__init__(env)
         if episode_trigger is None and not (isinstance(every, int) and every >= 1):
@@ -112,6 +114,7 @@ class RecordEpisodeAudio(gym.Wrapper):
         self.folder = Path(folder)
         self.episode_trigger = episode_trigger or (lambda i: i % every == 0)
         self.name_prefix = name_prefix
+        self.midi = midi
         self.episode = -1
         self.written: list[Path] = []
 
@@ -124,6 +127,8 @@ class RecordEpisodeAudio(gym.Wrapper):
         if (terminated or truncated) and self.episode >= 0 and self.episode_trigger(self.episode):
             path = self.folder / f"{self.name_prefix}-episode-{self.episode}.wav"
             self.written.append(self.env.unwrapped.save_wav(path))
+            if self.midi:
+                self.written.append(self.env.unwrapped.save_midi(path.with_suffix(".mid")))
         return observation, reward, terminated, truncated, info
 
 
