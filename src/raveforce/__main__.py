@@ -129,6 +129,21 @@ def cmd_landscape(args) -> int:
     return 0
 
 
+def cmd_quark_path(args) -> int:
+    """Print the folder of the RaveForce quark (for `Quarks.install("...")` in SuperCollider)."""
+    from raveforce.sclang import find_quark
+
+    print(find_quark())
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    """What this machine has for RaveForce; exit 1 with the fix for anything missing."""
+    from raveforce.doctor import run
+
+    return run()
+
+
 def _task_space(name: str):
     from raveforce.landscape import find_task
 
@@ -161,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="an .scd file that defines SynthDefs and calls RaveForce.start")
     p.add_argument("--port", type=int, default=None, help="sclang's UDP port (default: sclang's, 57120)")
     p.add_argument("--sclang", default=None, help="the sclang executable (else $RAVEFORCE_SCLANG, else PATH)")
-    p.add_argument("--quark", default=None, help="the RaveForce quark folder (else $RAVEFORCE_QUARK, else this source tree's)")
+    p.add_argument("--quark", default=None, help="the RaveForce quark folder (else $RAVEFORCE_QUARK, else the installed one: raveforce quark-path)")
     p.set_defaults(func=cmd_sclang)
 
     p = sub.add_parser("train", help="train an agent on a task (--engine sb3: stable-baselines3 PPO/DQN; rllib: PPO on Ray RLlib)")
@@ -188,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pattern", default=None, help="discrete tasks: the optimal actions (default: the documented ones)")
     p.add_argument("--target", default=None, help="a target sound file (default: the task's)")
     p.set_defaults(func=cmd_landscape)
+
+    p = sub.add_parser("quark-path", help="print where the RaveForce quark is, for Quarks.install in SuperCollider")
+    p.set_defaults(func=cmd_quark_path)
+
+    p = sub.add_parser("doctor", help="check scsynth, sclang, plugins, extras and a 1 s render; exit 1 with the fix for what is missing")
+    p.set_defaults(func=cmd_doctor)
     return parser
 
 
