@@ -92,7 +92,7 @@ def cmd_demo(args) -> int:
     """`raveforce solve drum-loop`: the dynamic-programming agent imitates the shipped loop."""
     from raveforce import cli
 
-    solve = argparse.Namespace(task="drum-loop", agent=None, target=None, reward=args.reward, seed=args.seed, steps=4096, out=args.out)
+    solve = argparse.Namespace(task="drum-loop", agent=None, target=None, reward=args.reward, seed=args.seed, steps=4096, out=args.out, bpm=None, task_steps=None)
     return cli.cmd_solve(solve)
 
 

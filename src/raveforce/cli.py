@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -98,12 +99,88 @@ def _check_reward(name: str | None) -> None:
 
 
 def _load_target(path: str | None, task):
-    """None (the task's own) or (float32 samples, sample rate) read from `path` (TargetError if not)."""
+    """None (the task's own) or (float32 samples, sample rate) read from `path` (TargetError if
+    not audio): cut to the episode with a one-line warning naming the kept span; UsageError if
+    that span is silent."""
     if path is None:
         return None
+    import soundfile
+
     from raveforce.audio import load_target
 
-    return (load_target(path, sample_rate=task.sample_rate, length=task.total_samples), task.sample_rate)
+    audio = load_target(path, sample_rate=task.sample_rate, length=task.total_samples)
+    info = soundfile.info(path)
+    seconds = info.frames / info.samplerate
+    kept = f"0.000-{task.total_seconds:.3f} s ({task.steps} steps at {task.bpm:g} BPM)"
+    if seconds > task.total_seconds + 1.0 / task.sample_rate:
+        print(f"raveforce: warning: target {path!r} lasts {seconds:.3f} s; the episode keeps {kept}", file=sys.stderr)
+    peak = float(np.abs(audio).max())
+    if peak < SILENCE:
+        level = f"{20 * np.log10(peak):.0f} dBFS" if peak > 0 else "0"
+        raise UsageError(f"target {path!r} is silent in the span the episode keeps, {kept} (peak {level}); give a sound file with sound in it")
+    return (audio, task.sample_rate)
+
+
+SILENCE = 1e-6  # peak amplitude (-120 dBFS) under which a target counts as silent
+
+
+def _bpm_option(text: str):
+    """--bpm: 'auto' or a tempo > 0."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'auto' nor a tempo in BPM") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tempo > 0 BPM")
+    return value
+
+
+def _steps_option(text: str):
+    """--task-steps: 'auto' or a whole number >= 1."""
+    return text if text == "auto" else _positive(text)
+
+
+def add_loop_options(p) -> None:
+    """--bpm and --task-steps: fit the task's grid to the target loop."""
+    p.add_argument("--bpm", type=_bpm_option, default=None, help="the target's tempo: a number, or auto (from the loop: 1, 2 or 4 bars of 4/4, 60-200 BPM); default the task's")
+    p.add_argument("--task-steps", type=_steps_option, default=None, help="steps per episode: a number, or auto (the loop's length at the tempo); default the task's, auto with --bpm auto")
+
+
+def fit_task_to_target(task, target_path: str | None, *, bpm=None, steps=None):
+    """(the task on the target's grid, what was estimated for result.json). bpm and steps: None
+    (the task's), a number, or "auto" (measured from the target loop, and printed)."""
+    from raveforce.task import replace_options
+
+    estimated: dict = {}
+    if "auto" in (bpm, steps):
+        from raveforce import loops
+        from raveforce.audio import read_sound
+
+        if target_path is None:
+            raise UsageError("--bpm auto and --task-steps auto measure a target loop: give one with --target")
+        audio, rate = read_sound(target_path)
+        peak = float(np.abs(audio).max())
+        if peak < SILENCE:
+            raise UsageError(f"target {target_path!r} is silent (peak {peak:.3g}): there is no tempo to measure; give a loop with sound in it")
+        seconds = len(audio) / rate
+        if bpm == "auto" and steps in (None, "auto"):
+            found = loops.estimate(audio, rate)
+            bpm, steps = found.bpm, found.steps(task.beats_per_step)
+            print(f"target {target_path}: {found.describe()}; {steps} steps")
+            readings = {f"{b:g} BPM x {n} bar{'s' * (n > 1)}": round(score, 4) for (b, n), score in found.readings.items()}
+            estimated = {"bpm_estimated": True, "bars": found.bars, "loop_seconds": round(seconds, 6), "readings": readings}
+        elif bpm == "auto":
+            bpm = round(steps * task.beats_per_step * 60.0 / seconds, 2)
+            print(f"target {target_path}: {seconds:.3f} s of {steps} steps: {bpm:g} BPM")
+            estimated = {"bpm_estimated": True, "loop_seconds": round(seconds, 6)}
+        else:
+            steps = max(1, round(seconds * (bpm or task.bpm) / 60.0 / task.beats_per_step))
+            print(f"target {target_path}: {seconds:.3f} s at {bpm or task.bpm:g} BPM: {steps} steps")
+            estimated = {"steps_estimated": True, "loop_seconds": round(seconds, 6)}
+    overrides = {name: value for name, value in (("bpm", None if bpm is None else float(bpm)), ("steps", steps)) if value is not None}
+    return (replace_options(task, overrides) if overrides else task), estimated
 
 
 def _requires(module: str, hint: str) -> None:
@@ -174,7 +251,7 @@ def cmd_solve(args) -> int:
     _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
     if agent == "ppo":
         _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
-    task = getattr(raveforce.tasks, spec.task_name)
+    task, estimated = fit_task_to_target(getattr(raveforce.tasks, spec.task_name), args.target, bpm=args.bpm, steps=args.task_steps)
     target = _load_target(args.target, task)
     reward = args.reward or task.reward
     with OutputDir(args.out) as tmp:
@@ -194,6 +271,9 @@ def cmd_solve(args) -> int:
             "rewards": rewards,
             "total_reward": float(sum(rewards)),
             "search_seconds": round(seconds, 3),
+            "bpm": task.bpm,
+            "episode_steps": task.steps,
+            **estimated,
         }
         search = None
         if hasattr(solution, "evaluations"):
@@ -246,7 +326,7 @@ def cmd_train(args) -> int:
     _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
     from raveforce.train import train
 
-    task = DRUM_LOOP
+    task, estimated = fit_task_to_target(DRUM_LOOP, args.target, bpm=args.bpm, steps=args.task_steps)
     target = _load_target(args.target, task)
     reward = args.reward or task.reward
     with OutputDir(args.out) as tmp:
@@ -273,6 +353,9 @@ def cmd_train(args) -> int:
             "random_mean_return": float(np.mean(baseline.history["returns"])),
             "episode_returns": trained.episode_returns,
             "train_seconds": round(seconds, 3),
+            "bpm": task.bpm,
+            "episode_steps": task.steps,
+            **estimated,
         }
         print("pattern", " ".join(map(str, trained.actions)), f" total reward {result['total_reward']:.6g}")
         print(f"random agent's mean return {result['random_mean_return']:.6g} (64 episodes)")
@@ -329,6 +412,7 @@ def add_train_options(p) -> None:
     p.add_argument("--target", default=None, help="sb3: a sound file to imitate (default: the task's shipped target)")
     p.add_argument("--record-every", type=_positive, default=64, help="sb3: write every Nth training episode to OUT/episodes/")
     p.add_argument("--out", default=None, help="sb3: the output directory (required)")
+    add_loop_options(p)
 
 
 def add_subcommands(sub) -> None:
@@ -341,6 +425,7 @@ def add_subcommands(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=_positive, default=8192, help="training steps of the ppo agent (default 8192)")
     p.add_argument("--out", required=True, help="the output directory")
+    add_loop_options(p)
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("figure", help="the paper's figure 5, 6 or 7, measured here: PNG, CSV and JSON summary")
