@@ -120,9 +120,10 @@ def cmd_train(args) -> int:
 def cmd_landscape(args) -> int:
     """Every reward along a sweep of a task's actions: landscape.csv and landscape.png."""
     from raveforce.landscape import landscape
+    from raveforce.progress import ProgressLine
 
     pattern = None if args.pattern is None else _parse_actions(args.pattern, _task_space(args.task))
-    summary = landscape(args.task, args.reward.replace(",", " ").split(), args.out, points=args.points, pattern=pattern, target=args.target)
+    summary = landscape(args.task, args.reward.replace(",", " ").split(), args.out, points=args.points, pattern=pattern, target=args.target, progress=ProgressLine("landscape"))
     for name, row in summary.items():
         print(f"{name:16} " + "  ".join(f"{k} {v:.6g}" for k, v in row.items()))
     print(f"wrote {Path(args.out) / 'landscape.csv'} and landscape.png")
