@@ -165,7 +165,7 @@ def test_callable_reward_is_wrapped_as_a_distance():
 
 
 def test_register_a_custom_criterion(monkeypatch):
-    monkeypatch.setattr(rewards, "_REGISTRY", dict(rewards._REGISTRY))
+    monkeypatch.setattr(rewards.base, "_REGISTRY", dict(rewards.base._REGISTRY))
 
     @rewards.register
     class Peak(rewards.Criterion):

@@ -12,10 +12,18 @@ from supriya.ugens import (
     BPF,
     HPF,
     RLPF,
+    BHiShelf,
+    BLowShelf,
     BufRateScale,
     EnvGen,
+    FreeVerb,
+    In,
+    Line,
     OffsetOut,
+    Out,
     PlayBuf,
+    Pulse,
+    RandID,
     RandSeed,
     Saw,
     SinOsc,
@@ -113,7 +121,66 @@ def kit_hat(out=0, amp=0.3):
     OffsetOut.ar(bus=out, source=noise * EnvGen.ar(envelope=Envelope.percussive(0.001, 0.05)) * amp)
 
 
-PLAYED = (drum, sine_perc, kick, fm, bass, voice)
+# --- the kit family (raveforce.kits): drums of many machines, drawn from a seed ------------------
+
+
+@synthdef()
+def fam_kick(out=0, amp=0.6, freq=50.0, sweep=4.0, sweep_time=0.03, decay=0.4, click=0.2, click_freq=1500.0, drive=1.0):
+    """A kick: a sine swept exponentially from `sweep` * `freq` to `freq` Hz in `sweep_time` s,
+    under a percussive envelope (1 ms attack, `decay` s), through tanh(`drive` * x) (1: clean),
+    plus a 6 ms click (a sine at `click_freq` Hz of level `click`)."""
+    pitch = EnvGen.ar(envelope=Envelope(amplitudes=(freq * sweep, freq), durations=(sweep_time,), curves=("exponential",)))
+    envelope = EnvGen.ar(envelope=Envelope.percussive(0.001, decay), done_action=DONE_FREE_SELF)
+    body = (SinOsc.ar(frequency=pitch) * envelope * drive).tanh()
+    tick = SinOsc.ar(frequency=click_freq) * EnvGen.ar(envelope=Envelope.percussive(0.0005, 0.006)) * click
+    OffsetOut.ar(bus=out, source=(body + tick) * amp)
+
+
+@synthdef()
+def fam_snare(
+    out=0, amp=0.45, tone=185.0, tone_decay=0.08, tone_level=0.7,
+    noise_freq=1800.0, noise_rq=0.8, noise_decay=0.18, noise_level=1.0, rim=0.0, seed=1979, rng=1,
+):  # fmt: skip
+    """A snare: a sine body at `tone` Hz (`tone_decay` s, level `tone_level`) and white noise
+    band-passed at `noise_freq` Hz (1/Q `noise_rq`, `noise_decay` s, level `noise_level`),
+    seeded by `seed` in scsynth's random generator number `rng` (synths sounding together need
+    their own: they draw from it in turn); `rim` adds a 12 ms rim-like click at 4.1 * `tone` Hz."""
+    RandID.ir(rand_id=rng)
+    RandSeed.ir(trigger=1, seed=seed)
+    Line.kr(start=0, stop=0, duration=tone_decay + noise_decay + 0.02, done_action=DONE_FREE_SELF)
+    noise = BPF.ar(source=WhiteNoise.ar(), frequency=noise_freq, reciprocal_of_q=noise_rq)
+    noise = noise * EnvGen.ar(envelope=Envelope.percussive(0.001, noise_decay)) * noise_level * 1.6
+    body = SinOsc.ar(frequency=tone) * EnvGen.ar(envelope=Envelope.percussive(0.001, tone_decay)) * tone_level
+    knock = SinOsc.ar(frequency=tone * 4.1) * EnvGen.ar(envelope=Envelope.percussive(0.0005, 0.012)) * rim
+    OffsetOut.ar(bus=out, source=(noise + body + knock) * amp)
+
+
+HAT_BANK = (205.3, 304.4, 369.6, 522.7, 540.0, 800.0)  # Hz: a TR-808's six square oscillators
+
+
+@synthdef()
+def fam_hat(out=0, amp=0.3, cutoff=7000.0, decay=0.05, metal=0.0, base=1.0, seed=2019, rng=2):
+    """A hi-hat: white noise (seeded by `seed` in random generator `rng`, as the snare's) mixed with a bank of six squares (`HAT_BANK` Hz
+    times `base`) in the ratio 1 - `metal` : `metal`, high-passed at `cutoff` Hz, `decay` s."""
+    RandID.ir(rand_id=rng)
+    RandSeed.ir(trigger=1, seed=seed)
+    bank = sum(Pulse.ar(frequency=f * base) for f in HAT_BANK) * 1.5  # about the noise's level past the HPF
+    source = WhiteNoise.ar() * (1 - metal) + bank * metal
+    envelope = EnvGen.ar(envelope=Envelope.percussive(0.001, decay), done_action=DONE_FREE_SELF)
+    OffsetOut.ar(bus=out, source=HPF.ar(source=source, frequency=cutoff) * envelope * amp)
+
+
+@synthdef()
+def fam_room(out=0, source_bus=64, mix=0.1, room=0.5, damp=0.5, tilt=0.0):
+    """The rendition's room and EQ: reads bus `source_bus`, a FreeVerb (`mix`, `room`, `damp`),
+    then a spectral tilt of `tilt` dB (+tilt/2 above 1 kHz, -tilt/2 below), to bus `out`."""
+    wet = FreeVerb.ar(source=In.ar(bus=source_bus), mix=mix, room_size=room, damping=damp)
+    tilted = BLowShelf.ar(source=BHiShelf.ar(source=wet, frequency=1000, gain=tilt * 0.5), frequency=1000, gain=tilt * -0.5)
+    Out.ar(bus=out, source=tilted)
+
+
+FAMILY = (fam_kick, fam_snare, fam_hat, fam_room)
+PLAYED = (drum, sine_perc, kick, fm, bass, voice, *FAMILY)
 KIT = {"kick": (kit_kick, 0.5), "snare": (kit_snare, 0.3), "hat": (kit_hat, 0.1)}  # name: (synth, seconds)
 
 
