@@ -15,6 +15,8 @@ pytest.importorskip("ray", reason="the rllib extra is not installed: pip install
 
 import ray  # noqa: E402
 
+pytestmark = pytest.mark.xdist_group("ray")  # one local Ray at a time: `make test`'s workers run these on one
+
 from raveforce.integrations import rllib  # noqa: E402
 from raveforce.vector import RaveForceVectorEnv  # noqa: E402
 from raveforce.wrappers import AppendStep, LogMelObservation  # noqa: E402
