@@ -23,7 +23,7 @@ from raveforce.env import check_reward_mode
 from raveforce.env import check_timeout
 from raveforce.errors import ArgumentError, EpisodeError, InvalidActionError, RaveForceError, ScsynthError
 from raveforce.render import NRTRenderer, StreamRenderer
-from raveforce.task import Note, Task, replace_options
+from raveforce.task import Choices, Note, Task, replace_options
 
 
 class SubEnvError(RaveForceError):
@@ -220,6 +220,9 @@ class RaveForceVectorEnv(VectorEnv):
         expected = (self.num_envs, *space.shape)
         if batch.shape != expected:
             raise InvalidActionError(f"actions have shape {batch.shape}; expected {expected} (one action per sub-environment)")
+        options = self.task.actions.options if type(self.task.actions) is Choices else None
+        if options is not None and batch.ndim == 1 and batch.dtype.kind in "iu" and 0 <= batch.min() and batch.max() < len(options):
+            return [options[a] for a in batch.tolist()]  # Discrete, all valid: what notes() gives each
         notes = []
         for i, action in enumerate(batch):
             try:
