@@ -290,15 +290,20 @@ class StreamRenderer:
         self._span = (start, end)
         self._step = step + 1
 
-    def collect(self) -> np.ndarray:
-        """float32 (lanes, n_k): the step `submit` asked for, once scsynth has rendered it."""
+    def collect(self, out: np.ndarray | None = None) -> np.ndarray:
+        """float32 (lanes, n_k): the step `submit` asked for, once scsynth has rendered it
+        (written into `out` if given, a (lanes, n_k) float32 array, and returned)."""
         start, end = self._span
         position = self._stream.frames_rendered
         block = self._stream.collect()
         if position < start - len(self._tail):  # the gap block after a reset
             block = block[start - position :]
         rendered = np.concatenate([self._tail, block]) if len(self._tail) else block
-        audio = rendered[: end - start, : self.lanes].T.copy()
+        if out is None:
+            audio = rendered[: end - start, : self.lanes].T.copy()
+        else:
+            audio = out
+            np.copyto(audio, rendered[: end - start, : self.lanes].T)
         head = len(self._tail)
         if head and self._chosen.any():
             side = rendered[:head, self.lanes :]  # (head, candidates), the same for every lane

@@ -49,9 +49,13 @@ class _NRTLanes:
     def submit(self, step: int, notes: Sequence[Sequence[Note]]) -> None:
         self._submitted = (step, notes)
 
-    def collect(self) -> np.ndarray:
+    def collect(self, out: np.ndarray | None = None) -> np.ndarray:
         step, notes = self._submitted
-        return np.stack([r.step(step, n) for r, n in zip(self._renderers, notes)])
+        audio = np.stack([r.step(step, n) for r, n in zip(self._renderers, notes)])
+        if out is None:
+            return audio
+        out[:] = audio
+        return out
 
     def close(self) -> None:
         for r in self._renderers:
@@ -182,7 +186,7 @@ class RaveForceVectorEnv(VectorEnv):
         for g in submitted:  # each group's rewards while the next groups still render
             lanes = slice(self._starts[g], self._starts[g + 1])
             try:
-                self._audio[lanes, b0:b1] = self._groups[g].collect()
+                self._groups[g].collect(out=self._audio[lanes, b0:b1])
             except ScsynthError as exc:
                 failed.append((g, exc))
                 continue

@@ -110,7 +110,11 @@ def batch_distances(criteria, audio: np.ndarray, step: int) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
         raise ValueError(f"{head.name} distance of row {bad[0]} at step {step} is {values[bad[0]]!r}: audio has non-finite samples")
-    batch.segment = segment = np.array(audio[:, start:stop])
+    segment = batch.segment
+    if segment is not None and segment.shape == (len(criteria), stop - start) and segment.dtype == audio.dtype:
+        np.copyto(segment, audio[:, start:stop])  # the rows' views stay the criteria's last segments
+    else:
+        batch.segment = segment = np.array(audio[:, start:stop])
     for c, row in zip(criteria, segment):
         c._last_start, c._last_segment, c._step = start, row, int(step)
     return values
