@@ -151,7 +151,7 @@ class StreamRenderer:
         self._next_node = 1000
         self._origin = 0
         self._step = 0
-        self._pending: list[list[int]] = []  # per lane: node ids of the candidates started for the next step
+        self._pending: list[range] = []  # per lane: node ids of the candidates started for the next step
         self._chosen = np.zeros((lanes, len(self._candidates)), dtype=np.float32)  # 1 where a candidate plays
         self._tail = np.zeros((0, self.channels), dtype=np.float32)  # rendered past the last step's end
         self._shared: list[int] = []  # node ids of the shared candidates (more than one lane)
