@@ -84,30 +84,11 @@ class MSE(Criterion):
     def _batch_update(cls, batch: _Batch, audio: np.ndarray, step: int, start: int, follows: np.ndarray) -> np.ndarray:
         (sse,) = batch.arrays  # (m, steps)
         b = batch.criteria[0].boundaries
-        m = len(batch.criteria)
         for c, rows, lo in batch.rows(follows, start):
             for k in range(step if lo else 0, step + 1):
-                n = int(b[k + 1] - b[k])
-                per = max(1, cls.SCRATCH_SAMPLES // n)  # rows per call: the differences stay in a reused buffer
-                for part in _row_parts(rows, m, per):
-                    diff = batch.scratch((_count(part, m), n))
-                    np.subtract(audio[part, b[k] : b[k + 1]], c.target[b[k] : b[k + 1]], out=diff)
-                    sse[part, k] = np.matmul(diff[:, None, :], diff[:, :, None])[:, 0, 0]  # row-wise diff @ diff, to the bit
+                diff = audio[rows, b[k] : b[k + 1]] - c.target[b[k] : b[k + 1]]
+                sse[rows, k] = np.matmul(diff[:, None, :], diff[:, :, None])[:, 0, 0]  # row-wise diff @ diff, to the bit
         return np.sum(sse[:, : step + 1], axis=1) / b[step + 1]
-
-    SCRATCH_SAMPLES = 1 << 16  # 512 KB of float64 differences per call (a fresh (64, 44100) array cost page faults)
-
-
-def _row_parts(rows, m: int, per: int) -> list:
-    """`rows` (a slice of range(m) or an index array) in parts of at most `per` rows, slices kept slices."""
-    if isinstance(rows, slice):
-        first, last, _ = rows.indices(m)
-        return [slice(i, min(i + per, last)) for i in range(first, last, per)]
-    return [rows[i : i + per] for i in range(0, len(rows), per)]
-
-
-def _count(part, m: int) -> int:
-    return len(range(*part.indices(m))) if isinstance(part, slice) else len(part)
 
 
 class _Linear(Criterion):
