@@ -5,9 +5,11 @@
 
 Paths: the single env (`gym.make`, so with Gymnasium's wrappers) and the vector env at each N
 (copy=False), DrumLoop-v0, seeded random episodes. Categories (a function's own time, not its
-callees'): waiting for scsynth (blocked in a pipe write, flush, select or FIFO read: scsynth
-renders meanwhile, or the machine runs someone else), OSC encoding, reward features, copies of
-audio (the observation, the FIFO's block to lanes), Gymnasium's wrappers, the rest of Python.
+callees'; numpy's for the raveforce code that called it): waiting for scsynth (blocked in a
+pipe write, flush, select or FIFO read: scsynth renders meanwhile, or the machine runs someone
+else), the renderer's Python (render.py, scsynth.py), OSC encoding, reward features, copies of
+audio (the observation, the FIFO's block into lanes), the env's own bookkeeping (env.py,
+vector.py, task.py), Gymnasium's wrappers, the rest (the benchmark loop, cProfile).
 `--stats DIR` also writes each path's .prof (for snakeviz, or `py-spy record` for a flame graph).
 Prints one Markdown table, percent of wall time, and the profiled env-steps/s.
 """
@@ -30,23 +32,60 @@ sys.path.insert(0, os.path.dirname(__file__))
 from bench_env import machine  # noqa: E402
 
 ENV = "raveforce/DrumLoop-v0"
-WAIT = {"select", "readv", "flush", "write", "read", "sleep"}  # builtins that block on scsynth's pipes
-CATEGORIES = ("waiting for scsynth", "OSC encoding", "reward", "copies", "Gymnasium wrappers", "other Python")
+WAIT = ("select", "readv", "flush", "write", "read", "sleep")  # builtins that block on scsynth's pipes
+CATEGORIES = ("waiting for scsynth", "renderer", "OSC encoding", "reward", "copies", "env", "Gymnasium wrappers", "other")
+OWNERS = {  # raveforce modules -> category; numpy and builtins count for the raveforce code that called them
+    "osc.py": "OSC encoding", "render.py": "renderer", "scsynth.py": "renderer", "env.py": "env", "vector.py": "env",
+    "task.py": "env", "_features.py": "reward",
+}  # fmt: skip
 
 
-def category(filename: str, function: str) -> str:
-    if filename == "~" and any(f"method '{w}'" in function or f"method {w}" in function or function.endswith(f".{w}>") for w in WAIT):
-        return "waiting for scsynth"
-    if filename == "~" and ("'copy'" in function or "concatenate" in function):
-        return "copies"
+def own_category(filename: str, function: str) -> str | None:
+    """The category of a function by itself, or None: it counts for its callers."""
+    if filename == "~":
+        if any(f"method '{w}'" in function or f"method {w}" in function or function.endswith(f".{w}>") for w in WAIT):
+            return "waiting for scsynth"
+        if "'copy'" in function or "concatenate" in function or "copyto" in function:
+            return "copies"
+        return None
     path = filename.replace(os.sep, "/")
-    if path.endswith("raveforce/osc.py") or function in ("note_message", "_note_template"):
-        return "OSC encoding"
-    if "/raveforce/rewards/" in path or path.endswith("raveforce/_features.py") or "/numpy/fft/" in path or "pocketfft" in function:
+    if "/raveforce/rewards/" in path:
         return "reward"
+    if "/raveforce/" in path:
+        return OWNERS.get(os.path.basename(path), "other")
     if "/gymnasium/" in path and "/vector/" not in path:
         return "Gymnasium wrappers"
-    return "other Python"
+    return None
+
+
+def categorize(stats: dict) -> dict[str, float]:
+    """Seconds per category: each function's own time, a callee of no category of its own split
+    among its callers' categories in proportion to the time spent in it per caller."""
+    memo: dict = {}
+
+    def mix(func, depth=0) -> dict[str, float]:
+        if func in memo:
+            return memo[func]
+        own = own_category(func[0], func[2])
+        if own is not None or depth > 30 or func not in stats:
+            memo[func] = {own or "other": 1.0}
+            return memo[func]
+        memo[func] = {"other": 1.0}  # while resolving (recursion)
+        callers = stats[func][4]
+        total = sum(c[2] for c in callers.values())
+        out: dict[str, float] = {}
+        for caller, c in callers.items():
+            weight = c[2] / total if total else 1 / len(callers)
+            for k, v in mix(caller, depth + 1).items():
+                out[k] = out.get(k, 0.0) + weight * v
+        memo[func] = out or {"other": 1.0}
+        return memo[func]
+
+    seconds = dict.fromkeys(CATEGORIES, 0.0)
+    for func, (_, _, tottime, _, _) in stats.items():
+        for k, v in mix(func).items():
+            seconds[k] += tottime * v
+    return seconds
 
 
 def profile(run, steps: int, out: str | None) -> tuple[dict[str, float], float]:
@@ -57,11 +96,8 @@ def profile(run, steps: int, out: str | None) -> tuple[dict[str, float], float]:
     wall = time.perf_counter() - start
     if out:
         profiler.dump_stats(out)
-    stats = pstats.Stats(profiler).stats
-    shares = dict.fromkeys(CATEGORIES, 0.0)
-    for (filename, _, function), (_, _, tottime, _, _) in stats.items():
-        shares[category(filename, function)] += tottime
-    return {k: 100 * v / wall for k, v in shares.items()}, steps / _wall(run)
+    seconds = categorize(pstats.Stats(profiler).stats)
+    return {k: 100 * v / wall for k, v in seconds.items()}, steps / _wall(run)
 
 
 def single(reward: str, episodes: int, out: str | None):
