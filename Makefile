@@ -34,8 +34,11 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(PY) -m raveforce solve drum-loop --out out/demo
 
+# Two pytest workers (pytest-xdist; each starts its own scsynths and sclangs), the 15 slowest tests listed.
+TEST_WORKERS ?= 2
+
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 bench: install
 	$(PY) benchmarks/bench_env.py

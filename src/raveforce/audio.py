@@ -48,13 +48,19 @@ def load_target(target, *, sample_rate: int, length: int) -> np.ndarray:
         raise TargetError(f"{what} is empty (0 samples)")
     if not np.all(np.isfinite(audio)):
         raise TargetError(f"{what} contains NaN or infinite samples")
+    peak = float(np.max(np.abs(audio)))
     if rate != sample_rate:
         import soxr
 
         audio = soxr.resample(audio, int(rate), sample_rate, quality="HQ")
     out = np.zeros(length, dtype=np.float32)
     n = min(length, len(audio))
-    out[:n] = audio[:n]
+    with np.errstate(over="ignore"):
+        out[:n] = audio[:n]
+    if not np.all(np.isfinite(out[:n])):  # e.g. samples near float32's limit, overshooting when resampled
+        raise TargetError(
+            f"{what} (peak {peak:.3g} at {rate} Hz) does not fit float32 (about 3.4e38 at most) at {sample_rate} Hz"
+        )
     return out
 
 

@@ -33,6 +33,7 @@ class _Batch:
         else:
             self.groups = [(criteria[rows[0]], np.array(rows)) for rows in by_target.values()]
         self._scratch = np.empty(0)
+        self.segment: np.ndarray | None = None  # (m, n) the new samples of the last call, row i criterion i's
 
     @classmethod
     def of(cls, criteria: list[Criterion]) -> _Batch:
@@ -43,6 +44,19 @@ class _Batch:
         ):
             batch = cls(criteria)
         return batch
+
+    def follows(self, audio: np.ndarray, step: int, start: int) -> np.ndarray:
+        """(m,) bool: ``[c._follows(row, step, start) ...]``, in one comparison when every
+        criterion still holds the rows this batch's last call gave it."""
+        segment = self.segment
+        if segment is not None and all(
+            c._step == step - 1 and c._last_start == self.criteria[0]._last_start and c._last_segment.base is segment
+            for c in self.criteria
+        ):
+            last = self.criteria[0]._last_start
+            if start - last == segment.shape[1]:
+                return (audio[:, last:start] == segment).all(axis=1)
+        return np.array([c._follows(row, step, start) for c, row in zip(self.criteria, audio)])
 
     CHUNK = 8  # rows per FFT call: 8 sub-envs' frames (~1.8 MB) ran fastest; all 64 at once, slower than one by one
 
@@ -88,14 +102,19 @@ def batch_distances(criteria, audio: np.ndarray, step: int) -> np.ndarray:
     ):
         return np.array([c.distance(row, step) for c, row in zip(criteria, audio)], dtype=np.float64)
     start, stop = head._span(audio[0], step)
-    follows = np.array([c._follows(row, step, start) for c, row in zip(criteria, audio)])
+    batch = _Batch.of(criteria)
+    follows = batch.follows(audio, step, start)
     for c in criteria:
         c._step = None  # an exception below leaves the caches invalid
-    values = type(head)._batch_update(_Batch.of(criteria), audio, int(step), start, follows)
+    values = type(head)._batch_update(batch, audio, int(step), start, follows)
     bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
         raise ValueError(f"{head.name} distance of row {bad[0]} at step {step} is {values[bad[0]]!r}: audio has non-finite samples")
-    segment = np.array(audio[:, start:stop])
+    segment = batch.segment
+    if segment is not None and segment.shape == (len(criteria), stop - start) and segment.dtype == audio.dtype:
+        np.copyto(segment, audio[:, start:stop])  # the rows' views stay the criteria's last segments
+    else:
+        batch.segment = segment = np.array(audio[:, start:stop])
     for c, row in zip(criteria, segment):
         c._last_start, c._last_segment, c._step = start, row, int(step)
     return values
