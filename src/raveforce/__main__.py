@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=10, help="rllib: PPO training iterations (default 10)")
     p.add_argument("--address", default=None, help="rllib: a Ray cluster, 'auto' or ray://HEAD:10001 (default: a local Ray instance)")
     p.add_argument("--reward", default=None)
-    p.add_argument("--observation", choices=["logmel", "audio"], default="logmel", help="rllib: what the policy sees (default logmel)")
+    p.add_argument("--observation", choices=["logmel", "audio", "features"], default="logmel", help="rllib: what the policy sees (default logmel; the transcription envs: their StepFeatures)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", default=None, help="rllib: a folder to save the trained algorithm to")
     cli.add_train_options(p)

@@ -15,7 +15,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
+from gymnasium.vector.utils import batch_space
 
 from raveforce.errors import RaveForceError
 from raveforce.task import Task
@@ -90,7 +93,7 @@ class NumpyPolicy:
     def logits(self, x: np.ndarray) -> np.ndarray:
         f = self.ACTIVATIONS[self.activation]
         for i, (w, b) in enumerate(self.weights):
-            x = x @ w.T + b
+            x = np.einsum("ni,oi->no", x, w) + b  # not BLAS: its thread pool crawls on a busy machine
             if i < len(self.weights) - 1:
                 x = f(x)
         return x
@@ -109,6 +112,73 @@ class NumpyPolicy:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
         return path
+
+
+class SpectralPeakKick:
+    """KickTranscribe's one-pass agent: the target's strongest frequency (zero-padded FFT,
+    parabolic interpolation on log magnitude) as the action. Signal processing, not trained."""
+
+    def __init__(self, task: Task, *, n_fft: int = 1 << 17) -> None:
+        self.task, self.n_fft = task, n_fft
+
+    def frequency(self, target: np.ndarray) -> np.ndarray:
+        """float64 (n,) Hz of float (n, samples) targets."""
+        spectrum = np.log(np.abs(np.fft.rfft(np.atleast_2d(target), self.n_fft, axis=1)) + 1e-12)
+        i = np.clip(spectrum[:, 1:-1].argmax(axis=1) + 1, 1, spectrum.shape[1] - 2)
+        rows = np.arange(len(i))
+        a, b, c = spectrum[rows, i - 1], spectrum[rows, i], spectrum[rows, i + 1]
+        offset = 0.5 * (a - c) / np.where(a - 2 * b + c == 0, -1e-12, a - 2 * b + c)
+        return (i + offset) * self.task.sample_rate / self.n_fft
+
+    def act(self, audio: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
+        """float32 (n, 1): the actions that play each target's frequency."""
+        control = self.task.actions.controls[0]
+        f = np.clip(self.frequency(target), control.low, control.high)
+        return (np.log(f / control.low) / np.log(control.high / control.low)).astype(np.float32)[:, None]
+
+
+class StepFeatureObservation(gym.Wrapper):
+    """A transcription env's Dict(audio, target) observation as StepFeatures of the step about
+    to be played: float32 (features.size,)."""
+
+    def __init__(self, env: gym.Env, **feature_options) -> None:
+        super().__init__(env)
+        self.features = StepFeatures(env.unwrapped.task, **feature_options)
+        self.observation_space = spaces.Box(0.0, np.inf, (self.features.size,), np.float32)
+        self._k = 0
+
+    def reset(self, **kwargs):
+        observation, info = self.env.reset(**kwargs)
+        self._k = 0
+        return self.features(observation["audio"], observation["target"], 0)[0], info
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self._k += 1
+        return self.features(observation["audio"], observation["target"], self._k)[0], reward, terminated, truncated, info
+
+
+class VectorStepFeatures(gym.vector.VectorWrapper):
+    """StepFeatureObservation for a lockstep TranscribeVectorEnv (NEXT_STEP autoreset):
+    float32 (num_envs, features.size)."""
+
+    def __init__(self, env: gym.vector.VectorEnv, **feature_options) -> None:
+        super().__init__(env)
+        self.features = StepFeatures(env.unwrapped.task, **feature_options)
+        self.single_observation_space = spaces.Box(0.0, np.inf, (self.features.size,), np.float32)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self._k, self._ended = 0, False
+
+    def reset(self, **kwargs):
+        observation, info = self.env.reset(**kwargs)
+        self._k, self._ended = 0, False
+        return self.features(observation["audio"], observation["target"], 0), info
+
+    def step(self, actions):
+        self._k = 0 if self._ended else self._k + 1
+        observation, reward, terminated, truncated, info = self.env.step(actions)
+        self._ended = bool(np.any(terminated) or np.any(truncated))
+        return self.features(observation["audio"], observation["target"], self._k), reward, terminated, truncated, info
 
 
 def load(path: str | os.PathLike | None = None, *, task: Task | None = None) -> NumpyPolicy:
@@ -167,4 +237,4 @@ def transcribe(target, *, policy: NumpyPolicy | None = None, **env_kwargs) -> tu
     return actions[0].tolist(), audio[0], rewards[0].tolist()
 
 
-__all__ = ["NumpyPolicy", "POLICY_PATH", "PolicyFileError", "StepFeatures", "load", "run_episodes", "transcribe"]
+__all__ = ["NumpyPolicy", "SpectralPeakKick", "StepFeatureObservation", "VectorStepFeatures", "POLICY_PATH", "PolicyFileError", "StepFeatures", "load", "run_episodes", "transcribe"]
