@@ -12,15 +12,21 @@ Per-hit accuracy: the share of the 16 x 3 step x drum cells right; exact: whole 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
 from raveforce import agents, transcriber
 from raveforce.train_transcribe import evaluate, hit_scores, split_patterns
-from raveforce.transcribe import DRUM_TRANSCRIBE, DrumTranscribeEnv, draw_pattern, mix_pattern
+from raveforce.transcribe import (
+    DRUM_TRANSCRIBE,
+    DrumTranscribeEnv,
+    draw_pattern,
+    mix_pattern,
+)
 from raveforce.transcriber import NumpyPolicy, StepFeatures
 
 
@@ -68,6 +74,34 @@ def search_rows(patterns: np.ndarray, width: int) -> dict:
     return {**hit_scores(np.array(predicted), patterns), "env_steps": steps / len(patterns), "targets_per_s": len(patterns) / (time.perf_counter() - start)}
 
 
+def kick_rows(n: int = 200, lanes: int = 50) -> list[tuple]:
+    """KickTranscribe on n held-out frequencies (env seeds 200000+): the share within 50 cents
+    and targets/s, for the spectral-peak agent and random actions."""
+    from raveforce.transcribe import KickTranscribeEnv
+    from raveforce.transcriber import SpectralPeakKick
+
+    env = KickTranscribeEnv.make_vector(lanes, copy=False)
+    control = env.task.actions.controls[0]
+    rows = []
+    try:
+        rng = np.random.default_rng(0)
+        agents_ = {"spectral peak (one pass, not trained)": SpectralPeakKick(env.task).act,
+                   "random actions": lambda a, t, k: rng.random((len(a), 1), dtype=np.float32)}  # fmt: skip
+        for name, act in agents_.items():
+            cents, start = [], time.perf_counter()
+            for i in range(n // lanes):
+                obs, info = env.reset(seed=200_000 + i)
+                actions = act(obs["audio"], obs["target"], 0)
+                env.step(actions)
+                played = np.array([control(float(x)) for x in actions[:, 0]])
+                cents.extend(np.abs(1200 * np.log2(played / info["target_frequency"])).tolist())
+            rows.append((name, float(np.mean(np.array(cents) <= 50)), float(np.median(cents)), n / (time.perf_counter() - start)))
+            print(rows[-1], flush=True)
+    finally:
+        env.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ppo", default=None, help="a `raveforce train drum-transcribe --algo ppo` folder (default: the shipped policy only)")
@@ -99,11 +133,18 @@ def main() -> None:
     rows.append(("beam search (width 4)", b["hit_accuracy"], b["exact_rate"], b["env_steps"], b["targets_per_s"], args.beam))
     print(rows[-1], flush=True)
 
-    print(f"\n{platform.node()}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load {open('/proc/loadavg').read().split()[0]}")
+    kicks = kick_rows(args.n)
+
+    print(f"\n{platform.node()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f}")
     print("| agent | per-hit accuracy | exact patterns | env steps per target | targets/s | held-out patterns |")
     print("|---|---|---|---|---|---|")
     for name, acc, exact, steps, rate, n in rows:
         print(f"| {name} | {acc:.4f} | {exact:.3f} | {steps:g} | {rate:.1f} | {n} |")
+    print(f"\nKickTranscribe-v0, {args.n} held-out frequencies (30-2000 Hz, log-uniform):")
+    print("| agent | within 50 cents | median error (cents) | env steps per target | targets/s |")
+    print("|---|---|---|---|---|")
+    for name, share, median, rate in kicks:
+        print(f"| {name} | {share:.3f} | {median:.3g} | 1 | {rate:.1f} |")
 
 
 if __name__ == "__main__":

@@ -153,7 +153,7 @@ def test_corrupt_or_missing_policy_file_is_a_clear_error(tmp_path):
 def test_shipped_policy_transcribes_the_shipped_loop_in_one_pass():
     from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
-    actions, audio, rewards = transcriber.transcribe((DRUM_LOOP.load_target(), 44100))
+    actions, audio, _ = transcriber.transcribe((DRUM_LOOP.load_target(), 44100))
     assert len(actions) == 16 and audio.shape == (88200,)
     assert hit_scores(np.array([actions]), np.array([DRUM_LOOP_PATTERN]))["hit_accuracy"] >= 0.9
 
@@ -170,3 +170,30 @@ def test_solve_with_the_policy_writes_env_steps(tmp_path):
 def test_transcribe_envs_are_registered():
     assert set(IDS) <= set(raveforce.ENVS)
     assert KICK_TRANSCRIBE.steps == 1
+
+
+def test_train_drum_transcribe_writes_curve_and_policy(tmp_path):
+    from raveforce.__main__ import main
+
+    out = tmp_path / "run"
+    assert main(["train", "drum-transcribe", "--algo", "ppo", "--steps", "256", "--envs", "8", "--out", str(out)]) == 0
+    rows = (out / "curve.csv").read_text().splitlines()
+    assert rows[0].startswith("env_steps,") and len(rows) >= 3  # a header, the untrained policy and the end
+    assert (out / "curve.png").stat().st_size > 0 and "curve.png" in (out / "index.html").read_text()
+    policy = transcriber.load(out / "policy.npz")
+    assert policy.meta["algo"] == "ppo" and policy.meta["env_steps"] >= 256
+    result = json.loads((out / "result.json").read_text())
+    assert 0 <= result["dev"]["hit_accuracy"] <= 1
+
+
+def test_spectral_peak_kick_finds_the_frequency():
+    from raveforce.transcribe import KickTranscribeEnv
+    from raveforce.transcriber import SpectralPeakKick
+
+    env = KickTranscribeEnv.make_vector(4)
+    try:
+        obs, info = env.reset(seed=1)
+        actions = SpectralPeakKick(env.task).act(obs["audio"], obs["target"], 0)
+        np.testing.assert_allclose(actions[:, 0], info["target_action"][:, 0], atol=0.002)  # 0.002 ~ 24 cents
+    finally:
+        env.close()

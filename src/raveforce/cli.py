@@ -413,4 +413,4 @@ def add_subcommands(sub) -> None:
     p.set_defaults(func=cmd_figure)
 
 
-__all__ = ["OutputDir", "TASKS", "UsageError", "add_subcommands", "add_train_options", "add_transcribe_options", "cmd_figure", "cmd_solve", "cmd_train", "cmd_train_transcribe"]
+__all__ = ["TASKS", "OutputDir", "UsageError", "add_subcommands", "add_train_options", "add_transcribe_options", "cmd_figure", "cmd_solve", "cmd_train", "cmd_train_transcribe"]

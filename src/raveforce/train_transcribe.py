@@ -20,7 +20,12 @@ from pathlib import Path
 import numpy as np
 from gymnasium import spaces
 
-from raveforce.transcribe import DRUM_TRANSCRIBE, DrumTranscribeEnv, draw_pattern, mix_pattern
+from raveforce.transcribe import (
+    DRUM_TRANSCRIBE,
+    DrumTranscribeEnv,
+    draw_pattern,
+    mix_pattern,
+)
 from raveforce.transcriber import NumpyPolicy, StepFeatures
 
 SPLIT_SEEDS = {"dev": 100_000, "held_out": 200_000}  # pattern i of a split is drawn from default_rng(base + i)
@@ -214,7 +219,7 @@ def train_transcriber(
     kwargs = dict(hyper or {})
     tb = None if tensorboard is None else os.fspath(tensorboard)
     if algo == "ppo":
-        options = {"n_steps": 16, "batch_size": 256, "n_epochs": 4, "learning_rate": 1e-3, "gamma": 0.9, "ent_coef": 0.01,
+        options = {"n_steps": 16, "batch_size": min(256, 16 * envs), "n_epochs": 4, "learning_rate": 1e-3, "gamma": 0.9, "ent_coef": 0.01,
                    "policy_kwargs": {"net_arch": [128, 128]}} | kwargs  # fmt: skip
         model = sb3.PPO("MlpPolicy", norm, seed=seed, device="cpu", tensorboard_log=tb, **options)
     else:

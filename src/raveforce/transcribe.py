@@ -61,8 +61,9 @@ def draw_pattern(rng: np.random.Generator, *, steps: int = 16, kit_size: int = 3
 @lru_cache(maxsize=8)
 def kit_samples(buffers: tuple[Path, ...], sample_rate: int) -> tuple[np.ndarray, ...]:
     """The task's drum samples as float32 arrays at `sample_rate` (read once)."""
-    from raveforce.audio import load_target
     import soundfile
+
+    from raveforce.audio import load_target
 
     return tuple(load_target(p, sample_rate=sample_rate, length=soundfile.info(p).frames) for p in buffers)
 
@@ -87,7 +88,7 @@ def sine_kick(task: Task, frequency: float) -> np.ndarray:
     sr = task.sample_rate
     t = np.arange(task.total_samples) / sr
     attack, release = SINE_PERC["attack"], SINE_PERC["release"]
-    curve = lambda x: (1 - np.exp(-4.0 * x)) / (1 - np.exp(-4.0))  # noqa: E731
+    curve = lambda x: (1 - np.exp(-4.0 * x)) / (1 - np.exp(-4.0))
     rise = curve(np.clip(t / attack, 0, 1))
     fall = 1 - curve(np.clip((t - attack) / release, 0, 1))
     envelope = np.where(t < attack, rise, fall)
@@ -104,13 +105,13 @@ def load_given_target(task: Task, target) -> np.ndarray:
     """float32 (total_samples,): a user's target; a warning says so when it is cut or padded."""
     seconds = None
     if isinstance(target, (str, os.PathLike)):
-        try:
-            import soundfile
+        import soundfile
 
+        try:
             info = soundfile.info(os.fspath(target))
             seconds = info.frames / info.samplerate
-        except Exception:  # noqa: BLE001 - load_target gives the clear error below
-            pass
+        except (OSError, RuntimeError, soundfile.LibsndfileError):
+            seconds = None  # load_target below raises the clear error
     elif isinstance(target, tuple) and len(target) == 2 and isinstance(target[1], (int, np.integer)) and target[1] > 0:
         seconds = len(np.asarray(target[0])) / int(target[1])
     audio = task.load_target(target)
@@ -345,9 +346,9 @@ class TranscribeVectorEnv(RaveForceVectorEnv):
 __all__ = [
     "DENSITY",
     "DRUM_TRANSCRIBE",
-    "DrumTranscribeEnv",
     "FREQUENCY_RANGE",
     "KICK_TRANSCRIBE",
+    "DrumTranscribeEnv",
     "KickTranscribeEnv",
     "TranscribeVectorEnv",
     "draw_pattern",

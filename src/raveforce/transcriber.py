@@ -12,8 +12,10 @@ with PPO on `raveforce/DrumTranscribe-v0`'s reward (`scripts/train_transcriber.p
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -80,7 +82,7 @@ class NumpyPolicy:
     """A multilayer perceptron in numpy: `logits(features (n, size)) -> (n, n_actions)`;
     `act` takes the argmax (the deterministic policy)."""
 
-    ACTIVATIONS = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
+    ACTIVATIONS: ClassVar[dict] = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
 
     def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], activation: str, features: StepFeatures, *, meta: dict | None = None) -> None:
         if activation not in self.ACTIVATIONS:
@@ -201,7 +203,7 @@ def load(path: str | os.PathLike | None = None, *, task: Task | None = None) -> 
         raise PolicyFileError(f"policy file {str(path)!r} is not a readable RaveForce policy (.npz): {exc}") from exc
     features = StepFeatures(task or DRUM_TRANSCRIBE, **{k: tuple(v) if isinstance(v, list) else v for k, v in header["features"].items()})
     sizes = [w.shape for w, _ in weights]
-    if sizes[0][1] != features.size or any(a[0] != b[1] for a, b in zip(sizes, sizes[1:])):
+    if sizes[0][1] != features.size or any(a[0] != b[1] for a, b in itertools.pairwise(sizes)):
         raise PolicyFileError(f"policy file {str(path)!r} has layers {sizes} that do not fit {features.size} features")
     meta = {k: v for k, v in header.items() if k not in ("format", "activation", "layers", "features")}
     return NumpyPolicy(weights, header["activation"], features, meta=meta)
@@ -237,4 +239,4 @@ def transcribe(target, *, policy: NumpyPolicy | None = None, **env_kwargs) -> tu
     return actions[0].tolist(), audio[0], rewards[0].tolist()
 
 
-__all__ = ["NumpyPolicy", "SpectralPeakKick", "StepFeatureObservation", "VectorStepFeatures", "POLICY_PATH", "PolicyFileError", "StepFeatures", "load", "run_episodes", "transcribe"]
+__all__ = ["POLICY_PATH", "NumpyPolicy", "PolicyFileError", "SpectralPeakKick", "StepFeatureObservation", "StepFeatures", "VectorStepFeatures", "load", "run_episodes", "transcribe"]
