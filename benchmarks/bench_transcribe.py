@@ -119,10 +119,6 @@ def main() -> None:
 
     shipped = transcriber.load()
     policy_row(f"shipped policy ({shipped.meta.get('algo', '?').upper()}, {shipped.meta.get('env_steps', '?')} steps)", shipped)
-    for algo, folder in (("PPO", args.ppo), ("DQN", args.dqn)):
-        if folder:
-            p = transcriber.load(f"{folder}/policy.npz")
-            policy_row(f"{algo}, {p.meta.get('env_steps', '?')} steps", p)
     policy_row("supervised classifier (2048 patterns, true labels)", supervised())
     rng = np.random.default_rng(0)
     policy_row("random actions", type("R", (), {"act": lambda self, a, t, k: rng.integers(0, 8, len(a))})())
@@ -134,6 +130,10 @@ def main() -> None:
     print(rows[-1], flush=True)
 
     kicks = kick_rows(args.n)
+    for algo, folder in (("PPO", args.ppo), ("DQN", args.dqn)):
+        if folder:
+            p = transcriber.load(f"{folder}/policy.npz")
+            policy_row(f"{algo}, {p.meta.get('env_steps', '?')} steps", p)
 
     print(f"\n{platform.node()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f}")
     print("| agent | per-hit accuracy | exact patterns | env steps per target | targets/s | held-out patterns |")

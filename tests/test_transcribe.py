@@ -175,8 +175,12 @@ def test_transcribe_envs_are_registered():
 def test_train_drum_transcribe_writes_curve_and_policy(tmp_path):
     from raveforce.__main__ import main
 
-    out = tmp_path / "run"
-    assert main(["train", "drum-transcribe", "--algo", "ppo", "--steps", "256", "--envs", "8", "--out", str(out)]) == 0
+    import importlib.util
+
+    out, board = tmp_path / "run", tmp_path / "tb"
+    tensorboard = ["--tensorboard", str(board)] if importlib.util.find_spec("tensorboard") else []
+    assert main(["train", "drum-transcribe", "--algo", "ppo", "--steps", "256", "--envs", "8", "--out", str(out), *tensorboard]) == 0
+    assert not tensorboard or list(board.rglob("events.out.tfevents.*"))
     rows = (out / "curve.csv").read_text().splitlines()
     assert rows[0].startswith("env_steps,") and len(rows) >= 3  # a header, the untrained policy and the end
     assert (out / "curve.png").stat().st_size > 0 and "curve.png" in (out / "index.html").read_text()

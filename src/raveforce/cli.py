@@ -350,11 +350,11 @@ def cmd_train_transcribe(args) -> int:
     with OutputDir(args.out) as tmp:
         print(f"training {args.algo.upper()} on raveforce/DrumTranscribe-v0 for {args.steps} steps, {args.envs} envs")
         run = train_transcriber(
-            args.algo, steps=args.steps, envs=args.envs, seed=args.seed, out=tmp, reward=args.reward,
+            args.algo, steps=args.steps, envs=args.envs, seed=args.seed, out=tmp, reward=args.reward or "multiscale",
             tensorboard=None if args.tensorboard is None else os.path.abspath(args.tensorboard), progress=_progress(args.algo),
         )  # fmt: skip
         result = {"task": "raveforce/DrumTranscribe-v0", "agent": args.algo, "steps": args.steps, "envs": args.envs, "seed": args.seed,
-                  "reward": args.reward or "stft", "dev": run.dev, "curve": run.curve, "train_seconds": round(run.seconds, 1)}  # fmt: skip
+                  "reward": args.reward or "multiscale", "dev": run.dev, "curve": run.curve, "train_seconds": round(run.seconds, 1)}  # fmt: skip
         (tmp / "result.json").write_text(json.dumps(result, indent=2) + "\n")
         write_curve_html(tmp, result)
     print(f"dev set: per-hit accuracy {run.dev['hit_accuracy']:.4f}, exact patterns {run.dev['exact_rate']:.3f}")

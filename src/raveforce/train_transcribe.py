@@ -4,7 +4,9 @@
     run = train_transcriber("ppo", steps=200_000, envs=64, out="out/tr")   # curve.csv, curve.png, policy.npz
 
 The policy sees `transcriber.StepFeatures` of the target and of the audio rendered so far; the
-reward is the env's ("stft", reward_mode="delta": each step's improvement). Learning curves are
+reward is "multiscale" in reward_mode="delta" (each step's improvement): chosen on the dev set
+over "stft" and "mfcc", under which PPO stalls at 0.955-0.963 per-hit accuracy, never playing
+a hi-hat together with a snare. Learning curves are
 measured on a fixed dev set of patterns; the held-out set (other seeds) is for BENCHMARKS only.
 """
 
@@ -196,11 +198,11 @@ def train_transcriber(
     tensorboard: str | os.PathLike | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     hyper: dict | None = None,
-    reward: str | None = None,
+    reward: str | None = "multiscale",
 ) -> TranscriberRun:
-    """Train `algo` for `steps` env steps on `envs` lanes of DrumTranscribe-v0 (reward "stft",
-    delta mode), measuring the dev set `evaluations` times; write curve.csv, curve.png and
-    policy.npz into `out` when given."""
+    """Train `algo` for `steps` env steps on `envs` lanes of DrumTranscribe-v0 (reward
+    "multiscale", delta mode: it weighs the quiet hi-hat far more than "stft" does), measuring
+    the dev set `evaluations` times; write curve.csv, curve.png and policy.npz into `out` when given."""
     if algo not in ALGOS:
         raise ValueError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
     sb3 = _sb3()
@@ -241,7 +243,7 @@ def train_transcriber(
                "dev_exact_rate": scores["exact_rate"]}  # fmt: skip
         run.curve.append(row)
         run.policy, run.dev = policy, {k: v for k, v in scores.items() if k != "predicted"}
-        if tb is not None:
+        if tb is not None and done > 0:  # SB3's logger exists once learn() has started
             model.logger.record("dev/hit_accuracy", row["dev_hit_accuracy"])
             model.logger.record("dev/mean_return", row["dev_return"])
 

@@ -6,8 +6,8 @@ down in one episode (16 env steps, no search), in numpy.
     actions, audio, rewards = transcriber.transcribe("loop.wav", policy=policy)
 
 The policy sees `StepFeatures`: log-mel frames of the target around the step about to be played,
-the last frame of the audio rendered so far before it, and a one-hot of the step. It was trained
-with PPO on `raveforce/DrumTranscribe-v0`'s reward (`scripts/train_transcriber.py`).
+the last two frames of the audio rendered before it, and a one-hot of the step. It was trained
+with DQN on `raveforce/DrumTranscribe-v0`'s reward (`scripts/train_transcriber.py`).
 """
 
 from __future__ import annotations
