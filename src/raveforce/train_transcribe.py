@@ -61,7 +61,8 @@ def evaluate(
     act: Callable[[np.ndarray, np.ndarray, int], np.ndarray], patterns: np.ndarray, *, lanes: int = 50, reward=None, reward_mode: str = "delta"
 ) -> dict:
     """Play `act(audio, target, k) -> actions` once on each pattern's target in a vector env of
-    `lanes`; hit_scores plus mean_return, env_steps and targets_per_s (wall clock)."""
+    `lanes`; hit_scores plus mean_return, env_steps and targets_per_s (wall clock of the episodes,
+    drawing the targets included, the env's construction not)."""
     env = DrumTranscribeEnv.make_vector(lanes, reward=reward, reward_mode=reward_mode, copy=False)
     task = env.task
     predicted = np.zeros_like(patterns)
@@ -301,7 +302,7 @@ def curve_png(rows: list[dict], path: Path, *, title: str = "") -> Path:
     a.plot(x, [r["dev_return"] for r in rows], "o-", label="dev set")
     a.plot(x, [r["train_return"] for r in rows], ".--", label="training episodes")
     a.set_xlabel("env steps")
-    a.set_ylabel("mean return (delta stft)")
+    a.set_ylabel("mean return (delta reward)")
     a.legend()
     b.plot(x, [r["dev_hit_accuracy"] for r in rows], "o-", label="per-hit accuracy")
     b.plot(x, [r["dev_exact_rate"] for r in rows], ".--", label="exact patterns")
