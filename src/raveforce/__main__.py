@@ -109,6 +109,8 @@ def cmd_train(args) -> int:
     if args.engine == "sb3":
         from raveforce import cli
 
+        if args.task == "drum-transcribe":
+            return cli.cmd_train_transcribe(args)
         return cli.cmd_train(args)
     try:
         from raveforce.integrations import rllib
@@ -188,10 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=10, help="rllib: PPO training iterations (default 10)")
     p.add_argument("--address", default=None, help="rllib: a Ray cluster, 'auto' or ray://HEAD:10001 (default: a local Ray instance)")
     p.add_argument("--reward", default=None)
-    p.add_argument("--observation", choices=["logmel", "audio"], default="logmel", help="rllib: what the policy sees (default logmel)")
+    p.add_argument("--observation", choices=["logmel", "audio", "features"], default="logmel", help="rllib: what the policy sees (default logmel; the transcription envs: their StepFeatures)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", default=None, help="rllib: a folder to save the trained algorithm to")
     cli.add_train_options(p)
+    cli.add_transcribe_options(p)
     p.set_defaults(func=cmd_train)
 
     cli.add_subcommands(sub)  # solve, figure

@@ -32,7 +32,7 @@ class SolveTask:
 
 
 TASKS = {
-    "drum-loop": SolveTask("raveforce/DrumLoop-v0", "DRUM_LOOP", ("dp", "greedy", "random", "ppo"), "dp"),
+    "drum-loop": SolveTask("raveforce/DrumLoop-v0", "DRUM_LOOP", ("dp", "greedy", "random", "ppo", "policy"), "dp"),
     "kick-frequency": SolveTask("raveforce/KickFrequency-v0", "KICK_FREQUENCY", ("sweep", "actor-critic", "random"), "sweep"),
 }
 TRAIN_TASKS = ("drum-loop",)
@@ -234,7 +234,23 @@ def run_agent(agent: str, task, *, target, reward, seed: int, steps: int, progre
         from raveforce.train import train
 
         return train("ppo", task=task, steps=steps, seed=seed, target=target, reward=reward, progress=progress)
+    if agent == "policy":
+        return run_policy(task, target=target, reward=reward, progress=progress)
     raise UsageError(f"unknown agent {agent!r}")
+
+
+def run_policy(task, *, target, reward, progress, policy_path=None):
+    """The shipped transcriber's one episode (16 env steps, no search) as a Solution whose
+    history holds the episode's "audio" and "target" (so nothing is rendered again)."""
+    from raveforce import agents, transcriber
+
+    policy = transcriber.load(policy_path)
+    target = target if target is not None else (task.load_target(), task.sample_rate)
+    actions, audio, rewards = transcriber.transcribe(target, policy=policy, reward=reward)
+    if progress:
+        progress(task.steps, task.steps, "one episode")
+    target_audio = task.load_target(target)
+    return agents.Solution(actions, rewards, evaluations=task.steps, history={"audio": audio, "target": target_audio})
 
 
 def cmd_solve(args) -> int:
@@ -259,7 +275,10 @@ def cmd_solve(args) -> int:
         start = time.perf_counter()
         solution = run_agent(agent, task, target=target, reward=reward, seed=args.seed, steps=args.steps, progress=_progress(agent))
         seconds = time.perf_counter() - start
-        audio, rewards, target_audio = agents.play(task, solution.actions, target=target, reward=reward)
+        if "audio" in getattr(solution, "history", {}):  # the episode the agent played is the answer
+            audio, rewards, target_audio = solution.history["audio"], solution.rewards, solution.history["target"]
+        else:
+            audio, rewards, target_audio = agents.play(task, solution.actions, target=target, reward=reward)
         actions = [a.tolist() if isinstance(a, np.ndarray) else int(a) for a in solution.actions]
         result = {
             "task": spec.env_id,
@@ -278,6 +297,7 @@ def cmd_solve(args) -> int:
         search = None
         if hasattr(solution, "evaluations"):
             result["evaluations"] = solution.evaluations
+        result["env_steps"] = env_steps(solution, args.steps, task)
         if spec.task_name == "KICK_FREQUENCY":
             control = task.actions.controls[0]
             result["frequency_hz"] = control(actions[0][0])
@@ -306,6 +326,14 @@ def cmd_solve(args) -> int:
         write_html(tmp, title=title, summary=summary, task=task, actions=actions, rewards=rewards, result=result, links=midis)
     print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html,{','.join(midis)}}}")
     return 0
+
+
+def env_steps(solution, training_steps: int, task) -> int:
+    """The env steps an agent rendered to reach its answer: a search's evaluations, or a trained
+    agent's training steps plus its final episode."""
+    if hasattr(solution, "evaluations"):
+        return int(solution.evaluations)
+    return int(training_steps) + task.steps
 
 
 # --- train -------------------------------------------------------------------------------------
@@ -415,11 +443,68 @@ def add_train_options(p) -> None:
     add_loop_options(p)
 
 
+def cmd_train_transcribe(args) -> int:
+    """`raveforce train drum-transcribe`: one policy for every target (sb3 on the vector env);
+    curve.csv, curve.png, policy.npz, model.zip, result.json and index.html in --out."""
+    from raveforce.train_transcribe import train_transcriber
+
+    if args.out is None:
+        raise UsageError("--out is required: the output directory")
+    _check_reward(args.reward)
+    _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
+    _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
+    if args.tensorboard is not None:
+        _requires("tensorboard", "tensorboard is not installed: pip install tensorboard")
+    with OutputDir(args.out) as tmp:
+        print(f"training {args.algo.upper()} on raveforce/DrumTranscribe-v0 for {args.steps} steps, {args.envs} envs")
+        run = train_transcriber(
+            args.algo, steps=args.steps, envs=args.envs, seed=args.seed, out=tmp, reward=args.reward or "multiscale",
+            tensorboard=None if args.tensorboard is None else os.path.abspath(args.tensorboard), progress=_progress(args.algo),
+        )  # fmt: skip
+        result = {"task": "raveforce/DrumTranscribe-v0", "agent": args.algo, "steps": args.steps, "envs": args.envs, "seed": args.seed,
+                  "reward": args.reward or "multiscale", "dev": run.dev, "curve": run.curve, "train_seconds": round(run.seconds, 1)}  # fmt: skip
+        (tmp / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        write_curve_html(tmp, result)
+    print(f"dev set: per-hit accuracy {run.dev['hit_accuracy']:.4f}, exact patterns {run.dev['exact_rate']:.3f}")
+    print(f"wrote {args.out}/{{curve.csv,curve.png,policy.npz,model.zip,result.json,index.html}}")
+    return 0
+
+
+def write_curve_html(folder: Path, result: dict) -> Path:
+    """index.html of a transcriber training run: the learning curve and the dev scores."""
+    import html
+
+    rows = "".join(
+        f"<tr><td>{r['env_steps']}</td><td>{r['seconds']}</td><td>{r['train_return']:.4g}</td><td>{r['dev_return']:.4g}</td>"
+        f"<td>{r['dev_hit_accuracy']:.4f}</td><td>{r['dev_exact_rate']:.3f}</td></tr>"
+        for r in result["curve"]
+    )
+    title = html.escape(f"RaveForce {result['task']}: {result['agent'].upper()}, {result['steps']} steps on {result['envs']} envs")
+    page = f"""<!doctype html><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:0 .8em;text-align:right}}</style>
+<h1>{title}</h1>
+<p>Mean return and per-hit accuracy on a fixed dev set of 200 patterns against env steps.
+Dev set at the end: per-hit accuracy {result['dev']['hit_accuracy']:.4f}, exact patterns {result['dev']['exact_rate']:.3f}.
+Files: <a href="curve.csv">curve.csv</a>, <a href="policy.npz">policy.npz</a> (numpy), <a href="model.zip">model.zip</a> (stable-baselines3).</p>
+<img src="curve.png" alt="learning curve" style="max-width:100%">
+<table><tr><th>env steps</th><th>seconds</th><th>training return</th><th>dev return</th><th>dev per-hit accuracy</th><th>dev exact</th></tr>{rows}</table>
+"""
+    path = folder / "index.html"
+    path.write_text(page)
+    return path
+
+
+def add_transcribe_options(p) -> None:
+    """The options of `raveforce train drum-transcribe` beyond add_train_options'."""
+    p.add_argument("--envs", type=_positive, default=64, help="drum-transcribe: lockstep episodes in the vector env (default 64)")
+    p.add_argument("--tensorboard", default=None, help="drum-transcribe: a folder for TensorBoard logs")
+
+
 def add_subcommands(sub) -> None:
     """Add solve and figure to the `raveforce` parser's subparsers."""
     p = sub.add_parser("solve", help="solve a paper task with a baseline agent: WAVs, report.png, result.json, index.html")
     p.add_argument("task", choices=list(TASKS))
-    p.add_argument("--agent", default=None, help="drum-loop: dp (default), greedy, random, ppo; kick-frequency: sweep (default), actor-critic, random")
+    p.add_argument("--agent", default=None, help="drum-loop: dp (default), greedy, random, ppo, policy (the shipped transcriber); kick-frequency: sweep (default), actor-critic, random")
     p.add_argument("--target", default=None, help="a sound file to imitate (default: the task's shipped target)")
     p.add_argument("--reward", default=None, help="mse, mfcc, stft, cqt (default: the task's)")
     p.add_argument("--seed", type=int, default=0)
@@ -437,4 +522,4 @@ def add_subcommands(sub) -> None:
     p.set_defaults(func=cmd_figure)
 
 
-__all__ = ["OutputDir", "TASKS", "UsageError", "add_subcommands", "add_train_options", "cmd_figure", "cmd_solve", "cmd_train"]
+__all__ = ["TASKS", "OutputDir", "UsageError", "add_subcommands", "add_train_options", "add_transcribe_options", "cmd_figure", "cmd_solve", "cmd_train", "cmd_train_transcribe"]
