@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,reference,rllib,sb3,plot]'
+	$(PY) -m pip install -q -e '.[test,reference,rllib,sb3,plot,tensorboard]'
 	touch $@
 
 demo: install
