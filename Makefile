@@ -28,14 +28,17 @@ $(VENV)/.installed: pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,reference,rllib,sb3,plot]'
+	$(PY) -m pip install -q -e '.[test,reference,rllib,sb3,plot,tensorboard]'
 	touch $@
 
 demo: install
 	$(PY) -m raveforce solve drum-loop --out out/demo
 
+# Two pytest workers (pytest-xdist; each starts its own scsynths and sclangs), the 15 slowest tests listed.
+TEST_WORKERS ?= 2
+
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 bench: install
 	$(PY) benchmarks/bench_env.py

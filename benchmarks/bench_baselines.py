@@ -22,6 +22,7 @@ import numpy as np
 
 from raveforce import agents, tasks
 from raveforce.audio import load_target
+from raveforce.progress import ProgressLine
 from raveforce.rewards import make as make_criterion
 from raveforce.task import Task
 from raveforce.vector import RaveForceVectorEnv
@@ -146,7 +147,9 @@ def main() -> None:
     args = parser.parse_args()
 
     rows = []
-    for env_id in args.tasks:
+    progress = ProgressLine("baselines")
+    for t, env_id in enumerate(args.tasks):
+        progress(t, len(args.tasks), env_id)
         task, optimum_zero = TASKS[env_id]
         silence = silence_reward(task)
         threshold = SUCCESS * random_median(task) if optimum_zero else None
@@ -164,6 +167,7 @@ def main() -> None:
             limit = "—" if threshold is None else f"{threshold:.3g}"
             rows.append((env_id.removeprefix("raveforce/"), task.reward, f"{silence:.4g}", limit, name, np.median(finals), finals.max(), success, used, seconds))
             print(f"{rows[-1][0]:<16} {name:<32} median {np.median(finals):.4g} best {finals.max():.4g} success {success} steps {used} ({seconds:.1f} s/run)", flush=True)
+    progress(len(args.tasks), len(args.tasks), "done")
 
     print(f"\nsuccess: final distance <= {SUCCESS:g} x the median distance of a random episode\n")
     print("| task | reward | silence | success if >= | agent | final reward (median) | best | success | env steps / run | s / run |")

@@ -10,6 +10,7 @@ Both play the same seeded random episodes and compute the same reward. Prints a 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import platform
 import subprocess
@@ -38,7 +39,13 @@ def machine() -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    try:
+        with open("/proc/loadavg") as f:
+            load = f", load average {f.read().split()[0]}"
+    except OSError:
+        load = ""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}; {now:%Y-%m-%d %H:%M} UTC{load}"
 
 
 def steps_per_second(env_id: str, *, reward: str, renderer: str, episodes: int, seed: int = 0) -> float:

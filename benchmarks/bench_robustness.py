@@ -156,12 +156,15 @@ def bench_drums(rewards, seed: int = 0) -> dict:
     ref = render_episode(DRUM_LOOP, [DRUM_LOOP.actions.notes(int(a)) for a in patterns[0]])
     print(f"agent audio: mixed one-shots vs one render of the pattern, max |diff| = {np.abs(mix - ref).max():.2g}")
     results = {}
+    progress = ProgressLine("robustness: drums")
     for cond, tgts in targets.items():
         for reward in rewards:
+            progress(len(results), len(targets) * len(rewards), f"{cond} {_name(reward)}")
             t = time.perf_counter()
             found = [int(np.sum(np.array(greedy(reward, tgt, shots, DRUM_LOOP)) == p)) for tgt, p in zip(tgts, patterns)]
             results[(cond, _name(reward))] = found
             print(f"  drums {cond:20} {_name(reward):16} {np.mean(found):5.2f}/16 (min {min(found)}) {time.perf_counter() - t:5.1f} s", flush=True)
+    progress(len(results), len(results), "done")
     return results
 
 
@@ -325,7 +328,9 @@ def bench_kick(rewards, seed: int = 0, targets=None) -> dict:
     specs, targets = kick_targets() if targets is None else targets
     starts = np.random.default_rng(seed).integers(0, GRID, (len(specs), STARTS))
     results = {}
+    progress = ProgressLine("robustness: kick")
     for reward in rewards:
+        progress(len(results), len(rewards), _name(reward))
         t = time.perf_counter()
         hits = []
         for (freq, env), target, st in zip(specs, targets, starts):
@@ -341,6 +346,7 @@ def bench_kick(rewards, seed: int = 0, targets=None) -> dict:
             hits.append(sum(abs(1200 * np.log2(hz[e] / freq)) <= 50 for e in ends))
         results[_name(reward)] = (specs, hits)
         print(f"  kick {_name(reward):16} {100 * sum(hits) / (STARTS * len(specs)):5.1f}% of starts within 50 cents  {time.perf_counter() - t:5.1f} s", flush=True)
+    progress(len(rewards), len(rewards), "done")
     return results
 
 

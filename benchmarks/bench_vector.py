@@ -103,6 +103,7 @@ def main() -> None:
 
     print("### DrumLoop-v0: env-steps/s by reward\n")
     sizes = (1, 8, 64, 256)
+    print("Each cell: env-steps/s (its ratio to the paper's method for that reward, measured just before).\n")
     print("| reward | paper's method | single env | " + " | ".join(f"vector N={n}" for n in sizes) + " | best / paper |")
     print("|---|---:|---:|" + "---:|" * len(sizes) + "---:|")
     for reward in ("mse", "mfcc", "stft", "cqt"):
@@ -117,11 +118,13 @@ def main() -> None:
                 envs.close()
             cells.append(rate)
         best = max(single, *cells)
-        print(f"| {reward} | {paper:,.1f} | {single:,.0f} | " + " | ".join(f"{c:,.0f}" for c in cells) + f" | {best / paper:,.0f}x |", flush=True)
+        print(f"| {reward} | {paper:,.1f} | " + " | ".join(f"{c:,.0f} ({c / paper:,.0f}x)" for c in (single, *cells)) + f" | {best / paper:,.0f}x |", flush=True)
 
     print("\n### Against Gymnasium's vector envs of the single env (DrumLoop-v0, mse)\n")
-    print("| vectorization | N | scsynth processes | env-steps/s | MB per env |")
-    print("|---|---:|---:|---:|---:|")
+    paper = run_single("raveforce/DrumLoop-v0", "mse", 1, renderer="nrt")
+    print(f"The paper's method in this run: {paper:,.1f} steps/s.\n")
+    print("| vectorization | N | scsynth processes | env-steps/s | ratio to the paper's method | MB per env |")
+    print("|---|---:|---:|---:|---:|---:|")
     for n in (8, 64):
         for mode, label in (("sync", "SyncVectorEnv"), ("async", "AsyncVectorEnv"), ("vector_entry_point", "RaveForceVectorEnv")):
             if mode == "async" and n > 8 and args.quick:
@@ -141,18 +144,20 @@ def main() -> None:
                 rate, memory = run_vector(envs, 16, max(2, int(scale * 8 * (8 if n == 8 else 1))), baseline_mb=baseline)
             finally:
                 envs.close()
-            print(f"| {label} | {n} | {procs} | {rate:,.0f} | {memory:.1f} |", flush=True)
+            print(f"| {label} | {n} | {procs} | {rate:,.0f} | {rate / paper:,.0f}x | {memory:.1f} |", flush=True)
 
     print("\n### KickFrequency-v0 (every action a new render), mse\n")
-    print("| N | env-steps/s |")
-    print("|---:|---:|")
+    paper = run_single("raveforce/KickFrequency-v0", "mse", max(8, int(32 * scale)), renderer="nrt")
+    print(f"The paper's method in this run: {paper:,.1f} steps/s.\n")
+    print("| N | env-steps/s | ratio to the paper's method |")
+    print("|---:|---:|---:|")
     for n in (1, 64):
         envs = gym.make_vec("raveforce/KickFrequency-v0", num_envs=n, vectorization_mode="vector_entry_point", reward="mse", copy=False)
         try:
             rate, _ = run_vector(envs, 1, max(4, int(scale * (400 if n == 1 else 80))))
         finally:
             envs.close()
-        print(f"| {n} | {rate:,.0f} |", flush=True)
+        print(f"| {n} | {rate:,.0f} | {rate / paper:,.0f}x |", flush=True)
 
 
 if __name__ == "__main__":

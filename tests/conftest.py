@@ -35,3 +35,30 @@ def play(env, actions) -> tuple[np.ndarray, list[float]]:
         rewards.append(reward)
     assert np.all(terminated) and not np.any(truncated)
     return obs, rewards
+
+
+# --- sclang servers, one of each per test session (per xdist worker) ----------------------------
+
+
+@pytest.fixture(scope="session")
+def tasks(tmp_path_factory):
+    """`raveforce sclang` serving test_sclang.TASKS_SCD (sine, sine2, accents)."""
+    from test_sclang import TASKS_SCD, Served, session_processes
+
+    file = tmp_path_factory.mktemp("scd") / "tasks.scd"
+    file.write_text(TASKS_SCD)
+    served = Served(file)
+    yield served
+    assert served.stop() == 0
+    assert session_processes(served.sclang_pid) == []
+
+
+@pytest.fixture(scope="session")
+def drums():
+    """`raveforce sclang` serving the quark's drum_loop.scd example."""
+    from test_sclang import QUARK, Served, session_processes
+
+    served = Served(QUARK / "examples" / "drum_loop.scd")
+    yield served
+    assert served.stop() == 0
+    assert session_processes(served.sclang_pid) == []

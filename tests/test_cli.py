@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from raveforce.midi import read_notes
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
 RAVEFORCE = Path(sys.executable).parent / "raveforce"  # the console script pip installed
@@ -17,17 +18,27 @@ def run(*args, timeout=300):
     return subprocess.run([sys.executable, "-m", "raveforce", *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
+def pattern_keys(pattern) -> list[tuple[int, int]]:
+    """(step, General MIDI drum key) of every hit of a drum-loop pattern, in order."""
+    return [(k, key) for k, a in enumerate(pattern) for bit, key in ((1, 36), (2, 38), (4, 42)) if a & bit]
+
+
 def test_solve_drum_loop_recovers_the_shipped_pattern(tmp_path):
     out = tmp_path / "demo"
     done = subprocess.run([str(RAVEFORCE), "solve", "drum-loop", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "pattern " + " ".join(map(str, DRUM_LOOP_PATTERN)) in done.stdout
-    assert done.stdout.count("step ") == 16 and "16/16" in done.stderr  # per-step lines, a progress line
+    assert done.stdout.count("step ") == 16 and done.stderr == ""  # per-step lines; no progress bar in a pipe
     result = json.loads((out / "result.json").read_text())
     assert result["task"] == "raveforce/DrumLoop-v0" and result["agent"] == "dp" and result["reward"] == DRUM_LOOP.reward
     assert result["actions"] == list(DRUM_LOOP_PATTERN) and result["matches_shipped_pattern"] is True
     assert len(result["rewards"]) == 16 and abs(result["total_reward"]) < 1e-6
-    assert sorted(p.name for p in out.iterdir()) == ["best.wav", "index.html", "report.png", "result.json", "target.wav"]
+    assert sorted(p.name for p in out.iterdir()) == ["best.mid", "best.wav", "index.html", "report.png", "result.json", "target.mid", "target.wav"]
+    _, best = read_notes(out / "best.mid")
+    assert [(n.start // 120, n.key) for n in best] == pattern_keys(DRUM_LOOP_PATTERN)
+    assert read_notes(out / "target.mid") == read_notes(out / "best.mid")
+    page = (out / "index.html").read_text()
+    assert "href='best.mid'" in page and "href='target.mid'" in page
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # no temporary directory left
 
 
@@ -64,6 +75,8 @@ def test_solve_with_a_target_file(tmp_path):
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["actions"] == pattern and "matches_shipped_pattern" not in result
+    assert [(n.start // 120, n.key) for n in read_notes(tmp_path / "out" / "best.mid")[1]] == pattern_keys(pattern)
+    assert not (tmp_path / "out" / "target.mid").exists()  # the target's pattern is not known
 
 
 def test_figures_write_png_and_csv(tmp_path):

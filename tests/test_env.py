@@ -259,7 +259,7 @@ def test_scsynth_dying_mid_episode_raises_then_reset_recovers(rng):
 
 
 def test_hung_scsynth_times_out():
-    env = gym.make("raveforce/DrumLoop-v0", reward="mse", timeout=0.5)
+    env = gym.make("raveforce/DrumLoop-v0", reward="mse", timeout=2.0)  # a loaded machine may take 0.5 s to start scsynth
     try:
         env.reset(seed=0)
         process = _stream_process(env)

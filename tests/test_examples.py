@@ -12,3 +12,10 @@ def test_custom_task_example_recovers_its_riff():
     assert done.returncode == 0, done.stderr
     lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("found", "answer")))
     assert lines["found"].strip() == lines["answer"].strip()
+
+
+def test_loop_to_midi_example_finds_the_pattern_it_played(tmp_path):
+    done = subprocess.run([sys.executable, str(EXAMPLES / "loop_to_midi.py"), str(tmp_path / "loop95")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(":", 1) for line in done.stdout.splitlines() if line.startswith(("pattern found:", "pattern played:")))
+    assert lines["pattern found"].split() == lines["pattern played"].split() and "best.mid at 95 BPM:" in done.stdout

@@ -423,3 +423,10 @@ def test_quark_keeps_serving_after_the_fuzz(quark):
     # them; any other ERROR would be an error the quark did not catch and reply with.
     errors = [line for line in served.lines if line.startswith("ERROR") and "must have type tags" not in line]
     assert not errors, "".join(errors[:10])
+
+
+def test_target_that_overflows_float32_when_resampled_is_a_target_error(optimum):
+    """Found by test_fuzz_target_arrays: 1.9e36 at 8 kHz overshoots float32 once resampled."""
+    with pytest.raises(TargetError, match=r"peak 1.9e\+36 at 8000 Hz\) does not fit float32"):
+        RaveForceEnv(DRUM_LOOP, target=(np.full(3000, 1.90158698e36), 8000), reward="mse")
+    check_target((np.full(3000, 1.90158698e36), 8000), optimum)

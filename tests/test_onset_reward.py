@@ -6,7 +6,7 @@ import pytest
 
 import raveforce  # noqa: F401
 from raveforce import rewards as R
-from raveforce.onset_reward import Onsets, onsets
+from raveforce.rewards import Onsets, onsets
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
 

@@ -165,7 +165,7 @@ def test_callable_reward_is_wrapped_as_a_distance():
 
 
 def test_register_a_custom_criterion(monkeypatch):
-    monkeypatch.setattr(rewards, "_REGISTRY", dict(rewards._REGISTRY))
+    monkeypatch.setattr(rewards.base, "_REGISTRY", dict(rewards.base._REGISTRY))
 
     @rewards.register
     class Peak(rewards.Criterion):
@@ -276,3 +276,20 @@ def test_batch_distances_checks_its_arguments():
     with pytest.raises(ValueError, match="non-finite"):
         rewards.batch_distances(batch, np.full((2, 2000), np.inf, np.float32), 0)
     assert rewards.batch_distances(batch, np.ones((2, 2000), np.float32), 1).tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("name", ["mse", "stft", "mfcc"])
+def test_batch_distances_of_long_steps_equal_the_per_env_distances(name):
+    """Steps longer than the batch's scratch rows (KickFrequency's one 1-s step): still to the bit,
+    and the incremental check of the second step still sees the first step's samples."""
+    rng = np.random.default_rng(3)
+    bounds = np.array([0, 70000, 88200])
+    targets = [rng.standard_normal(bounds[-1]) * 0.1 for _ in range(2)]
+    heads = [rewards.make(name, target=t, sample_rate=44100, boundaries=bounds) for t in targets]
+    batched = [heads[i % 2] if i < 2 else heads[i % 2].fork() for i in range(6)]
+    alone = [rewards.make(name, target=targets[i % 2], sample_rate=44100, boundaries=bounds) for i in range(6)]
+    audio = (rng.standard_normal((6, bounds[-1])) * 0.1).astype(np.float32)
+    for k in (0, 1, 0, 1):
+        got = rewards.batch_distances(batched, audio, k)
+        assert got.tolist() == [c.distance(row, k) for c, row in zip(alone, audio)], k
+        audio[1::2, : bounds[1]] *= 0.5  # rows 1, 3, 5 no longer follow: computed from scratch at step 1

@@ -50,8 +50,8 @@ def test_train_command_writes_model_page_and_recorded_episodes(tmp_path):
     result = json.loads((out / "result.json").read_text())
     assert result["agent"] == "dqn" and result["steps"] == 320 and len(result["actions"]) == 16
     assert len(result["episode_returns"]) == 20 and "random_mean_return" in result
-    assert sorted(p.name for p in (out / "episodes").iterdir()) == sorted(f"rl-episode-{i}.wav" for i in (0, 8, 16))
-    for name in ("model.zip", "best.wav", "target.wav", "report.png", "index.html"):
+    assert sorted(p.name for p in (out / "episodes").iterdir()) == sorted(f"rl-episode-{i}.{ext}" for i in (0, 8, 16) for ext in ("mid", "wav"))
+    for name in ("model.zip", "best.wav", "best.mid", "target.mid", "target.wav", "report.png", "index.html"):
         assert (out / name).is_file(), name
     page = (out / "index.html").read_text()
     assert "episodes/rl-episode-8.wav" in page and "model.zip" in page

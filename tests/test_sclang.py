@@ -76,24 +76,6 @@ class Served(BackgroundServer):
         return code
 
 
-@pytest.fixture(scope="module")
-def tasks(tmp_path_factory):
-    file = tmp_path_factory.mktemp("scd") / "tasks.scd"
-    file.write_text(TASKS_SCD)
-    served = Served(file)
-    yield served
-    assert served.stop() == 0
-    assert session_processes(served.sclang_pid) == []
-
-
-@pytest.fixture(scope="module")
-def drums():
-    served = Served(QUARK / "examples" / "drum_loop.scd")
-    yield served
-    assert served.stop() == 0
-    assert session_processes(served.sclang_pid) == []
-
-
 def spectral_peak(audio: np.ndarray, sample_rate: int) -> float:
     return float(np.argmax(np.abs(np.fft.rfft(audio))) * sample_rate / len(audio))
 

@@ -26,13 +26,12 @@ import soak  # noqa: E402
 
 
 @pytest.mark.parametrize(
-    "kind,steps",
-    [("single", 4000), ("vector", 4096), ("sclang", 2000), ("sclang-nrt", 48)],
+    "kind,steps,recreate",  # re-create the env (a fresh scsynth, temp dir, socket) every `recreate` episodes
+    [("single", 1280, 10), ("vector", 1024, 5), ("sclang", 640, 10), ("sclang-nrt", 32, 1)],
 )
-def test_short_soak_leaks_nothing_and_loses_nothing(kind, steps):
+def test_short_soak_leaks_nothing_and_loses_nothing(kind, steps, recreate):
     if kind.startswith("sclang") and shutil.which("sclang") is None:
         pytest.skip("sclang is not installed")
-    recreate = 2 if kind == "sclang-nrt" else 10  # re-create the env (a fresh scsynth, temp dir, socket) every N episodes
     result = soak.soak(kind, steps=steps, max_seconds=120, recreate=recreate, check=5, sample=max(16, steps // 20), num_envs=4)
     summary, problems = soak.verdict(result, warmup=0.2, max_rss_slope=float("inf"))  # memory: see below
     assert result.errors == [] and result.steps >= steps

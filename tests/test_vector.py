@@ -135,7 +135,8 @@ def test_every_registered_task_has_a_vector_env(env_id):
     try:
         envs.reset(seed=0)
         obs, reward, *_ = envs.step(envs.action_space.sample())
-        assert obs.shape == (2, envs.unwrapped.task.total_samples) and reward.shape == (2,)
+        audio = obs["audio"] if isinstance(obs, dict) else obs  # the transcription envs: Dict(audio, target)
+        assert audio.shape == (2, envs.unwrapped.task.total_samples) and reward.shape == (2,)
     finally:
         envs.close()
 

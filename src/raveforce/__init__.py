@@ -32,16 +32,20 @@ ENVS = {
     "raveforce/BassLine-v0": "raveforce.envs:BassLineEnv",
     "raveforce/Melody-v0": "raveforce.envs:MelodyEnv",
     "raveforce/SCLang-v0": "raveforce.sclang:SCLangEnv",
+    "raveforce/DrumTranscribe-v0": "raveforce.transcribe:DrumTranscribeEnv",
+    "raveforce/KickTranscribe-v0": "raveforce.transcribe:KickTranscribeEnv",
 }
 
 
 def _vector_entry_point(entry_point: str):
-    """A make_vec entry point: the env class's TASK in a RaveForceVectorEnv."""
+    """A make_vec entry point: the env class's own `make_vector`, else its TASK in a RaveForceVectorEnv."""
 
     def make(num_envs: int = 1, **kwargs):
         from raveforce.vector import RaveForceVectorEnv
 
         env_class = gymnasium.envs.registration.load_env_creator(entry_point)
+        if hasattr(env_class, "make_vector"):
+            return env_class.make_vector(num_envs, **kwargs)
         return RaveForceVectorEnv(env_class.TASK, num_envs, **kwargs)
 
     return make
@@ -53,7 +57,7 @@ for _env_id, _entry_point in ENVS.items():
         vector = None if _env_id in SERVED else _vector_entry_point(_entry_point)
         gymnasium.register(_env_id, entry_point=_entry_point, vector_entry_point=vector)
 
-_LAZY = {"rewards", "tasks", "envs", "env", "task", "render", "scsynth", "audio", "osc", "sclang", "vector"}
+_LAZY = {"rewards", "tasks", "envs", "env", "task", "render", "scsynth", "audio", "osc", "sclang", "vector", "transcribe"}
 
 
 def __getattr__(name: str):

@@ -92,7 +92,7 @@ def cmd_demo(args) -> int:
     """`raveforce solve drum-loop`: the dynamic-programming agent imitates the shipped loop."""
     from raveforce import cli
 
-    solve = argparse.Namespace(task="drum-loop", agent=None, target=None, reward=args.reward, seed=args.seed, steps=4096, out=args.out)
+    solve = argparse.Namespace(task="drum-loop", agent=None, target=None, reward=args.reward, seed=args.seed, steps=4096, out=args.out, bpm=None, task_steps=None)
     return cli.cmd_solve(solve)
 
 
@@ -109,6 +109,8 @@ def cmd_train(args) -> int:
     if args.engine == "sb3":
         from raveforce import cli
 
+        if args.task == "drum-transcribe":
+            return cli.cmd_train_transcribe(args)
         return cli.cmd_train(args)
     try:
         from raveforce.integrations import rllib
@@ -120,13 +122,29 @@ def cmd_train(args) -> int:
 def cmd_landscape(args) -> int:
     """Every reward along a sweep of a task's actions: landscape.csv and landscape.png."""
     from raveforce.landscape import landscape
+    from raveforce.progress import ProgressLine
 
     pattern = None if args.pattern is None else _parse_actions(args.pattern, _task_space(args.task))
-    summary = landscape(args.task, args.reward.replace(",", " ").split(), args.out, points=args.points, pattern=pattern, target=args.target)
+    summary = landscape(args.task, args.reward.replace(",", " ").split(), args.out, points=args.points, pattern=pattern, target=args.target, progress=ProgressLine("landscape"))
     for name, row in summary.items():
         print(f"{name:16} " + "  ".join(f"{k} {v:.6g}" for k, v in row.items()))
     print(f"wrote {Path(args.out) / 'landscape.csv'} and landscape.png")
     return 0
+
+
+def cmd_quark_path(args) -> int:
+    """Print the folder of the RaveForce quark (for `Quarks.install("...")` in SuperCollider)."""
+    from raveforce.sclang import find_quark
+
+    print(find_quark())
+    return 0
+
+
+def cmd_doctor(args) -> int:
+    """What this machine has for RaveForce; exit 1 with the fix for anything missing."""
+    from raveforce.doctor import run
+
+    return run()
 
 
 def _task_space(name: str):
@@ -161,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="an .scd file that defines SynthDefs and calls RaveForce.start")
     p.add_argument("--port", type=int, default=None, help="sclang's UDP port (default: sclang's, 57120)")
     p.add_argument("--sclang", default=None, help="the sclang executable (else $RAVEFORCE_SCLANG, else PATH)")
-    p.add_argument("--quark", default=None, help="the RaveForce quark folder (else $RAVEFORCE_QUARK, else this source tree's)")
+    p.add_argument("--quark", default=None, help="the RaveForce quark folder (else $RAVEFORCE_QUARK, else the installed one: raveforce quark-path)")
     p.set_defaults(func=cmd_sclang)
 
     p = sub.add_parser("train", help="train an agent on a task (--engine sb3: stable-baselines3 PPO/DQN; rllib: PPO on Ray RLlib)")
@@ -172,10 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, default=10, help="rllib: PPO training iterations (default 10)")
     p.add_argument("--address", default=None, help="rllib: a Ray cluster, 'auto' or ray://HEAD:10001 (default: a local Ray instance)")
     p.add_argument("--reward", default=None)
-    p.add_argument("--observation", choices=["logmel", "audio"], default="logmel", help="rllib: what the policy sees (default logmel)")
+    p.add_argument("--observation", choices=["logmel", "audio", "features"], default="logmel", help="rllib: what the policy sees (default logmel; the transcription envs: their StepFeatures)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--checkpoint", default=None, help="rllib: a folder to save the trained algorithm to")
     cli.add_train_options(p)
+    cli.add_transcribe_options(p)
     p.set_defaults(func=cmd_train)
 
     cli.add_subcommands(sub)  # solve, figure
@@ -188,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pattern", default=None, help="discrete tasks: the optimal actions (default: the documented ones)")
     p.add_argument("--target", default=None, help="a target sound file (default: the task's)")
     p.set_defaults(func=cmd_landscape)
+
+    p = sub.add_parser("quark-path", help="print where the RaveForce quark is, for Quarks.install in SuperCollider")
+    p.set_defaults(func=cmd_quark_path)
+
+    p = sub.add_parser("doctor", help="check scsynth, sclang, plugins, extras and a 1 s render; exit 1 with the fix for what is missing")
+    p.set_defaults(func=cmd_doctor)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,14 +48,32 @@ def load_target(target, *, sample_rate: int, length: int) -> np.ndarray:
         raise TargetError(f"{what} is empty (0 samples)")
     if not np.all(np.isfinite(audio)):
         raise TargetError(f"{what} contains NaN or infinite samples")
+    peak = float(np.max(np.abs(audio)))
     if rate != sample_rate:
         import soxr
 
         audio = soxr.resample(audio, int(rate), sample_rate, quality="HQ")
     out = np.zeros(length, dtype=np.float32)
     n = min(length, len(audio))
-    out[:n] = audio[:n]
+    with np.errstate(over="ignore"):
+        out[:n] = audio[:n]
+    if not np.all(np.isfinite(out[:n])):  # e.g. samples near float32's limit, overshooting when resampled
+        raise TargetError(
+            f"{what} (peak {peak:.3g} at {rate} Hz) does not fit float32 (about 3.4e38 at most) at {sample_rate} Hz"
+        )
     return out
+
+
+def read_sound(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """(float64 (samples,) mono, sample rate) of a whole sound file (WAV, FLAC, OGG, MP3, ...:
+    what libsndfile reads); TargetError naming the file when it is missing or not audio."""
+    audio, rate = _read(Path(path), None, None)
+    audio = audio.mean(axis=1)
+    if audio.size == 0:
+        raise TargetError(f"target file {str(path)!r} is empty (0 samples)")
+    if not np.all(np.isfinite(audio)):
+        raise TargetError(f"target file {str(path)!r} contains NaN or infinite samples")
+    return audio, rate
 
 
 def _check_rate(rate, what: str) -> None:
@@ -68,18 +88,41 @@ def _needed(length: int, rate: int, sample_rate: int) -> int:
     return -(-length * rate // sample_rate) + rate // 10 + 64
 
 
-def _read(path: Path, sample_rate: int, length: int) -> tuple[np.ndarray, int]:
+def _read(path: Path, sample_rate: int | None, length: int | None) -> tuple[np.ndarray, int]:
+    """(float64 (frames, channels), rate): the frames an episode of `length` at `sample_rate`
+    needs, or (length None) the whole file."""
     if not path.exists():
         raise TargetError(f"target file {str(path)!r} does not exist")
     if not path.is_file():
         raise TargetError(f"target {str(path)!r} is not a file")
     try:
-        with soundfile.SoundFile(path) as f:
+        with _quiet_decoder(), soundfile.SoundFile(path) as f:
             rate = f.samplerate
-            audio = f.read(frames=max(1, _needed(length, rate, sample_rate)), dtype="float64", always_2d=True)
+            frames = -1 if length is None else max(1, _needed(length, rate, sample_rate))
+            audio = f.read(frames=frames, dtype="float64", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as exc:
         raise TargetError(f"target file {str(path)!r} is not readable audio ({exc})") from exc
     return audio, rate
+
+
+@contextlib.contextmanager
+def _quiet_decoder():
+    """Hide what C decoders print on file descriptor 2 (libmpg123's "Note: Illegal Audio-MPEG-Header"
+    on a file that is not MP3) while a file is opened: the TargetError says what went wrong."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        sys.stderr.flush()
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _short(value) -> str:

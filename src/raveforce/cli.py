@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ class SolveTask:
 
 
 TASKS = {
-    "drum-loop": SolveTask("raveforce/DrumLoop-v0", "DRUM_LOOP", ("dp", "greedy", "random", "ppo"), "dp"),
+    "drum-loop": SolveTask("raveforce/DrumLoop-v0", "DRUM_LOOP", ("dp", "greedy", "random", "ppo", "policy"), "dp"),
     "kick-frequency": SolveTask("raveforce/KickFrequency-v0", "KICK_FREQUENCY", ("sweep", "actor-critic", "random"), "sweep"),
 }
 TRAIN_TASKS = ("drum-loop",)
@@ -98,12 +99,88 @@ def _check_reward(name: str | None) -> None:
 
 
 def _load_target(path: str | None, task):
-    """None (the task's own) or (float32 samples, sample rate) read from `path` (TargetError if not)."""
+    """None (the task's own) or (float32 samples, sample rate) read from `path` (TargetError if
+    not audio): cut to the episode with a one-line warning naming the kept span; UsageError if
+    that span is silent."""
     if path is None:
         return None
+    import soundfile
+
     from raveforce.audio import load_target
 
-    return (load_target(path, sample_rate=task.sample_rate, length=task.total_samples), task.sample_rate)
+    audio = load_target(path, sample_rate=task.sample_rate, length=task.total_samples)
+    info = soundfile.info(path)
+    seconds = info.frames / info.samplerate
+    kept = f"0.000-{task.total_seconds:.3f} s ({task.steps} steps at {task.bpm:g} BPM)"
+    if seconds > task.total_seconds + 1.0 / task.sample_rate:
+        print(f"raveforce: warning: target {path!r} lasts {seconds:.3f} s; the episode keeps {kept}", file=sys.stderr)
+    peak = float(np.abs(audio).max())
+    if peak < SILENCE:
+        level = f"{20 * np.log10(peak):.0f} dBFS" if peak > 0 else "0"
+        raise UsageError(f"target {path!r} is silent in the span the episode keeps, {kept} (peak {level}); give a sound file with sound in it")
+    return (audio, task.sample_rate)
+
+
+SILENCE = 1e-6  # peak amplitude (-120 dBFS) under which a target counts as silent
+
+
+def _bpm_option(text: str):
+    """--bpm: 'auto' or a tempo > 0."""
+    if text == "auto":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'auto' nor a tempo in BPM") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tempo > 0 BPM")
+    return value
+
+
+def _steps_option(text: str):
+    """--task-steps: 'auto' or a whole number >= 1."""
+    return text if text == "auto" else _positive(text)
+
+
+def add_loop_options(p) -> None:
+    """--bpm and --task-steps: fit the task's grid to the target loop."""
+    p.add_argument("--bpm", type=_bpm_option, default=None, help="the target's tempo: a number, or auto (from the loop: 1, 2 or 4 bars of 4/4, 60-200 BPM); default the task's")
+    p.add_argument("--task-steps", type=_steps_option, default=None, help="steps per episode: a number, or auto (the loop's length at the tempo); default the task's, auto with --bpm auto")
+
+
+def fit_task_to_target(task, target_path: str | None, *, bpm=None, steps=None):
+    """(the task on the target's grid, what was estimated for result.json). bpm and steps: None
+    (the task's), a number, or "auto" (measured from the target loop, and printed)."""
+    from raveforce.task import replace_options
+
+    estimated: dict = {}
+    if "auto" in (bpm, steps):
+        from raveforce import loops
+        from raveforce.audio import read_sound
+
+        if target_path is None:
+            raise UsageError("--bpm auto and --task-steps auto measure a target loop: give one with --target")
+        audio, rate = read_sound(target_path)
+        peak = float(np.abs(audio).max())
+        if peak < SILENCE:
+            raise UsageError(f"target {target_path!r} is silent (peak {peak:.3g}): there is no tempo to measure; give a loop with sound in it")
+        seconds = len(audio) / rate
+        if bpm == "auto" and steps in (None, "auto"):
+            found = loops.estimate(audio, rate)
+            bpm, steps = found.bpm, found.steps(task.beats_per_step)
+            print(f"target {target_path}: {found.describe()}; {steps} steps")
+            readings = {f"{b:g} BPM x {n} bar{'s' * (n > 1)}": round(score, 4) for (b, n), score in found.readings.items()}
+            estimated = {"bpm_estimated": True, "bars": found.bars, "loop_seconds": round(seconds, 6), "readings": readings}
+        elif bpm == "auto":
+            bpm = round(steps * task.beats_per_step * 60.0 / seconds, 2)
+            print(f"target {target_path}: {seconds:.3f} s of {steps} steps: {bpm:g} BPM")
+            estimated = {"bpm_estimated": True, "loop_seconds": round(seconds, 6)}
+        else:
+            steps = max(1, round(seconds * (bpm or task.bpm) / 60.0 / task.beats_per_step))
+            print(f"target {target_path}: {seconds:.3f} s at {bpm or task.bpm:g} BPM: {steps} steps")
+            estimated = {"steps_estimated": True, "loop_seconds": round(seconds, 6)}
+    overrides = {name: value for name, value in (("bpm", None if bpm is None else float(bpm)), ("steps", steps)) if value is not None}
+    return (replace_options(task, overrides) if overrides else task), estimated
 
 
 def _requires(module: str, hint: str) -> None:
@@ -111,6 +188,28 @@ def _requires(module: str, hint: str) -> None:
 
     if importlib.util.find_spec(module) is None:
         raise UsageError(hint)
+
+
+def write_midis(folder: Path, task, actions, *, target_actions=None) -> list[str]:
+    """`best.mid` from `actions` (and `target.mid` from `target_actions` when the target's
+    pattern is known) in `folder`; the file names written."""
+    from raveforce.midi import write_actions
+
+    write_actions(folder / "best.mid", task, actions)
+    if target_actions is None:
+        return ["best.mid"]
+    write_actions(folder / "target.mid", task, target_actions)
+    return ["best.mid", "target.mid"]
+
+
+def known_target_actions(task_name: str, task, target_path: str | None):
+    """The actions the shipped target was made of, if the target is the shipped one on its own grid."""
+    import raveforce.tasks as tasks
+
+    shipped = getattr(tasks, task_name)
+    if target_path is not None or task != shipped:
+        return None
+    return {"DRUM_LOOP": tasks.DRUM_LOOP_PATTERN}.get(task_name)
 
 
 # --- solve -------------------------------------------------------------------------------------
@@ -135,6 +234,8 @@ def run_agent(agent: str, task, *, target, reward, seed: int, steps: int, progre
         from raveforce.train import train
 
         return train("ppo", task=task, steps=steps, seed=seed, target=target, reward=reward, progress=progress)
+    if agent == "policy":
+        return run_policy(task, target=target, reward=reward, progress=progress)
     raise UsageError(f"unknown agent {agent!r}")
 
 
@@ -148,6 +249,20 @@ def calibrated_task(task, target):
     fitted = ", ".join(f"{v} from {'the shipped kit' if s is None else f'kit {s}'}" for v, s in calibration.fitted.items())
     print(f"calibrated the kit in {calibration.seconds:.1f} s: {fitted}; residual {calibration.residual_before:.3f} -> {calibration.residual_after:.3f}")
     return kits.kit_task(calibration.kit, task, name=f"{task.name}Calibrated"), calibration
+
+
+def run_policy(task, *, target, reward, progress, policy_path=None):
+    """The shipped transcriber's one episode (16 env steps, no search) as a Solution whose
+    history holds the episode's "audio" and "target" (so nothing is rendered again)."""
+    from raveforce import agents, transcriber
+
+    policy = transcriber.load(policy_path)
+    target = target if target is not None else (task.load_target(), task.sample_rate)
+    actions, audio, rewards = transcriber.transcribe(target, policy=policy, reward=reward)
+    if progress:
+        progress(task.steps, task.steps, "one episode")
+    target_audio = task.load_target(target)
+    return agents.Solution(actions, rewards, evaluations=task.steps, history={"audio": audio, "target": target_audio})
 
 
 def cmd_solve(args) -> int:
@@ -164,7 +279,7 @@ def cmd_solve(args) -> int:
     _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
     if agent == "ppo":
         _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
-    task = getattr(raveforce.tasks, spec.task_name)
+    task, estimated = fit_task_to_target(getattr(raveforce.tasks, spec.task_name), args.target, bpm=args.bpm, steps=args.task_steps)
     target = _load_target(args.target, task)
     calibration = None
     if args.calibrate:
@@ -177,7 +292,10 @@ def cmd_solve(args) -> int:
         start = time.perf_counter()
         solution = run_agent(agent, task, target=target, reward=reward, seed=args.seed, steps=args.steps, progress=_progress(agent))
         seconds = time.perf_counter() - start
-        audio, rewards, target_audio = agents.play(task, solution.actions, target=target, reward=reward)
+        if "audio" in getattr(solution, "history", {}):  # the episode the agent played is the answer
+            audio, rewards, target_audio = solution.history["audio"], solution.rewards, solution.history["target"]
+        else:
+            audio, rewards, target_audio = agents.play(task, solution.actions, target=target, reward=reward)
         actions = [a.tolist() if isinstance(a, np.ndarray) else int(a) for a in solution.actions]
         result = {
             "task": spec.env_id,
@@ -189,12 +307,16 @@ def cmd_solve(args) -> int:
             "rewards": rewards,
             "total_reward": float(sum(rewards)),
             "search_seconds": round(seconds, 3),
+            "bpm": task.bpm,
+            "episode_steps": task.steps,
+            **estimated,
         }
         if calibration is not None:
             result["calibration"] = calibration.summary()
         search = None
         if hasattr(solution, "evaluations"):
             result["evaluations"] = solution.evaluations
+        result["env_steps"] = env_steps(solution, args.steps, task)
         if spec.task_name == "KICK_FREQUENCY":
             control = task.actions.controls[0]
             result["frequency_hz"] = control(actions[0][0])
@@ -219,9 +341,18 @@ def cmd_solve(args) -> int:
         summary = f"{reward} reward; total reward {result['total_reward']:.6g} (0 is a perfect match); search took {seconds:.2f} s."
         if "frequency_hz" in result:
             summary += f" Chosen frequency: {result['frequency_hz']:.2f} Hz."
-        write_html(tmp, title=title, summary=summary, task=task, actions=actions, rewards=rewards, result=result)
-    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html}}")
+        midis = write_midis(tmp, task, solution.actions, target_actions=known_target_actions(spec.task_name, task, args.target))
+        write_html(tmp, title=title, summary=summary, task=task, actions=actions, rewards=rewards, result=result, links=midis)
+    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html,{','.join(midis)}}}")
     return 0
+
+
+def env_steps(solution, training_steps: int, task) -> int:
+    """The env steps an agent rendered to reach its answer: a search's evaluations, or a trained
+    agent's training steps plus its final episode."""
+    if hasattr(solution, "evaluations"):
+        return int(solution.evaluations)
+    return int(training_steps) + task.steps
 
 
 # --- train -------------------------------------------------------------------------------------
@@ -242,7 +373,7 @@ def cmd_train(args) -> int:
     _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
     from raveforce.train import train
 
-    task = DRUM_LOOP
+    task, estimated = fit_task_to_target(DRUM_LOOP, args.target, bpm=args.bpm, steps=args.task_steps)
     target = _load_target(args.target, task)
     reward = args.reward or task.reward
     with OutputDir(args.out) as tmp:
@@ -269,6 +400,9 @@ def cmd_train(args) -> int:
             "random_mean_return": float(np.mean(baseline.history["returns"])),
             "episode_returns": trained.episode_returns,
             "train_seconds": round(seconds, 3),
+            "bpm": task.bpm,
+            "episode_steps": task.steps,
+            **estimated,
         }
         print("pattern", " ".join(map(str, trained.actions)), f" total reward {result['total_reward']:.6g}")
         print(f"random agent's mean return {result['random_mean_return']:.6g} (64 episodes)")
@@ -281,13 +415,14 @@ def cmd_train(args) -> int:
             tmp / "report.png", task=task, target=target_audio, result=audio, rewards=rewards, title=title,
             silence=silence, curve=trained.episode_returns,
         )  # fmt: skip
-        recorded = sorted(p.relative_to(tmp).as_posix() for p in (tmp / "episodes").glob("*.wav"))
+        midis = write_midis(tmp, task, trained.actions, target_actions=known_target_actions("DRUM_LOOP", task, args.target))
+        recorded = sorted(p.relative_to(tmp).as_posix() for p in (tmp / "episodes").glob("*.*"))
         summary = (
             f"{reward} reward; the trained policy's total reward {result['total_reward']:.6g} "
             f"(random agent: {result['random_mean_return']:.6g} on average; 0 is a perfect match)."
         )
-        write_html(tmp, title=title, summary=summary, task=task, actions=trained.actions, rewards=rewards, result=result, links=["model.zip", *recorded])
-    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html,model.zip,episodes/}}")
+        write_html(tmp, title=title, summary=summary, task=task, actions=trained.actions, rewards=rewards, result=result, links=[*midis, "model.zip", *recorded])
+    print(f"wrote {args.out}/{{best.wav,target.wav,report.png,result.json,index.html,{','.join(midis)},model.zip,episodes/}}")
     return 0
 
 
@@ -324,19 +459,78 @@ def add_train_options(p) -> None:
     p.add_argument("--target", default=None, help="sb3: a sound file to imitate (default: the task's shipped target)")
     p.add_argument("--record-every", type=_positive, default=64, help="sb3: write every Nth training episode to OUT/episodes/")
     p.add_argument("--out", default=None, help="sb3: the output directory (required)")
+    add_loop_options(p)
+
+
+def cmd_train_transcribe(args) -> int:
+    """`raveforce train drum-transcribe`: one policy for every target (sb3 on the vector env);
+    curve.csv, curve.png, policy.npz, model.zip, result.json and index.html in --out."""
+    from raveforce.train_transcribe import train_transcriber
+
+    if args.out is None:
+        raise UsageError("--out is required: the output directory")
+    _check_reward(args.reward)
+    _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
+    _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
+    if args.tensorboard is not None:
+        _requires("tensorboard", "tensorboard is not installed: pip install tensorboard")
+    with OutputDir(args.out) as tmp:
+        print(f"training {args.algo.upper()} on raveforce/DrumTranscribe-v0 for {args.steps} steps, {args.envs} envs")
+        run = train_transcriber(
+            args.algo, steps=args.steps, envs=args.envs, seed=args.seed, out=tmp, reward=args.reward or "multiscale",
+            tensorboard=None if args.tensorboard is None else os.path.abspath(args.tensorboard), progress=_progress(args.algo),
+        )  # fmt: skip
+        result = {"task": "raveforce/DrumTranscribe-v0", "agent": args.algo, "steps": args.steps, "envs": args.envs, "seed": args.seed,
+                  "reward": args.reward or "multiscale", "dev": run.dev, "curve": run.curve, "train_seconds": round(run.seconds, 1)}  # fmt: skip
+        (tmp / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+        write_curve_html(tmp, result)
+    print(f"dev set: per-hit accuracy {run.dev['hit_accuracy']:.4f}, exact patterns {run.dev['exact_rate']:.3f}")
+    print(f"wrote {args.out}/{{curve.csv,curve.png,policy.npz,model.zip,result.json,index.html}}")
+    return 0
+
+
+def write_curve_html(folder: Path, result: dict) -> Path:
+    """index.html of a transcriber training run: the learning curve and the dev scores."""
+    import html
+
+    rows = "".join(
+        f"<tr><td>{r['env_steps']}</td><td>{r['seconds']}</td><td>{r['train_return']:.4g}</td><td>{r['dev_return']:.4g}</td>"
+        f"<td>{r['dev_hit_accuracy']:.4f}</td><td>{r['dev_exact_rate']:.3f}</td></tr>"
+        for r in result["curve"]
+    )
+    title = html.escape(f"RaveForce {result['task']}: {result['agent'].upper()}, {result['steps']} steps on {result['envs']} envs")
+    page = f"""<!doctype html><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:0 .8em;text-align:right}}</style>
+<h1>{title}</h1>
+<p>Mean return and per-hit accuracy on a fixed dev set of 200 patterns against env steps.
+Dev set at the end: per-hit accuracy {result['dev']['hit_accuracy']:.4f}, exact patterns {result['dev']['exact_rate']:.3f}.
+Files: <a href="curve.csv">curve.csv</a>, <a href="policy.npz">policy.npz</a> (numpy), <a href="model.zip">model.zip</a> (stable-baselines3).</p>
+<img src="curve.png" alt="learning curve" style="max-width:100%">
+<table><tr><th>env steps</th><th>seconds</th><th>training return</th><th>dev return</th><th>dev per-hit accuracy</th><th>dev exact</th></tr>{rows}</table>
+"""
+    path = folder / "index.html"
+    path.write_text(page)
+    return path
+
+
+def add_transcribe_options(p) -> None:
+    """The options of `raveforce train drum-transcribe` beyond add_train_options'."""
+    p.add_argument("--envs", type=_positive, default=64, help="drum-transcribe: lockstep episodes in the vector env (default 64)")
+    p.add_argument("--tensorboard", default=None, help="drum-transcribe: a folder for TensorBoard logs")
 
 
 def add_subcommands(sub) -> None:
     """Add solve and figure to the `raveforce` parser's subparsers."""
     p = sub.add_parser("solve", help="solve a paper task with a baseline agent: WAVs, report.png, result.json, index.html")
     p.add_argument("task", choices=list(TASKS))
-    p.add_argument("--agent", default=None, help="drum-loop: dp (default), greedy, random, ppo; kick-frequency: sweep (default), actor-critic, random")
+    p.add_argument("--agent", default=None, help="drum-loop: dp (default), greedy, random, ppo, policy (the shipped transcriber); kick-frequency: sweep (default), actor-critic, random")
     p.add_argument("--target", default=None, help="a sound file to imitate (default: the task's shipped target)")
     p.add_argument("--reward", default=None, help="mse, mfcc, stft, cqt (default: the task's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=_positive, default=8192, help="training steps of the ppo agent (default 8192)")
     p.add_argument("--calibrate", action="store_true", help="drum-loop: first fit the agent's kit to the target (result.json: calibration)")
     p.add_argument("--out", required=True, help="the output directory")
+    add_loop_options(p)
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("figure", help="the paper's figure 5, 6 or 7, measured here: PNG, CSV and JSON summary")
@@ -348,4 +542,4 @@ def add_subcommands(sub) -> None:
     p.set_defaults(func=cmd_figure)
 
 
-__all__ = ["OutputDir", "TASKS", "UsageError", "add_subcommands", "add_train_options", "cmd_figure", "cmd_solve", "cmd_train"]
+__all__ = ["TASKS", "OutputDir", "UsageError", "add_subcommands", "add_train_options", "add_transcribe_options", "cmd_figure", "cmd_solve", "cmd_train", "cmd_train_transcribe"]

@@ -87,6 +87,7 @@ class RaveForceEnv(gym.Env):
         )
         self._audio = np.zeros(task.total_samples, dtype=np.float32)
         self._rewards: list[float] = []
+        self._notes: list[tuple] = []  # the notes each step of this episode played (save_midi)
         self._distance = 0.0  # the previous step's distance (reward_mode="delta")
         self._step: int | None = None  # None: no episode running (before reset, after the end or a failure)
 
@@ -105,6 +106,7 @@ class RaveForceEnv(gym.Env):
         self.reward_criterion.reset()
         self._audio[:] = 0.0
         self._rewards = []
+        self._notes = []
         self._distance = 0.0
         self._step = 0
         return self._audio.copy(), {"step": 0}
@@ -136,6 +138,7 @@ class RaveForceEnv(gym.Env):
         reward = 0.0 - distance if self.reward_mode == "absolute" else self._distance - distance  # 0.0, never -0.0
         self._distance = distance
         self._rewards.append(reward)
+        self._notes.append(notes)
         terminated = k + 1 == self.task.steps
         self._step = None if terminated else k + 1
         return self._audio.copy(), reward, terminated, False, {"step": k + 1}
@@ -164,6 +167,12 @@ class RaveForceEnv(gym.Env):
     def save_wav(self, path: str | os.PathLike):
         """Write this episode's audio so far as a float WAV at the task's sample rate."""
         return write_wav(path, self._audio, self.task.sample_rate)
+
+    def save_midi(self, path: str | os.PathLike):
+        """Write the notes of this episode's steps so far as a MIDI file (`raveforce.midi`)."""
+        from raveforce.midi import write_midi
+
+        return write_midi(path, self.task, self._notes)
 
     def _discard_renderer(self) -> None:
         """After a render failure: end the episode; the next reset() starts a fresh scsynth."""

@@ -51,6 +51,11 @@ def render_lanes(task: Task, episodes: Sequence[Sequence[Sequence[Note]]], *, sc
     return out
 
 
+def _report(progress, done: int, total: int, message: str) -> None:
+    if progress is not None:
+        progress(done, total, message)
+
+
 def _criteria(task: Task, rewards: Sequence, target) -> dict[str, R.Criterion]:
     tgt = task.load_target(target)
     made = {}
@@ -108,21 +113,26 @@ class StepSweep:
         return {name: int(np.sum(np.argmax(r, axis=1) == np.asarray(self.pattern))) for name, r in self.rewards.items()}
 
 
-def sweep_continuous(task: Task, rewards: Sequence, *, points: int = 256, target=None, scsynth: str | None = None) -> ContinuousSweep:
-    """The landscape of a one-step task with a 1-D continuous action (e.g. KickFrequency)."""
+def sweep_continuous(task: Task, rewards: Sequence, *, points: int = 256, target=None, scsynth: str | None = None, progress=None) -> ContinuousSweep:
+    """The landscape of a one-step task with a 1-D continuous action (e.g. KickFrequency).
+    progress(done, total, message), if given, after the render and after each reward."""
     if not (isinstance(task.actions, Controls) and len(task.actions.controls) == 1 and task.steps == 1):
         raise ValueError(f"task {task.name!r} is not a one-step task with a 1-D continuous action")
     control = task.actions.controls[0]
     x = np.linspace(0.0, 1.0, points, dtype=np.float32)
     audio = render_lanes(task, [[task.actions.notes(np.array([v]))] for v in x], scsynth=scsynth)
     scores = {}
-    for name, c in _criteria(task, rewards, target).items():
+    criteria = _criteria(task, rewards, target)
+    _report(progress, 1, len(criteria) + 1, f"rendered {points} actions")
+    for i, (name, c) in enumerate(criteria.items()):
         scores[name] = np.array([0.0 - _fresh(c, a, 0) for a in audio])
+        _report(progress, i + 2, len(criteria) + 1, f"scored by {name}")
     return ContinuousSweep(task, control.name, x, np.array([control(float(v)) for v in x]), scores)
 
 
-def sweep_steps(task: Task, rewards: Sequence, *, pattern: Sequence[int], target=None, scsynth: str | None = None) -> StepSweep:
-    """For each step k, every action after `pattern[:k]` (a Choices task)."""
+def sweep_steps(task: Task, rewards: Sequence, *, pattern: Sequence[int], target=None, scsynth: str | None = None, progress=None) -> StepSweep:
+    """For each step k, every action after `pattern[:k]` (a Choices task). progress as in
+    `sweep_continuous`."""
     if not isinstance(task.actions, Choices):
         raise ValueError(f"task {task.name!r} does not have discrete actions")
     pattern = [int(a) for a in pattern]
@@ -133,8 +143,11 @@ def sweep_steps(task: Task, rewards: Sequence, *, pattern: Sequence[int], target
     episodes = [[notes[a] for a in pattern[:k]] + [notes[b]] for k in range(task.steps) for b in range(n)]
     audio = render_lanes(task, episodes, scsynth=scsynth)
     scores = {}
-    for name, c in _criteria(task, rewards, target).items():
+    criteria = _criteria(task, rewards, target)
+    _report(progress, 1, len(criteria) + 1, f"rendered {len(episodes)} prefixes")
+    for j, (name, c) in enumerate(criteria.items()):
         scores[name] = np.array([0.0 - _fresh(c, a, i // n) for i, a in enumerate(audio)]).reshape(task.steps, n)
+        _report(progress, j + 2, len(criteria) + 1, f"scored by {name}")
     return StepSweep(task, pattern, scores)
 
 
@@ -264,7 +277,7 @@ def find_task(name: str) -> Task:
     raise ValueError(f"unknown task {name!r}; valid: {', '.join(valid)}")
 
 
-def landscape(task_name: str, rewards: Sequence[str], out: str | os.PathLike, *, points: int = 256, pattern=None, target=None) -> dict:
+def landscape(task_name: str, rewards: Sequence[str], out: str | os.PathLike, *, points: int = 256, pattern=None, target=None, progress=None) -> dict:
     """Sweep `task_name` with every reward in `rewards` ("all": every registered one) and write
     landscape.csv and landscape.png to `out`; return the summary (see write_continuous/write_steps)."""
     task = find_task(task_name)
@@ -276,5 +289,5 @@ def landscape(task_name: str, rewards: Sequence[str], out: str | os.PathLike, *,
         pattern = known_pattern(task) if pattern is None else pattern
         if pattern is None:
             raise ValueError(f"task {task.name!r} has no documented optimal pattern: pass one")
-        return write_steps(sweep_steps(task, names, pattern=pattern, target=target), out)
-    return write_continuous(sweep_continuous(task, names, points=points, target=target), out)
+        return write_steps(sweep_steps(task, names, pattern=pattern, target=target, progress=progress), out)
+    return write_continuous(sweep_continuous(task, names, points=points, target=target, progress=progress), out)

@@ -1,34 +1,50 @@
-"""A dependency-free progress line on stderr: `label [#######.........] 7/16  message`."""
+"""Progress bars with an ETA on stderr for long work (tqdm), quiet when stderr is not a terminal.
+
+    progress = ProgressLine("dp")
+    for k in range(16):
+        ...
+        progress(k + 1, 16, f"step {k + 1}: best action 5")
+
+draws `dp:  44%|████▍     | 7/16 [00:03<00:04, 2.1it/s, step 7: best action 5]`.
+"""
 
 from __future__ import annotations
 
+import shutil
 import sys
-import time
 
 
 class ProgressLine:
-    """Call with (done, total, message). On a terminal the line is redrawn in place; elsewhere
-    (logs, CI) a line is printed at most every 10% and at the end."""
+    """Call with (done, total, message): one tqdm bar, redrawn in place, closed when done >= total
+    (a later call starts a new bar). Writes nothing unless `stream` (default stderr) is a terminal."""
 
-    def __init__(self, label: str, *, stream=None, width: int = 24) -> None:
+    def __init__(self, label: str, *, stream=None, width: int | None = None) -> None:
         self.label = label
         self.stream = sys.stderr if stream is None else stream
-        self.width = width
+        self.width = width  # columns of the whole line (None: the terminal's)
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.start = time.perf_counter()
-        self._last_tenth = -1
+        self._bar = None
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
-        total = max(total, 1)
-        filled = int(self.width * min(done, total) / total)
-        bar = "#" * filled + "." * (self.width - filled)
-        line = f"{self.label} [{bar}] {done}/{total} {time.perf_counter() - self.start:6.1f}s  {message}"
-        if self.tty:
-            self.stream.write("\r\033[K" + line + ("\n" if done >= total else ""))
-        else:
-            tenth = 10 * done // total
-            if tenth == self._last_tenth and done < total:
-                return
-            self._last_tenth = tenth
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        if not self.tty:
+            return
+        from tqdm import tqdm
+
+        total = max(int(total), 1)
+        if self._bar is None:
+            size = shutil.get_terminal_size((100, 24))  # a pty that reports 0 x 0 gets 100 x 24 (tqdm would hide the bar)
+            self._bar = tqdm(total=total, desc=self.label, file=self.stream, ncols=self.width or size.columns, nrows=size.lines, leave=True)
+        bar = self._bar
+        if bar.total != total:
+            bar.total = total
+        bar.set_postfix_str(message, refresh=False)
+        bar.update(min(int(done), total) - bar.n)
+        if done >= total:
+            bar.close()
+            self._bar = None
+
+    def close(self) -> None:
+        """End the bar where it stands (after an interruption)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

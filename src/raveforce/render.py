@@ -143,13 +143,15 @@ class StreamRenderer:
         self.clock = BlockClock(task.sample_rate)
         self.chunk = self._chunk(task)
         self._candidates: tuple[Note, ...] = task.actions.candidates if self._needs_candidates(task) else ()
+        self._candidate_templates = [_note_template(c) for c in self._candidates]
+        self._choices: dict[tuple[Note, ...], tuple[tuple[int, ...], tuple[int, ...]]] = {}
         self.channels = lanes + len(self._candidates)
         self._silent_bus = self.channels  # a private bus past the outputs
         self._stream: ScsynthStream | None = None
         self._next_node = 1000
         self._origin = 0
         self._step = 0
-        self._pending: list[list[int]] = []  # per lane: node ids of the candidates started for the next step
+        self._pending: list[range] = []  # per lane: node ids of the candidates started for the next step
         self._chosen = np.zeros((lanes, len(self._candidates)), dtype=np.float32)  # 1 where a candidate plays
         self._tail = np.zeros((0, self.channels), dtype=np.float32)  # rendered past the last step's end
         self._shared: list[int] = []  # node ids of the shared candidates (more than one lane)
@@ -177,6 +179,21 @@ class StreamRenderer:
     def supports(cls, task: Task) -> bool:
         """Whether every step boundary is a block start, or the task's notes can start ahead."""
         return task.actions.candidates is not None or not cls._needs_candidates(task)
+
+    def _choice(self, notes: Sequence[Note]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(chosen, unchosen) candidate indices for one lane's notes: each note takes the first
+        free candidate equal to it (cached per distinct notes: the same few options recur)."""
+        key = tuple(notes)
+        found = self._choices.get(key)
+        if found is None:
+            free = list(range(len(self._candidates)))
+            chosen = []
+            for note in key:
+                i = next(i for i in free if self._candidates[i] == note)
+                free.remove(i)
+                chosen.append(i)
+            found = self._choices[key] = (tuple(chosen), tuple(free))
+        return found
 
     def _candidate_bus(self, lane: int, candidate: int) -> int:
         return self.lanes + candidate if self.lanes == 1 else self._silent_bus
@@ -244,12 +261,11 @@ class StreamRenderer:
             messages = [osc.message("/error", -1)]  # a note shorter than a block may have ended: no error
             messages += [_N_FREE(node) for node in self._shared]
             for lane, (lane_notes, nodes) in enumerate(zip(notes, self._pending)):
-                free = dict(enumerate(nodes))
-                for note in lane_notes:
-                    i = next(i for i, c in free.items() if self._candidates[i] == note)
-                    messages.append(_N_SET_OUT(free.pop(i), lane))
+                chosen, unchosen = self._choice(lane_notes)
+                for i in chosen:
+                    messages.append(_N_SET_OUT(nodes[i], lane))
                     self._chosen[lane, i] = 1.0
-                messages += [_N_FREE(node) for node in free.values()]
+                messages += [_N_FREE(nodes[i]) for i in unchosen]
             stream.send(clock.tag(self._ceil(start)), messages)
             self._pending = []
         else:
@@ -257,11 +273,14 @@ class StreamRenderer:
             if messages:
                 stream.send(clock.tag(start), messages)
         if step + 1 < self.task.steps and end % self.chunk:
-            self._pending = [[self._node() for _ in self._candidates] for _ in range(self.lanes)]
+            first, count = self._next_node + 1, len(self._candidates)
+            self._next_node += self.lanes * count
+            self._pending = [range(first + lane * count, first + (lane + 1) * count) for lane in range(self.lanes)]
+            templates = self._candidate_templates
             starts = [
-                note_message(c, node, self._candidate_bus(lane, i))
+                templates[i](node, self._candidate_bus(lane, i))
                 for lane, nodes in enumerate(self._pending)
-                for i, (c, node) in enumerate(zip(self._candidates, nodes))
+                for i, node in enumerate(nodes)
             ]
             if self.lanes > 1:  # the shared candidates that write the side channels, freed with the choice
                 self._shared = [self._node() for _ in self._candidates]
@@ -271,15 +290,20 @@ class StreamRenderer:
         self._span = (start, end)
         self._step = step + 1
 
-    def collect(self) -> np.ndarray:
-        """float32 (lanes, n_k): the step `submit` asked for, once scsynth has rendered it."""
+    def collect(self, out: np.ndarray | None = None) -> np.ndarray:
+        """float32 (lanes, n_k): the step `submit` asked for, once scsynth has rendered it
+        (written into `out` if given, a (lanes, n_k) float32 array, and returned)."""
         start, end = self._span
         position = self._stream.frames_rendered
         block = self._stream.collect()
         if position < start - len(self._tail):  # the gap block after a reset
             block = block[start - position :]
         rendered = np.concatenate([self._tail, block]) if len(self._tail) else block
-        audio = rendered[: end - start, : self.lanes].T.copy()
+        if out is None:
+            audio = rendered[: end - start, : self.lanes].T.copy()
+        else:
+            audio = out
+            np.copyto(audio, rendered[: end - start, : self.lanes].T)
         head = len(self._tail)
         if head and self._chosen.any():
             side = rendered[:head, self.lanes :]  # (head, candidates), the same for every lane

@@ -391,11 +391,19 @@ def find_sclang(executable: str | os.PathLike | None = None) -> str:
 
 
 def find_quark(path: str | os.PathLike | None = None) -> Path:
-    """The RaveForce quark folder: `path`, else $RAVEFORCE_QUARK, else the one in this source tree."""
-    candidate = Path(path or os.environ.get("RAVEFORCE_QUARK") or Path(__file__).resolve().parents[2] / "supercollider" / "RaveForce")
-    if not (candidate / "Classes" / "RaveForce.sc").is_file():
-        raise SCLangError(f"{str(candidate)!r} is not the RaveForce quark (no Classes/RaveForce.sc): pass --quark or set RAVEFORCE_QUARK")
-    return candidate
+    """The RaveForce quark folder: `path`, else $RAVEFORCE_QUARK, else the one installed with
+    this package (`raveforce/quark`, in a wheel), else the one in this source tree."""
+    here = Path(__file__).resolve().parent
+    candidates = [Path(path or os.environ.get("RAVEFORCE_QUARK"))] if (path or os.environ.get("RAVEFORCE_QUARK")) else [
+        here / "quark",
+        here.parents[1] / "supercollider" / "RaveForce",
+    ]
+    for candidate in candidates:
+        if (candidate / "Classes" / "RaveForce.sc").is_file():
+            return candidate
+    raise SCLangError(
+        f"{str(candidates[0])!r} is not the RaveForce quark (no Classes/RaveForce.sc): pass --quark or set RAVEFORCE_QUARK"
+    )
 
 
 def _stop_group(process: subprocess.Popen, tmpdir: str) -> None:

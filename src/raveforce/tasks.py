@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from raveforce import onset_reward  # noqa: F401  (registers DrumLoop's default reward, "onsets")
 from raveforce.task import Choices, Control, Controls, Note, Task
 
 DATA = Path(__file__).parent / "data"

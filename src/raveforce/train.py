@@ -37,7 +37,7 @@ def make_env(task: Task, *, target=None, reward=None, record: str | os.PathLike 
 
     env = RaveForceEnv(task, target=target, reward=reward, **env_kwargs)
     if record is not None:
-        env = RecordEpisodeAudio(env, record, every=every)
+        env = RecordEpisodeAudio(env, record, every=every, midi=True)
     return AppendStep(LogMelObservation(env))
 
 

@@ -23,7 +23,7 @@ from raveforce.env import check_reward_mode
 from raveforce.env import check_timeout
 from raveforce.errors import ArgumentError, EpisodeError, InvalidActionError, RaveForceError, ScsynthError
 from raveforce.render import NRTRenderer, StreamRenderer
-from raveforce.task import Note, Task, replace_options
+from raveforce.task import Choices, Note, Task, replace_options
 
 
 class SubEnvError(RaveForceError):
@@ -49,9 +49,13 @@ class _NRTLanes:
     def submit(self, step: int, notes: Sequence[Sequence[Note]]) -> None:
         self._submitted = (step, notes)
 
-    def collect(self) -> np.ndarray:
+    def collect(self, out: np.ndarray | None = None) -> np.ndarray:
         step, notes = self._submitted
-        return np.stack([r.step(step, n) for r, n in zip(self._renderers, notes)])
+        audio = np.stack([r.step(step, n) for r, n in zip(self._renderers, notes)])
+        if out is None:
+            return audio
+        out[:] = audio
+        return out
 
     def close(self) -> None:
         for r in self._renderers:
@@ -182,7 +186,7 @@ class RaveForceVectorEnv(VectorEnv):
         for g in submitted:  # each group's rewards while the next groups still render
             lanes = slice(self._starts[g], self._starts[g + 1])
             try:
-                self._audio[lanes, b0:b1] = self._groups[g].collect()
+                self._groups[g].collect(out=self._audio[lanes, b0:b1])
             except ScsynthError as exc:
                 failed.append((g, exc))
                 continue
@@ -220,6 +224,9 @@ class RaveForceVectorEnv(VectorEnv):
         expected = (self.num_envs, *space.shape)
         if batch.shape != expected:
             raise InvalidActionError(f"actions have shape {batch.shape}; expected {expected} (one action per sub-environment)")
+        options = self.task.actions.options if type(self.task.actions) is Choices else None
+        if options is not None and batch.ndim == 1 and batch.dtype.kind in "iu" and 0 <= batch.min() and batch.max() < len(options):
+            return [options[a] for a in batch.tolist()]  # Discrete, all valid: what notes() gives each
         notes = []
         for i, action in enumerate(batch):
             try:

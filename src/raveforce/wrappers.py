@@ -37,11 +37,13 @@ class LogMelObservation(gym.ObservationWrapper):
     Frames of `n_fft` samples every `hop` samples (no padding, Hann window), mel power in dB
     mapped from [floor_db, 0] to [0, 1] (0 is silence or quieter than floor_db; louder than
     0 dB full scale goes above 1). The drum loop's 88,200 samples give 43 frames x 32 mels.
+    A Dict observation (the transcription envs' audio and target) gets every key transformed.
     """
 
     def __init__(self, env: gym.Env, *, n_mels: int = 32, n_fft: int = 2048, hop: int = 2048, floor_db: float = -80.0) -> None:
         super().__init__(env)
-        samples = env.observation_space.shape[0]
+        space = env.observation_space
+        samples = (space[next(iter(space.spaces))] if isinstance(space, spaces.Dict) else space).shape[0]
         if samples < n_fft:
             raise ValueError(f"observations of {samples} samples are shorter than n_fft={n_fft}")
         rate = env.unwrapped.task.sample_rate
@@ -49,10 +51,17 @@ class LogMelObservation(gym.ObservationWrapper):
         self.frames = 1 + (samples - n_fft) // hop
         self.window = np.hanning(n_fft).astype(np.float32)
         self.filters = mel_filterbank(rate, n_fft, n_mels)
-        self.observation_space = spaces.Box(0.0, np.inf, (self.frames * n_mels,), dtype=np.float32)
+        box = spaces.Box(0.0, np.inf, (self.frames * n_mels,), dtype=np.float32)
+        self.observation_space = spaces.Dict({key: box for key in space.spaces}) if isinstance(space, spaces.Dict) else box
 
-    def observation(self, observation: np.ndarray) -> np.ndarray:
-        x = np.asarray(observation, np.float32)
+    def observation(self, observation):
+        if isinstance(observation, dict):
+            return {key: self.log_mel(value) for key, value in observation.items()}
+        return self.log_mel(observation)
+
+    def log_mel(self, audio: np.ndarray) -> np.ndarray:
+        """float32 (frames * n_mels,) of float (samples,) audio."""
+        x = np.asarray(audio, np.float32)
         frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft)[:: self.hop][: self.frames]
         power = np.abs(np.fft.rfft(frames * self.window, axis=1)) ** 2 / self.n_fft
         db = 10.0 * np.log10(np.maximum(power @ self.filters.T, 1e-12))
@@ -61,22 +70,29 @@ class LogMelObservation(gym.ObservationWrapper):
 
 class AppendStep(gym.Wrapper):
     """Appends a one-hot of the step about to be played (float32 (steps,)) to a flat Box
-    observation: a sequencer knows where it is in the bar."""
+    observation: a sequencer knows where it is in the bar. A Dict observation gets it as a
+    "step" key instead."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
         space = env.observation_space
-        if not isinstance(space, spaces.Box) or len(space.shape) != 1:
-            raise ValueError(f"AppendStep needs a flat Box observation, got {space}")
         self.steps = env.unwrapped.task.steps
-        low = np.concatenate([np.broadcast_to(space.low, space.shape), np.zeros(self.steps)]).astype(np.float32)
-        high = np.concatenate([np.broadcast_to(space.high, space.shape), np.ones(self.steps)]).astype(np.float32)
-        self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        one_hot = spaces.Box(0.0, 1.0, (self.steps,), dtype=np.float32)
+        if isinstance(space, spaces.Dict):
+            self.observation_space = spaces.Dict({**space.spaces, "step": one_hot})
+        elif isinstance(space, spaces.Box) and len(space.shape) == 1:
+            low = np.concatenate([np.broadcast_to(space.low, space.shape), one_hot.low]).astype(np.float32)
+            high = np.concatenate([np.broadcast_to(space.high, space.shape), one_hot.high]).astype(np.float32)
+            self.observation_space = spaces.Box(low, high, dtype=np.float32)
+        else:
+            raise ValueError(f"AppendStep needs a flat Box or a Dict observation, got {space}")
         self._k = 0
 
-    def _with_step(self, observation) -> np.ndarray:
+    def _with_step(self, observation):
         one_hot = np.zeros(self.steps, np.float32)
         one_hot[min(self._k, self.steps - 1)] = 1.0
+        if isinstance(observation, dict):
+            return {**observation, "step": one_hot}
         return np.concatenate([np.asarray(observation, np.float32), one_hot])
 
     def reset(self, **kwargs):
@@ -91,7 +107,8 @@ class AppendStep(gym.Wrapper):
 
 
 class RecordEpisodeAudio(gym.Wrapper):
-    """Writes the audio of chosen episodes to `folder/{name_prefix}-episode-{i}.wav` when they end.
+    """Writes the audio of chosen episodes to `folder/{name_prefix}-episode-{i}.wav` when they end,
+    and with `midi=True` their notes beside it as `.mid` (`env.unwrapped.save_midi`).
 
     episode_trigger(i) -> bool picks episodes (counted from 0); default every `every`-th.
     The audio is the unwrapped env's (`env.unwrapped.audio`, float32 at the task's rate).
@@ -105,6 +122,7 @@ class RecordEpisodeAudio(gym.Wrapper):
         every: int = 10,
         episode_trigger: Callable[[int], bool] | None = None,
         name_prefix: str = "rl",
+        midi: bool = False,
     ) -> None:
         super().__init__(env)
         if episode_trigger is None and not (isinstance(every, int) and every >= 1):
@@ -112,6 +130,7 @@ class RecordEpisodeAudio(gym.Wrapper):
         self.folder = Path(folder)
         self.episode_trigger = episode_trigger or (lambda i: i % every == 0)
         self.name_prefix = name_prefix
+        self.midi = midi
         self.episode = -1
         self.written: list[Path] = []
 
@@ -124,6 +143,8 @@ class RecordEpisodeAudio(gym.Wrapper):
         if (terminated or truncated) and self.episode >= 0 and self.episode_trigger(self.episode):
             path = self.folder / f"{self.name_prefix}-episode-{self.episode}.wav"
             self.written.append(self.env.unwrapped.save_wav(path))
+            if self.midi:
+                self.written.append(self.env.unwrapped.save_midi(path.with_suffix(".mid")))
         return observation, reward, terminated, truncated, info
 
 

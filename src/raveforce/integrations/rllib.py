@@ -27,6 +27,8 @@ sub-environment instead, each with its own scsynth: correct, but slower.
   or `"logmel"`: `raveforce.wrappers.AppendStep(LogMelObservation(env))`, the same observation
   as the stable-baselines3 path (log-mel frames and a one-hot of the step, 1392 values for the
   drum loop): small enough for RLlib's default MLP, which has 22.6 M weights on raw audio.
+  The transcription envs (Dict(audio, target) observations) get `"features"` instead:
+  `raveforce.transcriber.StepFeatureObservation`, what the shipped transcriber sees.
 - `observation_options`: keyword arguments of `LogMelObservation` (`n_mels`, `n_fft`, `hop`, ...).
 
 A dead scsynth: the vector env raises `raveforce.vector.SubEnvError` (which sub-environments,
@@ -54,7 +56,7 @@ import numpy as np
 from gymnasium.vector.utils import batch_space
 
 INSTALL_HINT = "pip install -e '.[rllib]'  (torch first, as in the Makefile: pip install torch==2.13.0)"
-OBSERVATIONS = ("audio", "logmel")
+OBSERVATIONS = ("audio", "logmel", "features")
 
 
 def _require(module: str):
@@ -122,8 +124,13 @@ def wrap_observation(env, observation: str = "audio", **options):
     """
     if observation == "audio":
         return env
-    if observation != "logmel":
+    if observation not in OBSERVATIONS:
         raise ValueError(f"observation={observation!r} is not one of {OBSERVATIONS}")
+    space = getattr(env, "single_observation_space", env.observation_space)
+    if isinstance(space, gym.spaces.Dict) or observation == "features":  # a transcription env: StepFeatures
+        from raveforce.transcriber import StepFeatureObservation, VectorStepFeatures
+
+        return (VectorStepFeatures if isinstance(env, gym.vector.VectorEnv) else StepFeatureObservation)(env, **options)
     if isinstance(env, gym.vector.VectorEnv):
         return VectorLogMelObservation(env, **options)
     from raveforce.wrappers import AppendStep, LogMelObservation
@@ -343,6 +350,33 @@ def resolve_env_id(name: str) -> str:
     return env_id
 
 
+def write_curve(history: list[dict[str, Any]], out: str | os.PathLike, *, title: str = "") -> None:
+    """curve.csv (every iteration's summary) and curve.png (mean return against env steps) in `out`."""
+    import csv
+    from pathlib import Path
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "curve.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    try:
+        from raveforce.report import pyplot
+
+        plt = pyplot()
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot([h["env_steps_sampled"] for h in history], [h["episode_return_mean"] for h in history], "o-")
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("mean return")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(out / "curve.png", dpi=110)
+    plt.close(fig)
+
+
 def cli(args) -> int:
     """`raveforce train TASK --engine rllib ...` (the parsed arguments)."""
     env_config = {"reward": args.reward} if args.reward else {}
@@ -359,6 +393,9 @@ def cli(args) -> int:
         seed=args.seed,
         checkpoint=args.checkpoint,
     )
+    if getattr(args, "out", None):
+        write_curve(history, args.out, title=f"RLlib PPO on {resolve_env_id(args.task)}")
+        print(f"wrote {args.out}/{{curve.csv,curve.png}}")
     last = history[-1]
     print(
         f"done: {last['env_steps_sampled']:g} env steps in {sum(h['seconds'] for h in history):.1f} s "

@@ -1,8 +1,7 @@
 """The "onsets" reward: per-band onsets and levels compared with a time tolerance (drum loops on
 kits the agent has never heard; chosen on the kit family's dev split, BENCHMARKS.md "Kit family").
 
-Registered on import (`raveforce` imports it): `reward="onsets"`, or `onsets(...)` for other
-parameters. To move into the rewards package as its own family file.
+`reward="onsets"`, or `onsets(...)` for other parameters.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter
 
 from raveforce import _features as F
-from raveforce.rewards import Criterion, register
+from raveforce.rewards.base import Criterion, register
 
 ROUNDING_DB = 1e-3  # dB: feature differences below this are float rounding of a render (~6e-5 dB at the floor): 0
 

@@ -1,0 +1,84 @@
+"""Speed as ratios to the paper's method measured in the same run, against issue 14's targets.
+
+    .venv/bin/python benchmarks/bench_ratios.py [--quick] [--rows single,vector,kick]
+
+Absolute steps/s move 2-3x between runs on a shared machine; a ratio to the paper's method
+(`renderer="nrt"`: a fresh `scsynth -N` render of the whole prefix at every step) measured right
+before each row, same task and reward, holds. Rows: the single env (gym.make, whole episodes,
+observation copied) and the vector env (make_vec vector_entry_point, N lockstep episodes,
+copy=False, no-op autoreset steps excluded). Prints a Markdown table with the target of each row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import gymnasium as gym
+import numpy as np
+
+import raveforce  # noqa: F401  (registers the envs)
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_env import machine  # noqa: E402
+from bench_vector import run_single, run_vector  # noqa: E402
+
+DRUM, KICK = "raveforce/DrumLoop-v0", "raveforce/KickFrequency-v0"
+# (env id, reward, N or None for the single env, target ratio)
+ROWS = {
+    "single": [(DRUM, "mse", None, 300), (DRUM, "mfcc", None, 200), (DRUM, "cqt", None, 150), (DRUM, "multiscale", None, 200)],
+    "vector": [(DRUM, "mse", 64, 1000), (DRUM, "mfcc", 64, 400), (DRUM, "multiscale", 64, 500)],
+    "kick": [(KICK, "mse", 64, 1000), (KICK, "spectral_ot", 64, 400)],
+}
+
+
+def paper_rate(env_id: str, reward: str, quick: bool) -> float:
+    """Steps/s of the paper's method: the single env with renderer="nrt"."""
+    episodes = 1 if env_id == DRUM else (8 if quick else 32)  # KickFrequency: one step per episode
+    return run_single(env_id, reward, episodes, renderer="nrt")
+
+
+def ours_rate(env_id: str, reward: str, n: int | None, quick: bool) -> float:
+    scale = 0.25 if quick else 1.0
+    steps = 16 if env_id == DRUM else 1
+    if n is None:
+        return run_single(env_id, reward, max(2, int(scale * (40 if env_id == DRUM else 640))))
+    envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", reward=reward, copy=False)
+    try:
+        rate, _ = run_vector(envs, steps, max(2, int(scale * 8192 / (steps * n))))
+    finally:
+        envs.close()
+    return rate
+
+
+def load() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer episodes (noisier)")
+    parser.add_argument("--rows", default="single,vector,kick", help="comma-separated groups of rows: single, vector, kick")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    print(f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}\n")
+    print("| env | reward | path | ratio to the paper's method | target | ours (steps/s) | paper's method (steps/s) | load |")
+    print("|---|---|---|---:|---:|---:|---:|---|")
+    for group in args.rows.split(","):
+        for env_id, reward, n, target in ROWS[group]:
+            paper = paper_rate(env_id, reward, args.quick)
+            ours = ours_rate(env_id, reward, n, args.quick)
+            ratio = ours / paper
+            path = "single env" if n is None else f"vector N={n}"
+            verdict = "met" if ratio >= target else "missed"
+            print(
+                f"| {env_id.split('/')[1]} | {reward} | {path} | **{ratio:,.0f}x** | {target}x ({verdict}) | {ours:,.0f} | {paper:,.1f} | {load()} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

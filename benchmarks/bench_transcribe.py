@@ -1,0 +1,151 @@
+"""Baselines of drum transcription on 200 held-out patterns (seeds never trained on).
+
+    PYTHONPATH=src python benchmarks/bench_transcribe.py --dqn out/tr-dqn [--ppo out/tr-ppo] [--beam 50]
+
+Rows: the shipped policy (one pass, 16 env steps), PPO and DQN runs of `raveforce train
+drum-transcribe` at equal step budgets (their policy.npz), a supervised classifier on the same
+features (trained on the true patterns of 2048 training-seed targets: an upper reference, not
+RL), greedy and beam search (width 4) with their env-step counts, and random actions.
+Per-hit accuracy: the share of the 16 x 3 step x drum cells right; exact: whole patterns right.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+
+from raveforce import agents, transcriber
+from raveforce.train_transcribe import evaluate, hit_scores, split_patterns
+from raveforce.transcribe import (
+    DRUM_TRANSCRIBE,
+    DrumTranscribeEnv,
+    draw_pattern,
+    mix_pattern,
+)
+from raveforce.transcriber import NumpyPolicy, StepFeatures
+
+
+def supervised(n_patterns: int = 2048, *, epochs: int = 40, seed: int = 0, lanes: int = 64) -> NumpyPolicy:
+    """An MLP (128, 128, tanh) trained with cross-entropy on StepFeatures of teacher-forced
+    episodes (the true prefix rendered) of patterns from training seeds."""
+    import torch
+
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(seed)
+    features = StepFeatures(DRUM_TRANSCRIBE)
+    env = DrumTranscribeEnv.make_vector(lanes, copy=False)
+    xs, ys = [], []
+    try:
+        for _ in range(n_patterns // lanes):
+            patterns = np.stack([draw_pattern(rng) for _ in range(lanes)])
+            obs, _ = env.reset(options={"target": [(mix_pattern(env.task, p), 44100) for p in patterns]})
+            for k in range(env.task.steps):
+                xs.append(features(obs["audio"], obs["target"], k))
+                ys.append(patterns[:, k])
+                obs, *_ = env.step(patterns[:, k])
+    finally:
+        env.close()
+    x, y = torch.tensor(np.concatenate(xs)), torch.tensor(np.concatenate(ys))
+    net = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 128), torch.nn.Tanh(), torch.nn.Linear(128, 128), torch.nn.Tanh(), torch.nn.Linear(128, 8))
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(x)).split(256):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
+            opt.step()
+    weights = [(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in net if isinstance(m, torch.nn.Linear)]
+    return NumpyPolicy(weights, "tanh", features, meta={"algo": "supervised"})
+
+
+def search_rows(patterns: np.ndarray, width: int) -> dict:
+    """Greedy (width 1) or beam search per target: hit scores and env steps per target."""
+    predicted, steps = [], 0
+    start = time.perf_counter()
+    for p in patterns:
+        s = agents.beam_search(DRUM_TRANSCRIBE, width=width, target=(mix_pattern(DRUM_TRANSCRIBE, p), 44100))
+        predicted.append(s.actions)
+        steps += s.evaluations
+    return {**hit_scores(np.array(predicted), patterns), "env_steps": steps / len(patterns), "targets_per_s": len(patterns) / (time.perf_counter() - start)}
+
+
+def kick_rows(n: int = 200, lanes: int = 50) -> list[tuple]:
+    """KickTranscribe on n held-out frequencies (env seeds 200000+): the share within 50 cents
+    and targets/s, for the spectral-peak agent and random actions."""
+    from raveforce.transcribe import KickTranscribeEnv
+    from raveforce.transcriber import SpectralPeakKick
+
+    env = KickTranscribeEnv.make_vector(lanes, copy=False)
+    control = env.task.actions.controls[0]
+    rows = []
+    try:
+        rng = np.random.default_rng(0)
+        agents_ = {"spectral peak (one pass, not trained)": SpectralPeakKick(env.task).act,
+                   "random actions": lambda a, t, k: rng.random((len(a), 1), dtype=np.float32)}  # fmt: skip
+        for name, act in agents_.items():
+            cents, start = [], time.perf_counter()
+            for i in range(n // lanes):
+                obs, info = env.reset(seed=200_000 + i)
+                actions = act(obs["audio"], obs["target"], 0)
+                env.step(actions)
+                played = np.array([control(float(x)) for x in actions[:, 0]])
+                cents.extend(np.abs(1200 * np.log2(played / info["target_frequency"])).tolist())
+            rows.append((name, float(np.mean(np.array(cents) <= 50)), float(np.median(cents)), n / (time.perf_counter() - start)))
+            print(rows[-1], flush=True)
+    finally:
+        env.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ppo", default=None, help="a `raveforce train drum-transcribe --algo ppo` folder (default: the shipped policy only)")
+    parser.add_argument("--dqn", default=None, help="a `raveforce train drum-transcribe --algo dqn` folder")
+    parser.add_argument("--n", type=int, default=200, help="held-out patterns")
+    parser.add_argument("--beam", type=int, default=50, help="held-out patterns beam search runs on (it costs 4352 env steps each)")
+    args = parser.parse_args()
+    held_out = split_patterns("held_out", args.n)
+    rows = []
+
+    def policy_row(name: str, policy: NumpyPolicy) -> None:
+        s = evaluate(policy.act, held_out)
+        rows.append((name, s["hit_accuracy"], s["exact_rate"], 16, s["targets_per_s"], len(held_out)))
+        print(rows[-1], flush=True)
+
+    shipped = transcriber.load()
+    policy_row(f"shipped policy ({shipped.meta.get('algo', '?').upper()}, {shipped.meta.get('env_steps', '?')} steps)", shipped)
+    policy_row("supervised classifier (2048 patterns, true labels)", supervised())
+    rng = np.random.default_rng(0)
+    policy_row("random actions", type("R", (), {"act": lambda self, a, t, k: rng.integers(0, 8, len(a))})())
+    g = search_rows(held_out, 1)
+    rows.append(("greedy search", g["hit_accuracy"], g["exact_rate"], g["env_steps"], g["targets_per_s"], len(held_out)))
+    print(rows[-1], flush=True)
+    b = search_rows(held_out[: args.beam], 4)
+    rows.append(("beam search (width 4)", b["hit_accuracy"], b["exact_rate"], b["env_steps"], b["targets_per_s"], args.beam))
+    print(rows[-1], flush=True)
+
+    kicks = kick_rows(args.n)
+    for algo, folder in (("PPO", args.ppo), ("DQN", args.dqn)):
+        if folder:
+            p = transcriber.load(f"{folder}/policy.npz")
+            policy_row(f"{algo}, {p.meta.get('env_steps', '?')} steps", p)
+
+    print(f"\n{platform.node()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f}")
+    print("| agent | per-hit accuracy | exact patterns | env steps per target | targets/s | held-out patterns |")
+    print("|---|---|---|---|---|---|")
+    for name, acc, exact, steps, rate, n in rows:
+        print(f"| {name} | {acc:.4f} | {exact:.3f} | {steps:g} | {rate:.1f} | {n} |")
+    print(f"\nKickTranscribe-v0, {args.n} held-out frequencies (30-2000 Hz, log-uniform):")
+    print("| agent | within 50 cents | median error (cents) | env steps per target | targets/s |")
+    print("|---|---|---|---|---|")
+    for name, share, median, rate in kicks:
+        print(f"| {name} | {share:.3f} | {median:.3g} | 1 | {rate:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""The shipped drum transcriber: a small policy that listens to a target and writes its pattern
+down in one episode (16 env steps, no search), in numpy.
+
+    from raveforce import transcriber
+    policy = transcriber.load()                       # raveforce/data/policies/drum_transcriber.npz
+    actions, audio, rewards = transcriber.transcribe("loop.wav", policy=policy)
+
+The policy sees `StepFeatures`: log-mel frames of the target around the step about to be played,
+the last two frames of the audio rendered before it, and a one-hot of the step. It was trained
+with DQN on `raveforce/DrumTranscribe-v0`'s reward (`scripts/train_transcriber.py`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+from typing import ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector.utils import batch_space
+
+from raveforce.errors import RaveForceError
+from raveforce.task import Task
+from raveforce.wrappers import mel_filterbank
+
+POLICY_PATH = Path(__file__).parent / "data" / "policies" / "drum_transcriber.npz"
+
+
+class PolicyFileError(RaveForceError):
+    """A policy file that is missing, unreadable or not a RaveForce policy."""
+
+
+class StepFeatures:
+    """float32 (n, size) features of step k for n episodes at once.
+
+    Log-mel frames (`n_fft` samples, Hann, `n_mels` mels, dB mapped from [-80, 0] to [0, 1]) of
+    the target starting at `target_offsets` samples from the step's first sample, of the audio
+    rendered so far at `audio_offsets` (before the step: what still rings), and a one-hot of k.
+    Frames outside the episode are silence.
+    """
+
+    def __init__(self, task: Task, *, n_fft: int = 1024, n_mels: int = 32,
+                 target_offsets: tuple[int, ...] = (-1024, 0, 1024, 2048, 3072, 4096),
+                 audio_offsets: tuple[int, ...] = (-2048, -1024)) -> None:  # fmt: skip
+        self.task = task
+        self.n_fft, self.n_mels = n_fft, n_mels
+        self.target_offsets, self.audio_offsets = tuple(target_offsets), tuple(audio_offsets)
+        self.window = np.hanning(n_fft).astype(np.float32)
+        self.filters = mel_filterbank(task.sample_rate, n_fft, n_mels)
+        self.size = (len(self.target_offsets) + len(self.audio_offsets)) * n_mels + task.steps
+
+    def config(self) -> dict:
+        return {"n_fft": self.n_fft, "n_mels": self.n_mels, "target_offsets": list(self.target_offsets), "audio_offsets": list(self.audio_offsets)}
+
+    def _frames(self, x: np.ndarray, starts: list[int]) -> np.ndarray:
+        """(n, len(starts), n_mels) log-mel of frames of x (n, samples) starting at `starts`."""
+        n, length = x.shape
+        frames = np.zeros((n, len(starts), self.n_fft), np.float32)
+        for j, s in enumerate(starts):
+            lo, hi = max(s, 0), min(s + self.n_fft, length)
+            if hi > lo:
+                frames[:, j, lo - s : hi - s] = x[:, lo:hi]
+        power = np.abs(np.fft.rfft(frames * self.window, axis=-1)) ** 2 / self.n_fft
+        db = 10.0 * np.log10(np.maximum(power @ self.filters.T, 1e-12))
+        return np.maximum(0.0, 1.0 + db / 80.0).astype(np.float32)
+
+    def __call__(self, audio: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
+        audio, target = np.atleast_2d(audio), np.atleast_2d(target)
+        k = min(int(k), self.task.steps - 1)
+        b = int(self.task.boundaries[k])
+        t = self._frames(target, [b + o for o in self.target_offsets])
+        a = self._frames(audio, [b + o for o in self.audio_offsets])
+        one_hot = np.zeros((len(target), self.task.steps), np.float32)
+        one_hot[:, k] = 1.0
+        return np.concatenate([t.reshape(len(t), -1), a.reshape(len(a), -1), one_hot], axis=1)
+
+
+class NumpyPolicy:
+    """A multilayer perceptron in numpy: `logits(features (n, size)) -> (n, n_actions)`;
+    `act` takes the argmax (the deterministic policy)."""
+
+    ACTIVATIONS: ClassVar[dict] = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0)}
+
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], activation: str, features: StepFeatures, *, meta: dict | None = None) -> None:
+        if activation not in self.ACTIVATIONS:
+            raise ValueError(f"activation={activation!r} is not one of {sorted(self.ACTIVATIONS)}")
+        self.weights = [(np.asarray(w, np.float32), np.asarray(b, np.float32)) for w, b in weights]
+        self.activation = activation
+        self.features = features
+        self.meta = dict(meta or {})
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        f = self.ACTIVATIONS[self.activation]
+        for i, (w, b) in enumerate(self.weights):
+            x = np.einsum("ni,oi->no", x, w) + b  # not BLAS: its thread pool crawls on a busy machine
+            if i < len(self.weights) - 1:
+                x = f(x)
+        return x
+
+    def act(self, audio: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
+        """int64 (n,): the actions of step k for n episodes (audio, target: (n, samples))."""
+        return self.logits(self.features(audio, target, k)).argmax(axis=1)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        import json
+
+        arrays = {f"w{i}": w for i, (w, _) in enumerate(self.weights)} | {f"b{i}": b for i, (_, b) in enumerate(self.weights)}
+        header = {"format": "raveforce-policy-1", "activation": self.activation, "layers": len(self.weights),
+                  "features": self.features.config(), "task": self.features.task.name, **self.meta}  # fmt: skip
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
+        return path
+
+
+class SpectralPeakKick:
+    """KickTranscribe's one-pass agent: the target's strongest frequency (zero-padded FFT,
+    parabolic interpolation on log magnitude) as the action. Signal processing, not trained."""
+
+    def __init__(self, task: Task, *, n_fft: int = 1 << 17) -> None:
+        self.task, self.n_fft = task, n_fft
+
+    def frequency(self, target: np.ndarray) -> np.ndarray:
+        """float64 (n,) Hz of float (n, samples) targets."""
+        spectrum = np.log(np.abs(np.fft.rfft(np.atleast_2d(target), self.n_fft, axis=1)) + 1e-12)
+        i = np.clip(spectrum[:, 1:-1].argmax(axis=1) + 1, 1, spectrum.shape[1] - 2)
+        rows = np.arange(len(i))
+        a, b, c = spectrum[rows, i - 1], spectrum[rows, i], spectrum[rows, i + 1]
+        offset = 0.5 * (a - c) / np.where(a - 2 * b + c == 0, -1e-12, a - 2 * b + c)
+        return (i + offset) * self.task.sample_rate / self.n_fft
+
+    def act(self, audio: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
+        """float32 (n, 1): the actions that play each target's frequency."""
+        control = self.task.actions.controls[0]
+        f = np.clip(self.frequency(target), control.low, control.high)
+        return (np.log(f / control.low) / np.log(control.high / control.low)).astype(np.float32)[:, None]
+
+
+class StepFeatureObservation(gym.Wrapper):
+    """A transcription env's Dict(audio, target) observation as StepFeatures of the step about
+    to be played: float32 (features.size,)."""
+
+    def __init__(self, env: gym.Env, **feature_options) -> None:
+        super().__init__(env)
+        self.features = StepFeatures(env.unwrapped.task, **feature_options)
+        self.observation_space = spaces.Box(0.0, np.inf, (self.features.size,), np.float32)
+        self._k = 0
+
+    def reset(self, **kwargs):
+        observation, info = self.env.reset(**kwargs)
+        self._k = 0
+        return self.features(observation["audio"], observation["target"], 0)[0], info
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self._k += 1
+        return self.features(observation["audio"], observation["target"], self._k)[0], reward, terminated, truncated, info
+
+
+class VectorStepFeatures(gym.vector.VectorWrapper):
+    """StepFeatureObservation for a lockstep TranscribeVectorEnv (NEXT_STEP autoreset):
+    float32 (num_envs, features.size)."""
+
+    def __init__(self, env: gym.vector.VectorEnv, **feature_options) -> None:
+        super().__init__(env)
+        self.features = StepFeatures(env.unwrapped.task, **feature_options)
+        self.single_observation_space = spaces.Box(0.0, np.inf, (self.features.size,), np.float32)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self._k, self._ended = 0, False
+
+    def reset(self, **kwargs):
+        observation, info = self.env.reset(**kwargs)
+        self._k, self._ended = 0, False
+        return self.features(observation["audio"], observation["target"], 0), info
+
+    def step(self, actions):
+        self._k = 0 if self._ended else self._k + 1
+        observation, reward, terminated, truncated, info = self.env.step(actions)
+        self._ended = bool(np.any(terminated) or np.any(truncated))
+        return self.features(observation["audio"], observation["target"], self._k), reward, terminated, truncated, info
+
+
+def load(path: str | os.PathLike | None = None, *, task: Task | None = None) -> NumpyPolicy:
+    """The policy in `path` (default the shipped one); PolicyFileError names a bad file."""
+    import json
+    import zipfile
+
+    from raveforce.transcribe import DRUM_TRANSCRIBE
+
+    path = POLICY_PATH if path is None else Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            if header.get("format") != "raveforce-policy-1":
+                raise ValueError(f"format {header.get('format')!r} is not 'raveforce-policy-1'")
+            weights = [(data[f"w{i}"], data[f"b{i}"]) for i in range(int(header["layers"]))]
+    except FileNotFoundError as exc:
+        raise PolicyFileError(f"policy file {str(path)!r} does not exist") from exc
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+        raise PolicyFileError(f"policy file {str(path)!r} is not a readable RaveForce policy (.npz): {exc}") from exc
+    features = StepFeatures(task or DRUM_TRANSCRIBE, **{k: tuple(v) if isinstance(v, list) else v for k, v in header["features"].items()})
+    sizes = [w.shape for w, _ in weights]
+    if sizes[0][1] != features.size or any(a[0] != b[1] for a, b in itertools.pairwise(sizes)):
+        raise PolicyFileError(f"policy file {str(path)!r} has layers {sizes} that do not fit {features.size} features")
+    meta = {k: v for k, v in header.items() if k not in ("format", "activation", "layers", "features")}
+    return NumpyPolicy(weights, header["activation"], features, meta=meta)
+
+
+def run_episodes(policy: NumpyPolicy, env, targets: list | None = None, *, seed: int | None = None):
+    """Play one episode in every lane of a TranscribeVectorEnv with `policy`.
+
+    targets: a list of num_envs targets (else drawn). Returns actions int64 (num_envs, steps),
+    rewards float64 (num_envs, steps), the episodes' audio float32 (num_envs, samples) and the
+    reset info."""
+    obs, info = env.reset(seed=seed, options=None if targets is None else {"target": list(targets)})
+    steps = env.task.steps
+    actions = np.zeros((env.num_envs, steps), np.int64)
+    rewards = np.zeros((env.num_envs, steps))
+    for k in range(steps):
+        actions[:, k] = policy.act(obs["audio"], obs["target"], k)
+        obs, rewards[:, k], *_ = env.step(actions[:, k])
+    return actions, rewards, np.array(obs["audio"]), info
+
+
+def transcribe(target, *, policy: NumpyPolicy | None = None, **env_kwargs) -> tuple[list[int], np.ndarray, list[float]]:
+    """Transcribe one target (a path or (samples, sample_rate)) in one episode of
+    DrumTranscribe-v0: (actions, the episode's audio float32 (samples,), rewards per step)."""
+    from raveforce.transcribe import DrumTranscribeEnv
+
+    policy = load() if policy is None else policy
+    env = DrumTranscribeEnv.make_vector(1, **env_kwargs)
+    try:
+        actions, rewards, audio, _ = run_episodes(policy, env, [target])
+    finally:
+        env.close()
+    return actions[0].tolist(), audio[0], rewards[0].tolist()
+
+
+__all__ = ["POLICY_PATH", "NumpyPolicy", "PolicyFileError", "SpectralPeakKick", "StepFeatureObservation", "StepFeatures", "VectorStepFeatures", "load", "run_episodes", "transcribe"]

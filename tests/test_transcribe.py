@@ -1,0 +1,203 @@
+"""Target-conditioned environments (DrumTranscribe-v0, KickTranscribe-v0), their vector
+versions, the shipped transcriber and `solve --agent policy`, with real scsynth."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import raveforce
+from raveforce import transcriber
+from raveforce.errors import ArgumentError, TargetError
+from raveforce.render import render_episode
+from raveforce.train_transcribe import hit_scores, split_patterns
+from raveforce.transcribe import DRUM_TRANSCRIBE, KICK_TRANSCRIBE, mix_pattern
+from raveforce.wrappers import AppendStep, LogMelObservation
+
+IDS = ("raveforce/DrumTranscribe-v0", "raveforce/KickTranscribe-v0")
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_check_env(env_id):
+    env = gym.make(env_id)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the infinite Box bounds, as every RaveForce env
+            check_env(env.unwrapped)
+    finally:
+        env.close()
+
+
+def test_drawn_pattern_scores_zero_and_mix_equals_scsynth():
+    env = gym.make("raveforce/DrumTranscribe-v0")
+    try:
+        obs, info = env.reset(seed=3)
+        pattern = info["target_pattern"]
+        assert pattern.shape == (16,) and pattern.min() >= 0 and pattern.max() < 8
+        rewards = [env.step(int(a))[1] for a in pattern]
+        assert max(abs(r) for r in rewards) < 1e-9
+        rendered = render_episode(DRUM_TRANSCRIBE, [DRUM_TRANSCRIBE.actions.notes(int(a)) for a in pattern])
+        assert np.abs(rendered - obs["target"]).max() < 1e-6
+        wrong = (pattern + 1) % 8
+        obs, _ = env.reset(seed=3)
+        assert sum(env.step(int(a))[1] for a in wrong) < -1e-3
+    finally:
+        env.close()
+
+
+def test_seeded_draws_repeat_and_differ():
+    env = gym.make("raveforce/DrumTranscribe-v0", density=(0.5, 0.0, 0.0))
+    try:
+        a = env.reset(seed=1)[1]["target_pattern"]
+        b = env.reset(seed=1)[1]["target_pattern"]
+        c = env.reset()[1]["target_pattern"]
+        assert np.array_equal(a, b) and not np.array_equal(a, c)
+        assert set(np.unique(np.concatenate([a, c]))) <= {0, 1}  # only kicks at this density
+    finally:
+        env.close()
+
+
+def test_given_target_and_its_length_warning(tmp_path):
+    from raveforce.audio import write_wav
+
+    pattern = [1, 0, 2, 0] * 4
+    audio = mix_pattern(DRUM_TRANSCRIBE, pattern)
+    env = gym.make("raveforce/DrumTranscribe-v0")
+    try:
+        obs, info = env.reset(options={"target": (audio, 44100)})
+        assert "target_pattern" not in info and np.array_equal(obs["target"], audio)
+        long = write_wav(tmp_path / "long.wav", np.concatenate([audio, audio]), 44100)
+        with pytest.warns(UserWarning, match=r"lasts 4\.000 s but an episode lasts 2\.000 s .* cut"):
+            obs, _ = env.reset(options={"target": long})
+        assert np.abs(obs["target"] - audio).max() < 1e-6
+        with pytest.raises(ArgumentError, match="'tempo'"):
+            env.reset(options={"tempo": 100})
+        with pytest.raises(TargetError):
+            env.reset(options={"target": tmp_path / "missing.wav"})
+    finally:
+        env.close()
+
+
+def test_kick_transcribe_target_action_is_best():
+    env = gym.make("raveforce/KickTranscribe-v0")
+    try:
+        _, info = env.reset(seed=5)
+        assert 30 <= info["target_frequency"] <= 2000
+        best = env.step(info["target_action"])[1]
+        for shift in (-0.05, 0.05):
+            env.reset(seed=5)
+            assert env.step(np.clip(info["target_action"] + shift, 0, 1))[1] < best
+    finally:
+        env.close()
+
+
+def test_vector_env_lanes_equal_single_env_and_autoreset_draws_new_targets():
+    envs = gym.make_vec("raveforce/DrumTranscribe-v0", num_envs=4, vectorization_mode="vector_entry_point")
+    single = gym.make("raveforce/DrumTranscribe-v0")
+    try:
+        obs, info = envs.reset(seed=0)
+        patterns = info["target_pattern"]
+        assert obs["audio"].shape == obs["target"].shape == (4, 88200) and patterns.shape == (4, 16)
+        actions = (patterns + np.arange(4)[:, None]) % 8  # lane 0 right, the others wrong
+        rewards = np.zeros((4, 16))
+        for k in range(16):
+            obs, rewards[:, k], terminated, _, _ = envs.step(actions[:, k])
+        assert terminated.all() and np.abs(rewards[0]).max() < 1e-9 and (rewards[1:].sum(axis=1) < 0).all()
+        single.reset(options={"target": (obs["target"][2], 44100)})
+        alone = [single.step(int(a))[1] for a in actions[2]]
+        np.testing.assert_allclose(alone, rewards[2], rtol=1e-9, atol=1e-12)
+        obs, r, _, _, info = envs.step(actions[:, 0])  # NEXT_STEP autoreset: new targets
+        assert (r == 0).all() and not np.array_equal(info["target_pattern"], patterns)
+    finally:
+        envs.close()
+        single.close()
+
+
+def test_log_mel_wrappers_on_the_dict():
+    env = AppendStep(LogMelObservation(gym.make("raveforce/DrumTranscribe-v0")))
+    try:
+        obs, _ = env.reset(seed=0)
+        assert set(obs) == {"audio", "target", "step"} and env.observation_space.contains(obs)
+        assert obs["audio"].max() == 0 and obs["target"].max() > 0.5 and obs["step"][0] == 1
+        obs, *_ = env.step(1)
+        assert env.observation_space.contains(obs) and obs["step"][1] == 1
+    finally:
+        env.close()
+
+
+def test_hit_scores():
+    truth = np.array([[1, 0, 7, 2]])
+    s = hit_scores(np.array([[1, 0, 3, 2]]), truth)
+    assert s["hit_accuracy"] == pytest.approx(11 / 12) and s["step_accuracy"] == 0.75 and s["exact_rate"] == 0
+    assert s["hit_recall"] == pytest.approx(4 / 5) and s["hit_precision"] == 1.0
+    assert not np.array_equal(split_patterns("dev", 5), split_patterns("held_out", 5))
+
+
+def test_corrupt_or_missing_policy_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(transcriber.PolicyFileError, match="bad.npz"):
+        transcriber.load(bad)
+    with pytest.raises(transcriber.PolicyFileError, match="does not exist"):
+        transcriber.load(tmp_path / "none.npz")
+    np.savez(tmp_path / "other.npz", w0=np.zeros(3))
+    with pytest.raises(transcriber.PolicyFileError, match="other.npz"):
+        transcriber.load(tmp_path / "other.npz")
+
+
+def test_shipped_policy_transcribes_the_shipped_loop_in_one_pass():
+    from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
+
+    actions, audio, _ = transcriber.transcribe((DRUM_LOOP.load_target(), 44100))
+    assert len(actions) == 16 and audio.shape == (88200,)
+    assert hit_scores(np.array([actions]), np.array([DRUM_LOOP_PATTERN]))["hit_accuracy"] >= 0.9
+
+
+def test_solve_with_the_policy_writes_env_steps(tmp_path):
+    from raveforce.__main__ import main
+
+    assert main(["solve", "drum-loop", "--agent", "policy", "--out", str(tmp_path / "out")]) == 0
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["env_steps"] == 16 and len(result["actions"]) == 16
+    assert (tmp_path / "out" / "index.html").exists()
+
+
+def test_transcribe_envs_are_registered():
+    assert set(IDS) <= set(raveforce.ENVS)
+    assert KICK_TRANSCRIBE.steps == 1
+
+
+def test_train_drum_transcribe_writes_curve_and_policy(tmp_path):
+    from raveforce.__main__ import main
+
+    import importlib.util
+
+    out, board = tmp_path / "run", tmp_path / "tb"
+    tensorboard = ["--tensorboard", str(board)] if importlib.util.find_spec("tensorboard") else []
+    assert main(["train", "drum-transcribe", "--algo", "ppo", "--steps", "256", "--envs", "8", "--out", str(out), *tensorboard]) == 0
+    assert not tensorboard or list(board.rglob("events.out.tfevents.*"))
+    rows = (out / "curve.csv").read_text().splitlines()
+    assert rows[0].startswith("env_steps,") and len(rows) >= 3  # a header, the untrained policy and the end
+    assert (out / "curve.png").stat().st_size > 0 and "curve.png" in (out / "index.html").read_text()
+    policy = transcriber.load(out / "policy.npz")
+    assert policy.meta["algo"] == "ppo" and policy.meta["env_steps"] >= 256
+    result = json.loads((out / "result.json").read_text())
+    assert 0 <= result["dev"]["hit_accuracy"] <= 1
+
+
+def test_spectral_peak_kick_finds_the_frequency():
+    from raveforce.transcribe import KickTranscribeEnv
+    from raveforce.transcriber import SpectralPeakKick
+
+    env = KickTranscribeEnv.make_vector(4)
+    try:
+        obs, info = env.reset(seed=1)
+        actions = SpectralPeakKick(env.task).act(obs["audio"], obs["target"], 0)
+        np.testing.assert_allclose(actions[:, 0], info["target_action"][:, 0], atol=0.002)  # 0.002 ~ 24 cents
+    finally:
+        env.close()
