@@ -21,7 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from raveforce.kick_transcriber import POLICY_PATH, KickPolicy, LogFrequencySpectrum, windows
+from raveforce.kick_transcriber import (
+    POLICY_PATH,
+    KickPolicy,
+    LogFrequencySpectrum,
+    windows,
+)
 from raveforce.progress import ProgressLine
 from raveforce.transcribe import KICK_TRANSCRIBE, KickTranscribeEnv
 
