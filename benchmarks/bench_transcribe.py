@@ -85,7 +85,10 @@ def kick_rows(n: int = 200, lanes: int = 50) -> list[tuple]:
     rows = []
     try:
         rng = np.random.default_rng(0)
+        from raveforce import kick_transcriber
+
         agents_ = {"spectral peak (one pass, not trained)": SpectralPeakKick(env.task).act,
+                   "kick transcriber (imitation, one pass)": kick_transcriber.load().act,
                    "random actions": lambda a, t, k: rng.random((len(a), 1), dtype=np.float32)}  # fmt: skip
         for name, act in agents_.items():
             cents, start = [], time.perf_counter()

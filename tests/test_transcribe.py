@@ -201,3 +201,39 @@ def test_spectral_peak_kick_finds_the_frequency():
         np.testing.assert_allclose(actions[:, 0], info["target_action"][:, 0], atol=0.002)  # 0.002 ~ 24 cents
     finally:
         env.close()
+
+
+def test_kit_family_targets_are_the_kits_loops_rendered_by_scsynth():
+    from raveforce import kits
+
+    env = gym.make("raveforce/DrumTranscribe-v0", kits="dev")
+    try:
+        obs, info = env.reset(seed=7)
+        seed, pattern = int(info["target_kit"]), info["target_pattern"]
+        assert seed in kits.SPLITS["dev"] and pattern.shape == (16,)
+        loop = kits.render_loop(kits.draw(seed), pattern, DRUM_TRANSCRIBE, int(info["target_loop_seed"]))
+        assert np.array_equal(obs["target"], loop) and np.abs(loop).max() > 0.01
+        again = env.reset(seed=7)[1]
+        assert int(again["target_kit"]) == seed and np.array_equal(again["target_pattern"], pattern)
+        shipped = mix_pattern(DRUM_TRANSCRIBE, pattern)
+        assert np.abs(loop - shipped).max() > 0.01  # another kit, not the shipped one
+    finally:
+        env.close()
+
+
+def test_kit_family_vector_env_draws_from_the_given_seeds():
+    envs = gym.make_vec("raveforce/DrumTranscribe-v0", num_envs=3, vectorization_mode="vector_entry_point", kits=[3, 5])
+    try:
+        obs, info = envs.reset(seed=0)
+        assert info["target_kit"].shape == (3,) and set(info["target_kit"].tolist()) <= {3, 5}
+        assert obs["target"].shape == (3, 88200) and (np.abs(obs["target"]).max(axis=1) > 0.01).all()
+        assert len({obs["target"][i].tobytes() for i in range(3)}) == 3
+    finally:
+        envs.close()
+
+
+@pytest.mark.parametrize("bad, named", [("test", "'test'"), ([], r"\[\]"), ([1, -2], "-2"), (5, "5"), ([1.5], "1.5")])
+def test_a_bad_kits_option_is_named_with_the_valid_ones(bad, named):
+    with pytest.raises(ArgumentError, match=named) as error:
+        gym.make("raveforce/DrumTranscribe-v0", kits=bad)
+    assert "held_out" in str(error.value)

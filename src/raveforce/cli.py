@@ -33,7 +33,7 @@ class SolveTask:
 
 TASKS = {
     "drum-loop": SolveTask("raveforce/DrumLoop-v0", "DRUM_LOOP", ("dp", "greedy", "random", "ppo", "policy"), "dp"),
-    "kick-frequency": SolveTask("raveforce/KickFrequency-v0", "KICK_FREQUENCY", ("sweep", "actor-critic", "random"), "sweep"),
+    "kick-frequency": SolveTask("raveforce/KickFrequency-v0", "KICK_FREQUENCY", ("sweep", "actor-critic", "random", "policy"), "sweep"),
 }
 TRAIN_TASKS = ("drum-loop",)
 
@@ -234,6 +234,8 @@ def run_agent(agent: str, task, *, target, reward, seed: int, steps: int, progre
         from raveforce.train import train
 
         return train("ppo", task=task, steps=steps, seed=seed, target=target, reward=reward, progress=progress)
+    if agent == "policy" and task.steps == 1:
+        return run_kick_policy(task, target=target, reward=reward, progress=progress)
     if agent == "policy":
         return run_policy(task, target=target, reward=reward, progress=progress)
     raise UsageError(f"unknown agent {agent!r}")
@@ -263,6 +265,19 @@ def run_policy(task, *, target, reward, progress, policy_path=None):
         progress(task.steps, task.steps, "one episode")
     target_audio = task.load_target(target)
     return agents.Solution(actions, rewards, evaluations=task.steps, history={"audio": audio, "target": target_audio})
+
+
+def run_kick_policy(task, *, target, reward, progress, policy_path=None):
+    """The shipped kick transcriber's answer, played once (one env step, no search)."""
+    from raveforce import agents, kick_transcriber
+
+    policy = kick_transcriber.load(policy_path)
+    target_audio = task.load_target(target)
+    action = policy.act(None, target_audio[None], 0, task=task)[0]
+    audio, rewards, target_audio = agents.play(task, [action], target=(target_audio, task.sample_rate), reward=reward)
+    if progress:
+        progress(1, 1, "one pass")
+    return agents.Solution([action], rewards, evaluations=1, history={"audio": audio, "target": target_audio})
 
 
 def cmd_solve(args) -> int:
@@ -523,7 +538,7 @@ def add_subcommands(sub) -> None:
     """Add solve and figure to the `raveforce` parser's subparsers."""
     p = sub.add_parser("solve", help="solve a paper task with a baseline agent: WAVs, report.png, result.json, index.html")
     p.add_argument("task", choices=list(TASKS))
-    p.add_argument("--agent", default=None, help="drum-loop: dp (default), greedy, random, ppo, policy (the shipped transcriber); kick-frequency: sweep (default), actor-critic, random")
+    p.add_argument("--agent", default=None, help="drum-loop: dp (default), greedy, random, ppo, policy (the shipped transcriber); kick-frequency: sweep (default), actor-critic, random, policy (the shipped kick transcriber)")
     p.add_argument("--target", default=None, help="a sound file to imitate (default: the task's shipped target)")
     p.add_argument("--reward", default=None, help="mse, mfcc, stft, cqt (default: the task's)")
     p.add_argument("--seed", type=int, default=0)

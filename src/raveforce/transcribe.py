@@ -147,6 +147,54 @@ class PatternDrawer(Drawer):
         return mix_pattern(self.task, pattern), {"target_pattern": pattern}
 
 
+def kit_seeds(kits_option) -> Sequence[int]:
+    """The kit seeds of `kits=`: a split name of `raveforce.kits.SPLITS` or a sequence of seeds."""
+    from raveforce import kits as kit_family
+
+    if isinstance(kits_option, str):
+        if kits_option not in kit_family.SPLITS:
+            raise ArgumentError(f"kits={kits_option!r} is not a split {sorted(kit_family.SPLITS)} nor a sequence of kit seeds")
+        return kit_family.SPLITS[kits_option]
+    if not isinstance(kits_option, Sequence) or len(kits_option) == 0:
+        raise ArgumentError(f"kits={kits_option!r} is not a split {sorted(kit_family.SPLITS)} nor a non-empty sequence of kit seeds")
+    bad = [s for s in kits_option if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0]
+    if bad:
+        raise ArgumentError(f"kits={list(kits_option)!r}: {bad!r} are not kit seeds (integers >= 0; splits: {sorted(kit_family.SPLITS)})")
+    return tuple(int(s) for s in kits_option)
+
+
+@lru_cache(maxsize=256)
+def family_kit(seed: int):
+    """`raveforce.kits.draw(seed)`, drawn once per kit."""
+    from raveforce import kits as kit_family
+
+    return kit_family.draw(seed)
+
+
+class KitPatternDrawer(PatternDrawer):
+    """A random drum pattern played on a kit drawn from the kit family and rendered by scsynth
+    with the kit's rendition (`raveforce.kits.render_loops`); info["target_pattern"] (actions),
+    ["target_kit"] (the kit's seed), ["target_loop_seed"] (the seed of its velocities and jitter). `draw_many` renders a batch in one scsynth run per mix rate."""
+
+    def __init__(self, task: Task, kits, density: float | Sequence[float] = DENSITY) -> None:
+        super().__init__(task, density)
+        self.seeds = kit_seeds(kits)
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        audio, info = self.draw_many(rng, 1)
+        return audio[0], {key: value[0] for key, value in info.items()}
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
+        """float32 (count, total_samples) and info arrays of `count` rows."""
+        from raveforce import kits as kit_family
+
+        seeds = np.array([self.seeds[int(i)] for i in rng.integers(0, len(self.seeds), count)], np.int64)
+        patterns = np.stack([draw_pattern(rng, steps=self.task.steps, kit_size=len(self.task.buffers), density=self.density) for _ in range(count)])
+        hit_seeds = rng.integers(0, 2**31, count)
+        loops = [(family_kit(int(k)), p, int(h)) for k, p, h in zip(seeds, patterns, hit_seeds)]
+        return kit_family.render_loops(loops, self.task), {"target_pattern": patterns, "target_kit": seeds, "target_loop_seed": hit_seeds}
+
+
 class FrequencyDrawer(Drawer):
     """A sine kick at a log-uniform frequency; info["target_frequency"] (Hz), ["target_action"]."""
 
@@ -222,12 +270,16 @@ class DrumTranscribeEnv(TranscribeEnv):
     ## Target
     Every `reset()` draws a 16-step pattern from the env's random generator (seed it with
     `reset(seed=)`), each drum hitting on each step with chance `density` (0.3; or one per drum),
-    mixed from the kit samples; `info["target_pattern"]` holds its actions. `reset(options=
+    mixed from the kit samples; `info["target_pattern"]` holds its actions. With `kits=` (a split
+    of `raveforce.kits.SPLITS`, "train"/"dev"/"held_out", or a sequence of kit seeds) each reset
+    also draws a kit of the family and scsynth renders the pattern on it with the kit's rendition
+    (about 0.2 s a reset; the vector env renders its lanes together); `info["target_kit"]` is its
+    seed. The agent still plays the shipped kit, so the right pattern no longer scores 0. `reset(options=
     {"target": path or (samples, sample_rate)})` sets a target instead (other rates resampled;
     another length cut or padded, with a warning).
 
     ## Arguments
-    `density`, `reward`, `reward_mode`, `bpm`, `render_mode`, `renderer`, `scsynth`, `timeout`
+    `density`, `kits`, `reward`, `reward_mode`, `bpm`, `render_mode`, `renderer`, `scsynth`, `timeout`
     (see `RaveForceEnv`). Vector version: `gym.make_vec(..., vectorization_mode="vector_entry_point")`.
 
     ## Version History
@@ -236,12 +288,20 @@ class DrumTranscribeEnv(TranscribeEnv):
 
     TASK = DRUM_TRANSCRIBE
 
-    def __init__(self, *, density: float | Sequence[float] = DENSITY, **kwargs) -> None:
-        super().__init__(DRUM_TRANSCRIBE, lambda task: PatternDrawer(task, density), **kwargs)
+    def __init__(self, *, density: float | Sequence[float] = DENSITY, kits=None, **kwargs) -> None:
+        super().__init__(DRUM_TRANSCRIBE, pattern_drawer(density, kits), **kwargs)
 
     @classmethod
-    def make_vector(cls, num_envs: int = 1, *, density: float | Sequence[float] = DENSITY, **kwargs):
-        return TranscribeVectorEnv(DRUM_TRANSCRIBE, num_envs, lambda task: PatternDrawer(task, density), **kwargs)
+    def make_vector(cls, num_envs: int = 1, *, density: float | Sequence[float] = DENSITY, kits=None, **kwargs):
+        return TranscribeVectorEnv(DRUM_TRANSCRIBE, num_envs, pattern_drawer(density, kits), **kwargs)
+
+
+def pattern_drawer(density, kits):
+    """The drawer factory of DrumTranscribe: the shipped kit (kits=None) or the kit family."""
+    if kits is None:
+        return lambda task: PatternDrawer(task, density)
+    kit_seeds(kits)  # a bad value fails here, before scsynth starts
+    return lambda task: KitPatternDrawer(task, kits, density)
 
 
 class KickTranscribeEnv(TranscribeEnv):
@@ -324,9 +384,13 @@ class TranscribeVectorEnv(RaveForceVectorEnv):
             self.targets = self._given_targets(self._given)
             self.drawn = {}
         else:
-            draws = [self.drawer.draw(self.np_random) for _ in range(self.num_envs)]
-            self.targets = [audio for audio, _ in draws]
-            self.drawn = {key: np.stack([d[key] for _, d in draws]) for key in draws[0][1]}
+            if hasattr(self.drawer, "draw_many"):
+                audio, self.drawn = self.drawer.draw_many(self.np_random, self.num_envs)
+                self.targets = list(audio)
+            else:
+                draws = [self.drawer.draw(self.np_random) for _ in range(self.num_envs)]
+                self.targets = [audio for audio, _ in draws]
+                self.drawn = {key: np.stack([d[key] for _, d in draws]) for key in draws[0][1]}
         sr, bounds = self.task.sample_rate, self.task.boundaries
         self.criteria = [rewards.make(self._reward_spec, target=t, sample_rate=sr, boundaries=bounds) for t in self.targets]
         self._target_batch = np.stack(self.targets)
