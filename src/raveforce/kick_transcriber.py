@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from raveforce.task import Task
-from raveforce.transcriber import PolicyFileError
+from raveforce.transcriber import PolicyFileError, read_policy_file
 
 POLICY_PATH = Path(__file__).parent / "data" / "policies" / "kick_transcriber.npz"
 FORMAT = "raveforce-kick-policy-1"
@@ -95,17 +94,9 @@ class KickPolicy:
 def load(path: str | os.PathLike | None = None) -> KickPolicy:
     """The kick policy in `path` (default the shipped one); PolicyFileError names a bad file."""
     path = POLICY_PATH if path is None else Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(str(data["header"]))
-            if header.get("format") != FORMAT:
-                raise ValueError(f"format {header.get('format')!r} is not {FORMAT!r}")
-            kernel, bias = data["kernel"], data["bias"]
-        features = LogFrequencySpectrum(**header["features"])
-    except FileNotFoundError as exc:
-        raise PolicyFileError(f"kick policy file {str(path)!r} does not exist") from exc
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
-        raise PolicyFileError(f"kick policy file {str(path)!r} is not a readable RaveForce kick policy (.npz): {exc}") from exc
+    header, kernel, bias, features = read_policy_file(
+        path, FORMAT, lambda header, data: (header, data["kernel"], data["bias"], LogFrequencySpectrum(**header["features"])), what="kick policy"
+    )
     if kernel.ndim != 1 or len(kernel) % 2 == 0 or bias.shape != (features.bins,):
         raise PolicyFileError(f"kick policy file {str(path)!r} has kernel {kernel.shape}, bias {bias.shape}: not (odd taps,), ({features.bins},)")
     meta = {k: v for k, v in header.items() if k not in ("format", "features")}

@@ -33,6 +33,24 @@ class PolicyFileError(RaveForceError):
     """A policy file that is missing, unreadable or not a RaveForce policy."""
 
 
+def read_policy_file(path: Path, fmt: str, parse, *, what: str = "policy"):
+    """`parse(header, arrays)` of the policy .npz at `path`, whose JSON header names format `fmt`;
+    a missing file, another format or anything `parse` cannot read is a PolicyFileError naming it."""
+    import json
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            if header.get("format") != fmt:
+                raise ValueError(f"format {header.get('format')!r} is not {fmt!r}")
+            return parse(header, data)
+    except FileNotFoundError as exc:
+        raise PolicyFileError(f"{what} file {str(path)!r} does not exist") from exc
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+        raise PolicyFileError(f"{what} file {str(path)!r} is not a readable RaveForce {what} (.npz): {exc}") from exc
+
+
 class StepFeatures:
     """float32 (n, size) features of step k for n episodes at once.
 
@@ -185,22 +203,12 @@ class VectorStepFeatures(gym.vector.VectorWrapper):
 
 def load(path: str | os.PathLike | None = None, *, task: Task | None = None) -> NumpyPolicy:
     """The policy in `path` (default the shipped one); PolicyFileError names a bad file."""
-    import json
-    import zipfile
-
     from raveforce.transcribe import DRUM_TRANSCRIBE
 
     path = POLICY_PATH if path is None else Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(str(data["header"]))
-            if header.get("format") != "raveforce-policy-1":
-                raise ValueError(f"format {header.get('format')!r} is not 'raveforce-policy-1'")
-            weights = [(data[f"w{i}"], data[f"b{i}"]) for i in range(int(header["layers"]))]
-    except FileNotFoundError as exc:
-        raise PolicyFileError(f"policy file {str(path)!r} does not exist") from exc
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
-        raise PolicyFileError(f"policy file {str(path)!r} is not a readable RaveForce policy (.npz): {exc}") from exc
+    header, weights = read_policy_file(
+        path, "raveforce-policy-1", lambda header, data: (header, [(data[f"w{i}"], data[f"b{i}"]) for i in range(int(header["layers"]))])
+    )
     features = StepFeatures(task or DRUM_TRANSCRIBE, **{k: tuple(v) if isinstance(v, list) else v for k, v in header["features"].items()})
     sizes = [w.shape for w, _ in weights]
     if sizes[0][1] != features.size or any(a[0] != b[1] for a, b in itertools.pairwise(sizes)):
