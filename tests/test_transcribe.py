@@ -237,3 +237,33 @@ def test_a_bad_kits_option_is_named_with_the_valid_ones(bad, named):
     with pytest.raises(ArgumentError, match=named) as error:
         gym.make("raveforce/DrumTranscribe-v0", kits=bad)
     assert "held_out" in str(error.value)
+
+
+def test_batched_mixing_drawing_and_given_targets_equal_the_one_at_a_time_ones():
+    from raveforce.audio import load_target
+    from raveforce.transcribe import PatternDrawer, kit_samples, load_given_target, mix_patterns
+
+    task, kit = DRUM_TRANSCRIBE, kit_samples(DRUM_TRANSCRIBE.buffers, 44100)
+    patterns = split_patterns("dev", 6)
+    expected = np.zeros((6, task.total_samples))
+    for row, pattern in zip(expected, patterns):
+        for k, action in enumerate(pattern):
+            b = int(task.boundaries[k])
+            for i, sample in enumerate(kit):
+                if action >> i & 1:
+                    row[b : b + len(sample)] += sample[: task.total_samples - b]
+    mixed = mix_patterns(task, patterns)
+    assert mixed.dtype == np.float32 and np.array_equal(mixed, expected.astype(np.float32))
+    drawer = PatternDrawer(task, (0.4, 0.3, 0.2))
+    rng = np.random.default_rng(9)
+    singles = [drawer.draw(rng) for _ in range(4)]
+    audio, info = drawer.draw_many(np.random.default_rng(9), 4)
+    assert np.array_equal(audio, np.stack([a for a, _ in singles])) and np.array_equal(info["target_pattern"], np.stack([d["target_pattern"] for _, d in singles]))
+    # a float32 array of the episode's length at its rate is taken as it is; others go through load_target
+    first = mixed[0]
+    assert load_given_target(task, (first, 44100)) is first
+    assert np.array_equal(load_given_target(task, (first.astype(np.float64), 44100)), load_target((first, 44100), sample_rate=44100, length=task.total_samples))
+    bad = first.copy()
+    bad[5] = np.nan
+    with pytest.raises(TargetError, match="NaN"):
+        load_given_target(task, (bad, 44100))

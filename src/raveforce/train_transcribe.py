@@ -26,7 +26,7 @@ from raveforce.transcribe import (
     DRUM_TRANSCRIBE,
     DrumTranscribeEnv,
     draw_pattern,
-    mix_pattern,
+    mix_patterns,
 )
 from raveforce.transcriber import NumpyPolicy, StepFeatures
 
@@ -73,7 +73,7 @@ def evaluate(
             chunk = list(patterns[lo : lo + lanes])
             used = len(chunk)
             chunk += [chunk[-1]] * (lanes - used)
-            targets = [(mix_pattern(task, p), task.sample_rate) for p in chunk]
+            targets = [(audio, task.sample_rate) for audio in mix_patterns(task, chunk)]
             obs, _ = env.reset(options={"target": targets})
             total = np.zeros(lanes)
             for k in range(task.steps):

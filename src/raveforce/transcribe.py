@@ -12,6 +12,7 @@ scsynth's render of the same pattern to 1e-7), so drawing costs no render.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import os
@@ -23,7 +24,6 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector.utils import batch_space
 
 from raveforce import rewards
 from raveforce.env import RaveForceEnv
@@ -70,15 +70,25 @@ def kit_samples(buffers: tuple[Path, ...], sample_rate: int) -> tuple[np.ndarray
 
 def mix_pattern(task: Task, pattern: Sequence[int]) -> np.ndarray:
     """float32 (task.total_samples,): the drum pattern mixed from the kit samples in numpy."""
+    return mix_patterns(task, [pattern])[0]
+
+
+def mix_patterns(task: Task, patterns) -> np.ndarray:
+    """float32 (n, task.total_samples): n drum patterns (n, steps) mixed from the kit samples."""
     kit = kit_samples(task.buffers, task.sample_rate)
-    out = np.zeros(task.total_samples, np.float64)
-    for k, action in enumerate(pattern):
-        start = int(task.boundaries[k])
-        for i, sample in enumerate(kit):
-            if int(action) >> i & 1:
-                n = min(len(sample), len(out) - start)
-                out[start : start + n] += sample[:n]
-    return out.astype(np.float32)
+    patterns = np.asarray(patterns, dtype=np.int64).reshape(-1, task.steps)
+    out = np.empty((len(patterns), task.total_samples), np.float32)
+    row = np.empty(task.total_samples, np.float64)  # one row summed at a time: small enough to stay in cache
+    for j, pattern in enumerate(patterns.tolist()):
+        row[:] = 0.0
+        for k, action in enumerate(pattern):
+            start = int(task.boundaries[k])
+            for i, sample in enumerate(kit):
+                if action >> i & 1:
+                    n = min(len(sample), len(row) - start)
+                    row[start : start + n] += sample[:n]
+        out[j] = row
+    return out
 
 
 def sine_kick(task: Task, frequency: float) -> np.ndarray:
@@ -102,7 +112,16 @@ def frequency_action(task: Task, frequency: float) -> np.ndarray:
 
 
 def load_given_target(task: Task, target) -> np.ndarray:
-    """float32 (total_samples,): a user's target; a warning says so when it is cut or padded."""
+    """float32 (total_samples,): a user's target; a warning says so when it is cut or padded.
+    A float32 (total_samples,) array at the task's rate is checked and returned as it is (the
+    caller's own array: copy it to keep it)."""
+    if (
+        isinstance(target, tuple) and len(target) == 2 and isinstance(target[0], np.ndarray) and target[0].dtype == np.float32
+        and target[0].shape == (task.total_samples,) and isinstance(target[1], (int, np.integer)) and target[1] == task.sample_rate
+    ):  # fmt: skip
+        if not np.isfinite(target[0]).all():
+            raise TargetError("target array contains NaN or infinite samples")
+        return target[0]
     seconds = None
     if isinstance(target, (str, os.PathLike)):
         import soundfile
@@ -143,8 +162,14 @@ class PatternDrawer(Drawer):
         self.density = density
 
     def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-        pattern = draw_pattern(rng, steps=self.task.steps, kit_size=len(self.task.buffers), density=self.density)
-        return mix_pattern(self.task, pattern), {"target_pattern": pattern}
+        audio, info = self.draw_many(rng, 1)
+        return audio[0], {"target_pattern": info["target_pattern"][0]}
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
+        """float32 (count, total_samples) and info["target_pattern"] int64 (count, steps): `count`
+        draws in one go (the same random numbers as `count` calls of `draw`)."""
+        patterns = np.stack([draw_pattern(rng, steps=self.task.steps, kit_size=len(self.task.buffers), density=self.density) for _ in range(count)])
+        return mix_patterns(self.task, patterns), {"target_pattern": patterns}
 
 
 def kit_seeds(kits_option) -> Sequence[int]:
@@ -237,7 +262,7 @@ class TranscribeEnv(RaveForceEnv):
         if given is None:
             audio, self.drawn = self.drawer.draw(self.np_random)
         else:
-            audio, self.drawn = load_given_target(self.task, given), {}
+            audio, self.drawn = np.array(load_given_target(self.task, given)), {}
         self.target = audio
         self.reward_criterion = rewards.make(self._reward_spec, target=audio, sample_rate=self.task.sample_rate, boundaries=self.task.boundaries)
         observation, info = super().reset()
@@ -354,9 +379,11 @@ class TranscribeVectorEnv(RaveForceVectorEnv):
         super().__init__(task, num_envs, reward=reward, **kwargs)
         self._reward_spec = self.task.reward if reward is None else reward
         self.drawer = drawer_factory(self.task)
-        box = self.single_observation_space
-        self.single_observation_space = spaces.Dict({"audio": box, "target": box})
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        box, batch = self.single_observation_space, self.observation_space
+        # batch_space(Dict(audio=box, target=box)), without building two more (num_envs, samples) bounds
+        self.single_observation_space = spaces.Dict({"audio": box, "target": copy.copy(box)})
+        self.observation_space = spaces.Dict({"audio": batch, "target": copy.copy(batch)})
+        self._target_batch = np.zeros((num_envs, self.task.total_samples), np.float32)  # rewritten in place at every reset
         self._given = None
         self.drawn: dict = {}
 
@@ -381,26 +408,30 @@ class TranscribeVectorEnv(RaveForceVectorEnv):
 
     def _retarget(self) -> None:
         if self._given is not None:
-            self.targets = self._given_targets(self._given)
+            self._given_targets(self._given)
             self.drawn = {}
+        elif hasattr(self.drawer, "draw_many"):
+            audio, self.drawn = self.drawer.draw_many(self.np_random, self.num_envs)
+            self._target_batch[:] = audio
         else:
-            if hasattr(self.drawer, "draw_many"):
-                audio, self.drawn = self.drawer.draw_many(self.np_random, self.num_envs)
-                self.targets = list(audio)
-            else:
-                draws = [self.drawer.draw(self.np_random) for _ in range(self.num_envs)]
-                self.targets = [audio for audio, _ in draws]
-                self.drawn = {key: np.stack([d[key] for _, d in draws]) for key in draws[0][1]}
+            draws = [self.drawer.draw(self.np_random) for _ in range(self.num_envs)]
+            for row, (audio, _) in zip(self._target_batch, draws):
+                row[:] = audio
+            self.drawn = {key: np.stack([d[key] for _, d in draws]) for key in draws[0][1]}
+        self.targets = list(self._target_batch)
         sr, bounds = self.task.sample_rate, self.task.boundaries
         self.criteria = [rewards.make(self._reward_spec, target=t, sample_rate=sr, boundaries=bounds) for t in self.targets]
-        self._target_batch = np.stack(self.targets)
 
-    def _given_targets(self, given) -> list[np.ndarray]:
+    def _given_targets(self, given) -> None:
+        """Write the given target(s) into the target batch (checked before any row is written)."""
         if isinstance(given, list):
             if len(given) != self.num_envs:
                 raise TargetError(f"{len(given)} targets given for {self.num_envs} sub-environments: give one, or one each")
-            return [load_given_target(self.task, t) for t in given]
-        return [load_given_target(self.task, given)] * self.num_envs
+            audio = [load_given_target(self.task, t) for t in given]
+            for row, a in zip(self._target_batch, audio):
+                row[:] = a
+        else:
+            self._target_batch[:] = load_given_target(self.task, given)
 
     def _observation(self) -> dict:
         audio = self._audio.copy() if self.copy else self._audio
@@ -417,5 +448,6 @@ __all__ = [
     "TranscribeVectorEnv",
     "draw_pattern",
     "mix_pattern",
+    "mix_patterns",
     "sine_kick",
 ]

