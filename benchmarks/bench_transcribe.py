@@ -1,6 +1,7 @@
 """Baselines of drum transcription on 200 held-out patterns (seeds never trained on).
 
     PYTHONPATH=src python benchmarks/bench_transcribe.py --dqn out/tr-dqn [--ppo out/tr-ppo] [--beam 50]
+    PYTHONPATH=src python benchmarks/bench_transcribe.py --throughput   # targets/s per reward and lanes
 
 Rows: the shipped policy (one pass, 16 env steps), PPO and DQN runs of `raveforce train
 drum-transcribe` at equal step budgets (their policy.npz), a supervised classifier on the same
@@ -105,14 +106,38 @@ def kick_rows(n: int = 200, lanes: int = 50) -> list[tuple]:
     return rows
 
 
+def throughput(held_out: np.ndarray, *, search: int = 4, repeats: int = 3) -> None:
+    """The shipped policy's targets/s on the held-out patterns through the vector env, per reward
+    and lane count (best of `repeats` runs, scsynth started before the clock), next to greedy
+    search on the first `search` patterns in the same run (the reference: 1088 renders a target)."""
+    policy = transcriber.load()
+    g = search_rows(held_out[:search], 1)
+    print(f"greedy search: {g['targets_per_s']:.3f} targets/s ({search} patterns)", flush=True)
+    rows = []
+    for reward in ("stft", "mse"):
+        for lanes in (50, 100, 200):
+            runs = [evaluate(policy.act, held_out, lanes=lanes, reward=reward) for _ in range(repeats)]
+            rate = max(r["targets_per_s"] for r in runs)
+            rows.append((reward, lanes, runs[0]["hit_accuracy"], rate, rate / g["targets_per_s"]))
+            print(rows[-1], flush=True)
+    print(f"\n{platform.node()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f} (1 min) at the end")
+    print(f"| reward | lanes | per-hit accuracy | targets/s (best of {repeats}) | x greedy search ({g['targets_per_s']:.3f} targets/s) |")
+    print("|---|---|---|---|---|")
+    for reward, lanes, acc, rate, ratio in rows:
+        print(f"| {reward}{' (default)' if reward == 'stft' else ''} | {lanes} | {acc:.4f} | {rate:.1f} | {ratio:,.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ppo", default=None, help="a `raveforce train drum-transcribe --algo ppo` folder (default: the shipped policy only)")
     parser.add_argument("--dqn", default=None, help="a `raveforce train drum-transcribe --algo dqn` folder")
     parser.add_argument("--n", type=int, default=200, help="held-out patterns")
     parser.add_argument("--beam", type=int, default=50, help="held-out patterns beam search runs on (it costs 4352 env steps each)")
+    parser.add_argument("--throughput", action="store_true", help="only the shipped policy's targets/s per reward and lane count")
     args = parser.parse_args()
     held_out = split_patterns("held_out", args.n)
+    if args.throughput:
+        return throughput(held_out)
     rows = []
 
     def policy_row(name: str, policy: NumpyPolicy) -> None:

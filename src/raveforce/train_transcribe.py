@@ -62,13 +62,14 @@ def evaluate(
 ) -> dict:
     """Play `act(audio, target, k) -> actions` once on each pattern's target in a vector env of
     `lanes`; hit_scores plus mean_return, env_steps and targets_per_s (wall clock of the episodes,
-    drawing the targets included, the env's construction not)."""
+    mixing the targets included; the env's construction and scsynth's start, at its first reset, not)."""
     env = DrumTranscribeEnv.make_vector(lanes, reward=reward, reward_mode=reward_mode, copy=False)
     task = env.task
     predicted = np.zeros_like(patterns)
     returns = np.zeros(len(patterns))
-    start = time.perf_counter()
     try:
+        env.reset(seed=0)  # starts scsynth
+        start = time.perf_counter()
         for lo in range(0, len(patterns), lanes):
             chunk = list(patterns[lo : lo + lanes])
             used = len(chunk)
@@ -82,9 +83,9 @@ def evaluate(
                 obs, r, *_ = env.step(a)
                 total += r
             returns[lo : lo + used] = total[:used]
+        seconds = time.perf_counter() - start
     finally:
         env.close()
-    seconds = time.perf_counter() - start
     return {**hit_scores(predicted, patterns), "mean_return": float(returns.mean()), "env_steps": int(predicted.size),
             "targets_per_s": len(patterns) / seconds, "predicted": predicted}  # fmt: skip
 
