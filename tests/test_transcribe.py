@@ -267,3 +267,72 @@ def test_batched_mixing_drawing_and_given_targets_equal_the_one_at_a_time_ones()
     bad[5] = np.nan
     with pytest.raises(TargetError, match="NaN"):
         load_given_target(task, (bad, 44100))
+
+
+def test_tempo_range_draws_a_tempo_per_reset_and_pads_to_the_slowest():
+    from raveforce.transcribe import DrumTranscribeEnv
+
+    env = gym.make("raveforce/DrumTranscribe-v0", bpm=(90, 140))
+    slowest = int(np.floor(16 * 0.25 * 60 / 90 * 44100 + 0.5))
+    try:
+        assert env.observation_space["target"].shape == (slowest,)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the infinite Box bounds
+            check_env(env.unwrapped)
+        tempos = set()
+        for seed in range(3):
+            obs, info = env.reset(seed=seed)
+            bpm, task = info["target_bpm"], env.unwrapped.task
+            tempos.add(bpm)
+            assert 90 <= bpm <= 140 and task.bpm == bpm and obs["target"].shape == (slowest,)
+            n = task.total_samples
+            assert n == int(np.floor(16 * 0.25 * 60 / bpm * 44100 + 0.5)) and not obs["target"][n:].any() and obs["target"][:n].any()
+            for k, action in enumerate(info["target_pattern"]):  # the right pattern at the drawn tempo scores 0
+                obs, reward, *_ = env.step(int(action))
+                assert reward > -1e-9, (seed, k, reward)
+            assert not obs["audio"][n:].any()
+        assert len(tempos) == 3
+        _, info = env.reset(options={"bpm": 100})
+        assert info["target_bpm"] == 100 and env.unwrapped.task.total_samples == 105840
+        with pytest.raises(ArgumentError, match=r"bpm=150 is outside this env's tempo range 90-140 BPM"):
+            env.reset(options={"bpm": 150})
+    finally:
+        env.close()
+    vec = DrumTranscribeEnv.make_vector(3, bpm=(90, 140))
+    try:
+        obs, info = vec.reset(seed=4)
+        bpm = info["target_bpm"][0]
+        assert np.all(info["target_bpm"] == bpm) and obs["target"].shape == (3, slowest)
+        n = vec.task.total_samples
+        assert not obs["target"][:, n:].any() and np.array_equal(obs["target"][0, :n], mix_pattern(vec.task, info["target_pattern"][0]))
+        for k in range(16):
+            obs, reward, terminated, *_ = vec.step(info["target_pattern"][:, k])
+            assert np.all(reward > -1e-9)
+        obs, _, _, _, info = vec.step(np.zeros(3, np.int64))  # the autoreset step draws a new tempo
+        assert info["target_bpm"][0] != bpm and vec.task.bpm == info["target_bpm"][0]
+    finally:
+        vec.close()
+
+
+@pytest.mark.parametrize("bad", [(140, 90), (10, 100), (90, 400), (90,), "fast", (90, float("nan"))])
+def test_a_bad_tempo_range_is_a_clear_error(bad):
+    with pytest.raises(ArgumentError, match=r"bpm=.* is neither a tempo \(a number\) nor a tempo range \(low, high\) with 30 <= low < high <= 300 BPM"):
+        gym.make("raveforce/DrumTranscribe-v0", bpm=bad)
+    env = gym.make("raveforce/DrumTranscribe-v0")
+    try:
+        with pytest.raises(ArgumentError, match="needs a tempo range"):
+            env.reset(options={"bpm": 100})
+    finally:
+        env.close()
+
+
+def test_shipped_policy_transcribes_slower_tempos_and_refuses_too_fast_ones():
+    import dataclasses
+
+    pattern = [1, 0, 4, 0, 2, 0, 4, 1, 5, 0, 4, 0, 2, 0, 6, 4]
+    slower = dataclasses.replace(DRUM_TRANSCRIBE, bpm=95)
+    actions, audio, _ = transcriber.transcribe((mix_pattern(slower, pattern), 44100), bpm=95)
+    assert actions == pattern and audio.shape == (slower.total_samples,)
+    fast = dataclasses.replace(DRUM_TRANSCRIBE, bpm=140)
+    with pytest.raises(ArgumentError, match=r"bpm=140: its steps of 4725 samples are shorter than the 5120 samples .* valid: up to 129\.2 BPM"):
+        transcriber.transcribe((mix_pattern(fast, pattern), 44100), bpm=140)

@@ -260,7 +260,7 @@ def run_policy(task, *, target, reward, progress, policy_path=None):
 
     policy = transcriber.load(policy_path)
     target = target if target is not None else (task.load_target(), task.sample_rate)
-    actions, audio, rewards = transcriber.transcribe(target, policy=policy, reward=reward)
+    actions, audio, rewards = transcriber.transcribe(target, policy=policy, reward=reward, bpm=task.bpm)
     if progress:
         progress(task.steps, task.steps, "one episode")
     target_audio = task.load_target(target)

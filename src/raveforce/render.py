@@ -104,6 +104,10 @@ class NRTRenderer:
         )
         return audio[b[step] :, 0]
 
+    def retime(self, task: Task) -> None:
+        """Render the next episode on `task`'s step boundaries: this task at another tempo."""
+        self.task = check_retime(self.task, task)
+
     def close(self) -> None:
         self._history = []
 
@@ -311,10 +315,30 @@ class StreamRenderer:
         self._tail = rendered[end - start :]
         return audio
 
+    def retime(self, task: Task) -> None:
+        """Render the next episode (from the next reset()) on `task`'s step boundaries: this task at
+        another tempo whose steps fit the running scsynth's chunk and candidates."""
+        task = check_retime(self.task, task)
+        if self._chunk(task) != self.chunk or (self._needs_candidates(task) and not self._candidates):
+            raise ArgumentError(
+                f"{task.bpm:g} BPM does not fit this renderer started at {self.task.bpm:g} BPM "
+                f"(steps of {int(np.diff(task.boundaries).min())} samples against chunks of {self.chunk})"
+            )
+        self.task = task
+
     def close(self) -> None:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+def check_retime(task: Task, new: Task) -> Task:
+    """`new` if it is `task` at another tempo (every other field equal), else ArgumentError."""
+    import dataclasses
+
+    if dataclasses.replace(new, bpm=task.bpm) != task:
+        raise ArgumentError(f"task {new.name!r} differs from {task.name!r} in more than its tempo: a renderer can only change tempo")
+    return new
 
 
 def make_renderer(name: str, task: Task, *, scsynth: str | None = None, timeout: float | None = None) -> Renderer:

@@ -58,12 +58,14 @@ def hit_scores(predicted: np.ndarray, truth: np.ndarray, kit_size: int = 3) -> d
 
 
 def evaluate(
-    act: Callable[[np.ndarray, np.ndarray, int], np.ndarray], patterns: np.ndarray, *, lanes: int = 50, reward=None, reward_mode: str = "delta"
+    act: Callable[[np.ndarray, np.ndarray, int], np.ndarray], patterns: np.ndarray, *, lanes: int = 50, reward=None, reward_mode: str = "delta",
+    bpm: float | None = None,
 ) -> dict:
     """Play `act(audio, target, k) -> actions` once on each pattern's target in a vector env of
     `lanes`; hit_scores plus mean_return, env_steps and targets_per_s (wall clock of the episodes,
-    mixing the targets included; the env's construction and scsynth's start, at its first reset, not)."""
-    env = DrumTranscribeEnv.make_vector(lanes, reward=reward, reward_mode=reward_mode, copy=False)
+    mixing the targets included; the env's construction and scsynth's start, at its first reset, not).
+    bpm: the targets' tempo (default the task's; a policy's StepFeatures must be at the same)."""
+    env = DrumTranscribeEnv.make_vector(lanes, reward=reward, reward_mode=reward_mode, copy=False, bpm=bpm)
     task = env.task
     predicted = np.zeros_like(patterns)
     returns = np.zeros(len(patterns))

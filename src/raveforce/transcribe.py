@@ -46,6 +46,63 @@ KICK_TRANSCRIBE = dataclasses.replace(
 DENSITY = 0.3  # default chance that a drum hits on a step
 FREQUENCY_RANGE = (30.0, 2000.0)  # Hz, KickTranscribe's drawn frequencies (log-uniform)
 SINE_PERC = {"amp": 0.5, "attack": 0.01, "release": 0.49}  # the sine_perc synth's defaults
+TEMPO_LIMITS = (30.0, 300.0)  # BPM a tempo range may span (16th-note steps of 2205 to 22050 samples)
+
+
+# --- tempo ranges -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TempoRange:
+    """A tempo drawn uniformly from [low, high] BPM at every reset. The env is built at `low`
+    (the longest episode), so its observations keep one length: shorter episodes are
+    zero-padded to it."""
+
+    low: float
+    high: float
+
+    @classmethod
+    def parse(cls, bpm) -> TempoRange:
+        """The range of `bpm=(low, high)`; ArgumentError naming the valid values otherwise."""
+        lo_limit, hi_limit = TEMPO_LIMITS
+        numbers = isinstance(bpm, (tuple, list)) and len(bpm) == 2 and all(
+            isinstance(b, (int, float, np.integer, np.floating)) and not isinstance(b, (bool, np.bool_)) and math.isfinite(b) for b in bpm
+        )
+        if not numbers or not lo_limit <= bpm[0] < bpm[1] <= hi_limit:
+            raise ArgumentError(
+                f"bpm={bpm!r} is neither a tempo (a number) nor a tempo range (low, high) with "
+                f"{lo_limit:g} <= low < high <= {hi_limit:g} BPM, e.g. bpm=(90, 140)"
+            )
+        return cls(float(bpm[0]), float(bpm[1]))
+
+    def draw(self, rng: np.random.Generator, bpm=None) -> float:
+        """A tempo from the range, or `bpm` (reset option) if it lies within it."""
+        if bpm is None:
+            return float(rng.uniform(self.low, self.high))
+        if isinstance(bpm, bool) or not isinstance(bpm, (int, float, np.integer, np.floating)) or not self.low <= bpm <= self.high:
+            raise ArgumentError(f"reset option bpm={bpm!r} is outside this env's tempo range {self.low:g}-{self.high:g} BPM")
+        return float(bpm)
+
+
+def split_bpm(bpm, kwargs: dict) -> TempoRange | None:
+    """A tempo range for `bpm=(low, high)` (kwargs get bpm=low); a number goes on as a task
+    option (kwargs["bpm"]); None leaves the task's."""
+    if bpm is None:
+        return None
+    if isinstance(bpm, (int, float, np.integer, np.floating)) and not isinstance(bpm, bool):
+        kwargs["bpm"] = bpm
+        return None
+    tempo = TempoRange.parse(bpm)
+    kwargs["bpm"] = tempo.low
+    return tempo
+
+
+def check_retimable(renderer, task: Task, tempo: TempoRange) -> None:
+    """Raise ArgumentError unless `renderer` (built for `task` at tempo.low) plays the whole range."""
+    if not hasattr(renderer, "retime"):
+        raise ArgumentError(f"renderer {renderer!r} has no retime(task): a tempo range needs one (use renderer='auto')")
+    renderer.retime(dataclasses.replace(task, bpm=tempo.high))  # the fastest tempo: the shortest steps
+    renderer.retime(task)
 
 
 # --- drawing targets --------------------------------------------------------------------------
@@ -241,14 +298,18 @@ class FrequencyDrawer(Drawer):
 
 
 class TranscribeEnv(RaveForceEnv):
-    """A RaveForceEnv whose target changes every episode; observation Dict(audio=, target=)."""
+    """A RaveForceEnv whose target changes every episode; observation Dict(audio=, target=).
+    With `tempo` (a TempoRange) every episode also draws its tempo."""
 
-    def __init__(self, task: Task, drawer_factory, *, reward=None, **kwargs) -> None:
+    def __init__(self, task: Task, drawer_factory, *, reward=None, tempo: TempoRange | None = None, **kwargs) -> None:
         if "target" in kwargs:
             raise ArgumentError("a transcription env draws its targets: pass reset(options={'target': ...}) instead of target=")
         super().__init__(task, reward=reward, **kwargs)
         self._reward_spec = self.task.reward if reward is None else reward
         self.drawer = drawer_factory(self.task)
+        self.tempo, self.padded_task = tempo, self.task
+        if tempo is not None:
+            check_retimable(self._renderer, self.task, tempo)
         box = spaces.Box(-np.inf, np.inf, (self.task.total_samples,), dtype=np.float32)
         self.observation_space = spaces.Dict({"audio": box, "target": box})
         self.drawn: dict = {}
@@ -257,13 +318,24 @@ class TranscribeEnv(RaveForceEnv):
         gym.Env.reset(self, seed=seed)
         options = dict(options or {})
         given = options.pop("target", None)
+        bpm = options.pop("bpm", None)
         if options:
-            raise ArgumentError(f"reset options {sorted(options)} are not supported; valid: ['target']")
+            raise ArgumentError(f"reset options {sorted(options)} are not supported; valid: ['bpm', 'target']")
+        drawn = {}
+        if self.tempo is not None:
+            self.task = dataclasses.replace(self.padded_task, bpm=self.tempo.draw(self.np_random, bpm))
+            self._renderer.retime(self.task)
+            self.drawer.task = self.task
+            drawn["target_bpm"] = self.task.bpm
+        elif bpm is not None:
+            raise ArgumentError("reset option 'bpm' needs a tempo range: make the env with bpm=(low, high)")
         if given is None:
             audio, self.drawn = self.drawer.draw(self.np_random)
         else:
-            audio, self.drawn = np.array(load_given_target(self.task, given)), {}
-        self.target = audio
+            audio, self.drawn = load_given_target(self.task, given), {}
+        self.drawn.update(drawn)
+        self.target = np.zeros(self.padded_task.total_samples, np.float32)
+        self.target[: len(audio)] = audio
         self.reward_criterion = rewards.make(self._reward_spec, target=audio, sample_rate=self.task.sample_rate, boundaries=self.task.boundaries)
         observation, info = super().reset()
         return self._observe(observation), {**info, **self.drawn}
@@ -313,12 +385,14 @@ class DrumTranscribeEnv(TranscribeEnv):
 
     TASK = DRUM_TRANSCRIBE
 
-    def __init__(self, *, density: float | Sequence[float] = DENSITY, kits=None, **kwargs) -> None:
-        super().__init__(DRUM_TRANSCRIBE, pattern_drawer(density, kits), **kwargs)
+    def __init__(self, *, density: float | Sequence[float] = DENSITY, kits=None, bpm=None, **kwargs) -> None:
+        tempo = split_bpm(bpm, kwargs)
+        super().__init__(DRUM_TRANSCRIBE, pattern_drawer(density, kits), tempo=tempo, **kwargs)
 
     @classmethod
-    def make_vector(cls, num_envs: int = 1, *, density: float | Sequence[float] = DENSITY, kits=None, **kwargs):
-        return TranscribeVectorEnv(DRUM_TRANSCRIBE, num_envs, pattern_drawer(density, kits), **kwargs)
+    def make_vector(cls, num_envs: int = 1, *, density: float | Sequence[float] = DENSITY, kits=None, bpm=None, **kwargs):
+        tempo = split_bpm(bpm, kwargs)
+        return TranscribeVectorEnv(DRUM_TRANSCRIBE, num_envs, pattern_drawer(density, kits), tempo=tempo, **kwargs)
 
 
 def pattern_drawer(density, kits):
@@ -373,28 +447,37 @@ class TranscribeVectorEnv(RaveForceVectorEnv):
     "target_pattern" (num_envs, steps) int64. reset(options={"target": one or num_envs targets}).
     """
 
-    def __init__(self, task: Task, num_envs: int, drawer_factory, *, reward=None, **kwargs) -> None:
+    def __init__(self, task: Task, num_envs: int, drawer_factory, *, reward=None, tempo: TempoRange | None = None, **kwargs) -> None:
         if "target" in kwargs:
             raise ArgumentError("a transcription env draws its targets: pass reset(options={'target': ...}) instead of target=")
         super().__init__(task, num_envs, reward=reward, **kwargs)
         self._reward_spec = self.task.reward if reward is None else reward
         self.drawer = drawer_factory(self.task)
+        self.tempo, self.padded_task = tempo, self.task
+        if tempo is not None:
+            for group in self._groups:
+                check_retimable(group, self.task, tempo)
         box, batch = self.single_observation_space, self.observation_space
         # batch_space(Dict(audio=box, target=box)), without building two more (num_envs, samples) bounds
         self.single_observation_space = spaces.Dict({"audio": box, "target": copy.copy(box)})
         self.observation_space = spaces.Dict({"audio": batch, "target": copy.copy(batch)})
         self._target_batch = np.zeros((num_envs, self.task.total_samples), np.float32)  # rewritten in place at every reset
-        self._given = None
+        self._given = self._bpm = None
         self.drawn: dict = {}
 
     def reset(self, *, seed=None, options: dict | None = None):
         options = dict(options or {})
         given = options.pop("target", None)
+        bpm = options.pop("bpm", None)
         if options:
-            raise ArgumentError(f"reset options {sorted(options)} are not supported; valid: ['target']")
-        self._given = given
-        observation, info = super().reset(seed=seed)
-        self._given = None
+            raise ArgumentError(f"reset options {sorted(options)} are not supported; valid: ['bpm', 'target']")
+        if bpm is not None and self.tempo is None:
+            raise ArgumentError("reset option 'bpm' needs a tempo range: make the env with bpm=(low, high)")
+        self._given, self._bpm = given, bpm
+        try:
+            observation, info = super().reset(seed=seed)
+        finally:
+            self._given = self._bpm = None
         return observation, {**info, **self.drawn}
 
     def step(self, actions):
@@ -407,18 +490,27 @@ class TranscribeVectorEnv(RaveForceVectorEnv):
         super()._start_episodes()
 
     def _retarget(self) -> None:
+        if self.tempo is not None:  # one tempo for all lanes: they render in lockstep
+            self.task = dataclasses.replace(self.padded_task, bpm=self.tempo.draw(self.np_random, self._bpm))
+            for group in self._groups:
+                group.retime(self.task)
+            self.drawer.task = self.task
+        n = self.task.total_samples
         if self._given is not None:
             self._given_targets(self._given)
             self.drawn = {}
         elif hasattr(self.drawer, "draw_many"):
             audio, self.drawn = self.drawer.draw_many(self.np_random, self.num_envs)
-            self._target_batch[:] = audio
+            self._target_batch[:, :n] = audio
         else:
             draws = [self.drawer.draw(self.np_random) for _ in range(self.num_envs)]
             for row, (audio, _) in zip(self._target_batch, draws):
-                row[:] = audio
+                row[:n] = audio
             self.drawn = {key: np.stack([d[key] for _, d in draws]) for key in draws[0][1]}
-        self.targets = list(self._target_batch)
+        self._target_batch[:, n:] = 0.0
+        if self.tempo is not None:
+            self.drawn["target_bpm"] = np.full(self.num_envs, self.task.bpm)
+        self.targets = [row[:n] for row in self._target_batch]
         sr, bounds = self.task.sample_rate, self.task.boundaries
         self.criteria = [rewards.make(self._reward_spec, target=t, sample_rate=sr, boundaries=bounds) for t in self.targets]
 
@@ -429,9 +521,10 @@ class TranscribeVectorEnv(RaveForceVectorEnv):
                 raise TargetError(f"{len(given)} targets given for {self.num_envs} sub-environments: give one, or one each")
             audio = [load_given_target(self.task, t) for t in given]
             for row, a in zip(self._target_batch, audio):
-                row[:] = a
+                row[: len(a)] = a
         else:
-            self._target_batch[:] = load_given_target(self.task, given)
+            audio = load_given_target(self.task, given)
+            self._target_batch[:, : len(audio)] = audio
 
     def _observation(self) -> dict:
         audio = self._audio.copy() if self.copy else self._audio
@@ -445,6 +538,7 @@ __all__ = [
     "KICK_TRANSCRIBE",
     "DrumTranscribeEnv",
     "KickTranscribeEnv",
+    "TempoRange",
     "TranscribeVectorEnv",
     "draw_pattern",
     "mix_pattern",

@@ -57,6 +57,10 @@ class _NRTLanes:
         out[:] = audio
         return out
 
+    def retime(self, task: Task) -> None:
+        for r in self._renderers:
+            r.retime(task)
+
     def close(self) -> None:
         for r in self._renderers:
             r.close()
