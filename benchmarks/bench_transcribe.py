@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python benchmarks/bench_transcribe.py --dqn out/tr-dqn [--ppo out/tr-ppo] [--beam 50]
     PYTHONPATH=src python benchmarks/bench_transcribe.py --throughput   # targets/s per reward and lanes
+    PYTHONPATH=src python benchmarks/bench_transcribe.py --tempos [--split dev]   # accuracy at other tempos
 
 Rows: the shipped policy (one pass, 16 env steps), PPO and DQN runs of `raveforce train
 drum-transcribe` at equal step budgets (their policy.npz), a supervised classifier on the same
@@ -127,6 +128,27 @@ def throughput(held_out: np.ndarray, *, search: int = 4, repeats: int = 3) -> No
         print(f"| {reward}{' (default)' if reward == 'stft' else ''} | {lanes} | {acc:.4f} | {rate:.1f} | {ratio:,.0f} |")
 
 
+def tempo_rows(patterns: np.ndarray, tempos=(30, 60, 90, 100, 110, 120, 125, 129, 130, 140)) -> None:
+    """The shipped policy (trained at 120 BPM) on the patterns played at other tempos: its
+    StepFeatures follow each tempo's step boundaries. transcribe() refuses tempos above the one
+    whose steps are as long as what the features hear (129.2 BPM); the rows above it show why."""
+    import dataclasses
+
+    limit = transcriber.load().features
+    rows = []
+    for bpm in tempos:
+        policy = transcriber.load(task=dataclasses.replace(DRUM_TRANSCRIBE, bpm=float(bpm)))
+        s = evaluate(policy.act, patterns, bpm=float(bpm))
+        refused = int(np.diff(policy.features.task.boundaries).min()) < limit.reach
+        rows.append((bpm, s["hit_accuracy"], s["exact_rate"], s["hit_recall"], s["hit_precision"], refused))
+        print(rows[-1], flush=True)
+    print(f"\n{platform.node()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {len(patterns)} patterns")
+    print("| BPM | per-hit accuracy | exact patterns | hit recall | hit precision | transcribe() |")
+    print("|---|---|---|---|---|---|")
+    for bpm, acc, exact, recall, precision, refused in rows:
+        print(f"| {bpm} | {acc:.4f} | {exact:.3f} | {recall:.3f} | {precision:.3f} | {'refuses' if refused else 'runs'} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ppo", default=None, help="a `raveforce train drum-transcribe --algo ppo` folder (default: the shipped policy only)")
@@ -134,10 +156,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="held-out patterns")
     parser.add_argument("--beam", type=int, default=50, help="held-out patterns beam search runs on (it costs 4352 env steps each)")
     parser.add_argument("--throughput", action="store_true", help="only the shipped policy's targets/s per reward and lane count")
+    parser.add_argument("--tempos", action="store_true", help="only the shipped policy's accuracy at other tempos")
+    parser.add_argument("--split", default="held_out", choices=["dev", "held_out"], help="--tempos: the patterns (dev to choose, held_out to report)")
     args = parser.parse_args()
     held_out = split_patterns("held_out", args.n)
     if args.throughput:
         return throughput(held_out)
+    if args.tempos:
+        return tempo_rows(split_patterns(args.split, args.n))
     rows = []
 
     def policy_row(name: str, policy: NumpyPolicy) -> None:
