@@ -32,10 +32,11 @@ def main() -> None:
     parser.add_argument("--reward", default="multiscale")
     parser.add_argument("--out", default="out/transcriber")
     parser.add_argument("--no-install", action="store_true", help="do not copy policy.npz into the package")
+    parser.add_argument("--kits", default=None, help="train on targets played on kits of the kit family: a split (train); dev on dev kits")
     args = parser.parse_args()
     out = Path(args.out)
-    run = train_transcriber(args.algo, steps=args.steps, envs=args.envs, seed=args.seed, out=out, reward=args.reward, progress=ProgressLine(args.algo))
-    write_curve_html(out, {"task": "raveforce/DrumTranscribe-v0", "agent": args.algo, "steps": args.steps, "envs": args.envs,
+    run = train_transcriber(args.algo, steps=args.steps, envs=args.envs, seed=args.seed, out=out, reward=args.reward, progress=ProgressLine(args.algo), kits=args.kits)
+    write_curve_html(out, {"task": "raveforce/DrumTranscribe-v0", "agent": args.algo, "steps": args.steps, "envs": args.envs, "kits": args.kits,
                            "dev": run.dev, "curve": run.curve})  # fmt: skip
     print(f"dev set: per-hit accuracy {run.dev['hit_accuracy']:.4f}, exact patterns {run.dev['exact_rate']:.3f}, {run.seconds / 60:.1f} min")
     if not args.no_install:

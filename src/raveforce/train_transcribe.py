@@ -42,6 +42,18 @@ def split_patterns(split: str, n: int = 200) -> np.ndarray:
     return np.stack([draw_pattern(np.random.default_rng(base + i), steps=DRUM_TRANSCRIBE.steps) for i in range(n)])
 
 
+def split_kit_targets(split: str, n: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """(audio float32 (n, samples), patterns int64 (n, steps)): the split's fixed patterns, each
+    played on a kit of the same split of the kit family (`raveforce.kits.SPLITS`) and rendered by
+    scsynth with the kit's rendition; drawn from default_rng(SPLIT_SEEDS[split])."""
+    from raveforce.transcribe import KitPatternDrawer
+
+    if split not in SPLIT_SEEDS:
+        raise ValueError(f"split={split!r} is not one of {sorted(SPLIT_SEEDS)}")
+    audio, info = KitPatternDrawer(DRUM_TRANSCRIBE, split).draw_many(np.random.default_rng(SPLIT_SEEDS[split]), n)
+    return audio, info["target_pattern"]
+
+
 def hit_scores(predicted: np.ndarray, truth: np.ndarray, kit_size: int = 3) -> dict:
     """Per-hit accuracy (share of the step x drum cells right), step accuracy, exact-pattern rate,
     and hit precision/recall, of predicted vs true actions (n, steps)."""
@@ -59,12 +71,14 @@ def hit_scores(predicted: np.ndarray, truth: np.ndarray, kit_size: int = 3) -> d
 
 def evaluate(
     act: Callable[[np.ndarray, np.ndarray, int], np.ndarray], patterns: np.ndarray, *, lanes: int = 50, reward=None, reward_mode: str = "delta",
-    bpm: float | None = None,
+    bpm: float | None = None, audio: np.ndarray | None = None,
 ) -> dict:
     """Play `act(audio, target, k) -> actions` once on each pattern's target in a vector env of
     `lanes`; hit_scores plus mean_return, env_steps and targets_per_s (wall clock of the episodes,
     mixing the targets included; the env's construction and scsynth's start, at its first reset, not).
-    bpm: the targets' tempo (default the task's; a policy's StepFeatures must be at the same)."""
+    bpm: the targets' tempo (default the task's; a policy's StepFeatures must be at the same).
+    audio: float32 (n, samples) targets of the patterns (e.g. `split_kit_targets`) instead of
+    the patterns mixed on the shipped kit."""
     env = DrumTranscribeEnv.make_vector(lanes, reward=reward, reward_mode=reward_mode, copy=False, bpm=bpm)
     task = env.task
     predicted = np.zeros_like(patterns)
@@ -73,10 +87,10 @@ def evaluate(
         env.reset(seed=0)  # starts scsynth
         start = time.perf_counter()
         for lo in range(0, len(patterns), lanes):
-            chunk = list(patterns[lo : lo + lanes])
+            chunk = list(patterns[lo : lo + lanes] if audio is None else audio[lo : lo + lanes])
             used = len(chunk)
             chunk += [chunk[-1]] * (lanes - used)
-            targets = [(audio, task.sample_rate) for audio in mix_patterns(task, chunk)]
+            targets = [(a, task.sample_rate) for a in (mix_patterns(task, chunk) if audio is None else chunk)]
             obs, _ = env.reset(options={"target": targets})
             total = np.zeros(lanes)
             for k in range(task.steps):
@@ -203,10 +217,13 @@ def train_transcriber(
     progress: Callable[[int, int, str], None] | None = None,
     hyper: dict | None = None,
     reward: str | None = "multiscale",
+    kits=None,
 ) -> TranscriberRun:
     """Train `algo` for `steps` env steps on `envs` lanes of DrumTranscribe-v0 (reward
     "multiscale", delta mode: it weighs the quiet hi-hat far more than "stft" does), measuring
-    the dev set `evaluations` times; write curve.csv, curve.png and policy.npz into `out` when given."""
+    the dev set `evaluations` times; write curve.csv, curve.png and policy.npz into `out` when given.
+    kits: train on targets played on kits of the kit family ("train", see DrumTranscribe-v0's
+    `kits=`); the dev set is then the dev patterns on dev kits (`split_kit_targets`)."""
     if algo not in ALGOS:
         raise ValueError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
     sb3 = _sb3()
@@ -216,9 +233,9 @@ def train_transcriber(
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    env = DrumTranscribeEnv.make_vector(envs, reward=reward, reward_mode="delta", copy=False)
+    env = DrumTranscribeEnv.make_vector(envs, reward=reward, reward_mode="delta", copy=False, kits=kits)
     features = StepFeatures(env.task)
-    dev_patterns = split_patterns("dev", dev_size)
+    dev_audio, dev_patterns = split_kit_targets("dev", dev_size) if kits is not None else (None, split_patterns("dev", dev_size))
     vec = sb3_vec_env(env, features)
     vec.seed(seed)
     norm = VecNormalize(vec, norm_obs=False, norm_reward=True, gamma=0.9)
@@ -238,8 +255,8 @@ def train_transcriber(
     start = time.perf_counter()
 
     def measure(done: int) -> None:
-        policy = export_policy(model, features, algo=algo, env_steps=done, seed=seed)
-        scores = evaluate(policy.act, dev_patterns, reward=reward)
+        policy = export_policy(model, features, algo=algo, env_steps=done, seed=seed, **({} if kits is None else {"kits": kits}))
+        scores = evaluate(policy.act, dev_patterns, reward=reward, audio=dev_audio)
         recent = vec.episode_returns[-envs * 4 :]
         row = {"env_steps": done, "seconds": round(time.perf_counter() - start, 1),
                "train_return": float(np.mean(recent)) if recent else float("nan"),
@@ -320,4 +337,4 @@ def curve_png(rows: list[dict], path: Path, *, title: str = "") -> Path:
     return path
 
 
-__all__ = ["ALGOS", "SPLIT_SEEDS", "TranscriberRun", "evaluate", "export_policy", "hit_scores", "split_patterns", "train_transcriber"]
+__all__ = ["ALGOS", "SPLIT_SEEDS", "TranscriberRun", "evaluate", "export_policy", "hit_scores", "split_kit_targets", "split_patterns", "train_transcriber"]
