@@ -71,22 +71,25 @@ def hit_scores(predicted: np.ndarray, truth: np.ndarray, kit_size: int = 3) -> d
 
 def evaluate(
     act: Callable[[np.ndarray, np.ndarray, int], np.ndarray], patterns: np.ndarray, *, lanes: int = 50, reward=None, reward_mode: str = "delta",
-    bpm: float | None = None, audio: np.ndarray | None = None,
+    bpm: float | None = None, audio: np.ndarray | None = None, threads: int = 1,
 ) -> dict:
     """Play `act(audio, target, k) -> actions` once on each pattern's target in a vector env of
     `lanes`; hit_scores plus mean_return, env_steps and targets_per_s (wall clock of the episodes,
     mixing the targets included; the env's construction and scsynth's start, at its first reset, not).
     bpm: the targets' tempo (default the task's; a policy's StepFeatures must be at the same).
     audio: float32 (n, samples) targets of the patterns (e.g. `split_kit_targets`) instead of
-    the patterns mixed on the shipped kit."""
-    env = DrumTranscribeEnv.make_vector(lanes, reward=reward, reward_mode=reward_mode, copy=False, bpm=bpm)
-    task = env.task
+    the patterns mixed on the shipped kit.
+    threads: vector envs of `lanes`, each playing every threads-th batch of targets in a thread of
+    its own (numpy's FFTs and the waits for scsynth overlap; the results are the same)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    envs = [DrumTranscribeEnv.make_vector(lanes, reward=reward, reward_mode=reward_mode, copy=False, bpm=bpm) for _ in range(threads)]
+    task = envs[0].task
     predicted = np.zeros_like(patterns)
     returns = np.zeros(len(patterns))
-    try:
-        env.reset(seed=0)  # starts scsynth
-        start = time.perf_counter()
-        for lo in range(0, len(patterns), lanes):
+
+    def play(env, starts) -> None:
+        for lo in starts:
             chunk = list(patterns[lo : lo + lanes] if audio is None else audio[lo : lo + lanes])
             used = len(chunk)
             chunk += [chunk[-1]] * (lanes - used)
@@ -99,9 +102,21 @@ def evaluate(
                 obs, r, *_ = env.step(a)
                 total += r
             returns[lo : lo + used] = total[:used]
+
+    try:
+        for env in envs:
+            env.reset(seed=0)  # starts scsynth
+        batches = list(range(0, len(patterns), lanes))
+        start = time.perf_counter()
+        if threads == 1:
+            play(envs[0], batches)
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(play, envs, [batches[i::threads] for i in range(threads)]))
         seconds = time.perf_counter() - start
     finally:
-        env.close()
+        for env in envs:
+            env.close()
     return {**hit_scores(predicted, patterns), "mean_return": float(returns.mean()), "env_steps": int(predicted.size),
             "targets_per_s": len(patterns) / seconds, "predicted": predicted}  # fmt: skip
 
