@@ -336,3 +336,31 @@ def test_shipped_policy_transcribes_slower_tempos_and_refuses_too_fast_ones():
     fast = dataclasses.replace(DRUM_TRANSCRIBE, bpm=140)
     with pytest.raises(ArgumentError, match=r"bpm=140: its steps of 4725 samples are shorter than the 5120 samples .* valid: up to 129\.2 BPM"):
         transcriber.transcribe((mix_pattern(fast, pattern), 44100), bpm=140)
+
+
+def test_step_feature_wrappers_follow_the_episode_tempo():
+    from raveforce.transcribe import DrumTranscribeEnv
+    from raveforce.transcriber import StepFeatureObservation, StepFeatures, VectorStepFeatures
+
+    env = StepFeatureObservation(gym.make("raveforce/DrumTranscribe-v0", bpm=(90, 120)))
+    features = StepFeatures(DRUM_TRANSCRIBE)
+    try:
+        x, info = env.reset(seed=2)
+        task = env.unwrapped.task
+        assert task.bpm == info["target_bpm"] != 90
+        raw = env.unwrapped._observe(env.unwrapped.audio)
+        assert np.array_equal(x, features(raw["audio"], raw["target"], 0, task.boundaries)[0])
+        x, *_ = env.step(int(info["target_pattern"][0]))
+        raw = env.unwrapped._observe(env.unwrapped.audio)
+        assert np.array_equal(x, features(raw["audio"], raw["target"], 1, task.boundaries)[0])
+        assert not np.array_equal(x, features(raw["audio"], raw["target"], 1, env.unwrapped.padded_task.boundaries)[0])
+    finally:
+        env.close()
+    vec = VectorStepFeatures(DrumTranscribeEnv.make_vector(2, bpm=(90, 120)))
+    try:
+        x, info = vec.reset(seed=2)
+        x, *_ = vec.step(info["target_pattern"][:, 0])
+        raw = vec.env._observation()
+        assert np.array_equal(x, features(raw["audio"], raw["target"], 1, vec.env.task.boundaries))
+    finally:
+        vec.close()

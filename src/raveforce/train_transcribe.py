@@ -146,7 +146,7 @@ def sb3_vec_env(env, features: StepFeatures):
             self._seed = None
             self.k = 0
             self.returns[:] = 0
-            return features(obs["audio"], obs["target"], 0)
+            return features(obs["audio"], obs["target"], 0, env.task.boundaries)
 
         def step_async(self, actions) -> None:
             self._actions = np.asarray(actions).reshape(env.num_envs)
@@ -157,14 +157,14 @@ def sb3_vec_env(env, features: StepFeatures):
             self.returns += reward
             infos = [{} for _ in range(env.num_envs)]
             if terminated.all():
-                final = features(obs["audio"], obs["target"], self.k)
+                final = features(obs["audio"], obs["target"], self.k, env.task.boundaries)
                 self.episode_returns.extend(self.returns.tolist())
                 for i in range(env.num_envs):
                     infos[i] = {"terminal_observation": final[i], "episode": {"r": float(self.returns[i]), "l": env.task.steps}}
                 obs, *_ = env.step(self._actions)  # the NEXT_STEP autoreset: new targets, no render
                 self.k = 0
                 self.returns[:] = 0
-            return features(obs["audio"], obs["target"], self.k), reward, terminated.copy(), infos
+            return features(obs["audio"], obs["target"], self.k, env.task.boundaries), reward, terminated.copy(), infos
 
         def close(self) -> None:
             env.close()

@@ -195,12 +195,12 @@ class StepFeatureObservation(gym.Wrapper):
     def reset(self, **kwargs):
         observation, info = self.env.reset(**kwargs)
         self._k = 0
-        return self.features(observation["audio"], observation["target"], 0)[0], info
+        return self.features(observation["audio"], observation["target"], 0, self.env.unwrapped.task.boundaries)[0], info
 
     def step(self, action):
         observation, reward, terminated, truncated, info = self.env.step(action)
         self._k += 1
-        return self.features(observation["audio"], observation["target"], self._k)[0], reward, terminated, truncated, info
+        return self.features(observation["audio"], observation["target"], self._k, self.env.unwrapped.task.boundaries)[0], reward, terminated, truncated, info
 
 
 class VectorStepFeatures(gym.vector.VectorWrapper):
@@ -217,13 +217,13 @@ class VectorStepFeatures(gym.vector.VectorWrapper):
     def reset(self, **kwargs):
         observation, info = self.env.reset(**kwargs)
         self._k, self._ended = 0, False
-        return self.features(observation["audio"], observation["target"], 0), info
+        return self.features(observation["audio"], observation["target"], 0, self.env.unwrapped.task.boundaries), info
 
     def step(self, actions):
         self._k = 0 if self._ended else self._k + 1
         observation, reward, terminated, truncated, info = self.env.step(actions)
         self._ended = bool(np.any(terminated) or np.any(truncated))
-        return self.features(observation["audio"], observation["target"], self._k), reward, terminated, truncated, info
+        return self.features(observation["audio"], observation["target"], self._k, self.env.unwrapped.task.boundaries), reward, terminated, truncated, info
 
 
 def load(path: str | os.PathLike | None = None, *, task: Task | None = None) -> NumpyPolicy:
