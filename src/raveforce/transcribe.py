@@ -375,8 +375,16 @@ class DrumTranscribeEnv(TranscribeEnv):
     {"target": path or (samples, sample_rate)})` sets a target instead (other rates resampled;
     another length cut or padded, with a warning).
 
+    ## Tempo
+    `bpm=100` fixes the tempo; `bpm=(low, high)` (30 <= low < high <= 300) draws one uniformly at
+    every reset (`info["target_bpm"]`; `reset(options={"bpm": 100})` picks one in the range). The
+    env is built at `low`, so both observations keep the slowest tempo's length (117,600 samples
+    for 90 BPM) and a faster episode's audio and target are zeros after its end;
+    `env.unwrapped.task` is the episode's task (tempo, step boundaries). The vector env draws one
+    tempo per reset for all its lanes: they render in lockstep.
+
     ## Arguments
-    `density`, `kits`, `reward`, `reward_mode`, `bpm`, `render_mode`, `renderer`, `scsynth`, `timeout`
+    `density`, `kits`, `bpm`, `reward`, `reward_mode`, `render_mode`, `renderer`, `scsynth`, `timeout`
     (see `RaveForceEnv`). Vector version: `gym.make_vec(..., vectorization_mode="vector_entry_point")`.
 
     ## Version History
