@@ -3,6 +3,7 @@
     PYTHONPATH=src python benchmarks/bench_transcribe.py --dqn out/tr-dqn [--ppo out/tr-ppo] [--beam 50]
     PYTHONPATH=src python benchmarks/bench_transcribe.py --throughput   # targets/s per reward and lanes
     PYTHONPATH=src python benchmarks/bench_transcribe.py --tempos [--split dev]   # accuracy at other tempos
+    PYTHONPATH=src python benchmarks/bench_transcribe.py --kits out/tr-dqn-kits     # kit-family targets
 
 Rows: the shipped policy (one pass, 16 env steps), PPO and DQN runs of `raveforce train
 drum-transcribe` at equal step budgets (their policy.npz), a supervised classifier on the same
@@ -149,6 +150,30 @@ def tempo_rows(patterns: np.ndarray, tempos=(30, 60, 90, 100, 110, 120, 125, 129
         print(f"| {bpm} | {acc:.4f} | {exact:.3f} | {recall:.3f} | {precision:.3f} | {'refuses' if refused else 'runs'} |")
 
 
+def kit_rows(folder: str | None, n: int = 200) -> None:
+    """Kit-family targets: the held-out patterns played on held-out kits of `raveforce.kits`
+    (`split_kit_targets("held_out")`), and on the shipped kit, for the shipped policy and the
+    policy of a `scripts/train_transcriber.py --kits train` run in `folder`."""
+    from raveforce.train_transcribe import split_kit_targets
+
+    kit_audio, kit_patterns = split_kit_targets("held_out", n)
+    policies = {"shipped policy (shipped kit only)": transcriber.load()}
+    if folder:
+        p = transcriber.load(f"{folder}/policy.npz")
+        policies[f"{p.meta.get('algo', '?').upper()} on kit-family targets ({p.meta.get('env_steps', '?')} steps)"] = p
+    rows = []
+    for name, policy in policies.items():
+        k = evaluate(policy.act, kit_patterns, audio=kit_audio)
+        own = evaluate(policy.act, split_patterns("held_out", n))
+        rows.append((name, k["hit_accuracy"], k["exact_rate"], k["hit_recall"], k["hit_precision"], own["hit_accuracy"], own["exact_rate"]))
+        print(rows[-1], flush=True)
+    print(f"\n{platform.node()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {n} held-out patterns")
+    print("| policy | held-out kits: per-hit | exact | hit recall | hit precision | shipped kit: per-hit | exact |")
+    print("|---|---|---|---|---|---|---|")
+    for name, acc, exact, recall, precision, own_acc, own_exact in rows:
+        print(f"| {name} | {acc:.4f} | {exact:.3f} | {recall:.3f} | {precision:.3f} | {own_acc:.4f} | {own_exact:.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ppo", default=None, help="a `raveforce train drum-transcribe --algo ppo` folder (default: the shipped policy only)")
@@ -158,8 +183,11 @@ def main() -> None:
     parser.add_argument("--throughput", action="store_true", help="only the shipped policy's targets/s per reward and lane count")
     parser.add_argument("--tempos", action="store_true", help="only the shipped policy's accuracy at other tempos")
     parser.add_argument("--split", default="held_out", choices=["dev", "held_out"], help="--tempos: the patterns (dev to choose, held_out to report)")
+    parser.add_argument("--kits", default=None, metavar="RUN_DIR", help="only kit-family targets: the shipped policy and a --kits train run's")
     args = parser.parse_args()
     held_out = split_patterns("held_out", args.n)
+    if args.kits:
+        return kit_rows(args.kits, args.n)
     if args.throughput:
         return throughput(held_out)
     if args.tempos:
