@@ -116,17 +116,18 @@ def throughput(held_out: np.ndarray, *, search: int = 4, repeats: int = 3) -> No
     g = search_rows(held_out[:search], 1)
     print(f"greedy search: {g['targets_per_s']:.3f} targets/s ({search} patterns)", flush=True)
     rows = []
+    load = os.getloadavg()[0]
     for reward in ("stft", "mse"):
-        for lanes in (50, 100, 200):
-            runs = [evaluate(policy.act, held_out, lanes=lanes, reward=reward) for _ in range(repeats)]
+        for lanes, threads in ((50, 1), (100, 1), (200, 1), (100, 2)):
+            runs = [evaluate(policy.act, held_out, lanes=lanes, reward=reward, threads=threads) for _ in range(repeats)]
             rate = max(r["targets_per_s"] for r in runs)
-            rows.append((reward, lanes, runs[0]["hit_accuracy"], rate, rate / g["targets_per_s"]))
+            rows.append((reward, lanes, threads, runs[0]["hit_accuracy"], rate, rate / g["targets_per_s"]))
             print(rows[-1], flush=True)
-    print(f"\n{platform.node()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {os.getloadavg()[0]:.2f} (1 min) at the end")
-    print(f"| reward | lanes | per-hit accuracy | targets/s (best of {repeats}) | x greedy search ({g['targets_per_s']:.3f} targets/s) |")
-    print("|---|---|---|---|---|")
-    for reward, lanes, acc, rate, ratio in rows:
-        print(f"| {reward}{' (default)' if reward == 'stft' else ''} | {lanes} | {acc:.4f} | {rate:.1f} | {ratio:,.0f} |")
+    print(f"\n{platform.node()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end (1 min)")
+    print(f"| reward | lanes | threads (vector envs) | per-hit accuracy | targets/s (best of {repeats}) | x greedy search ({g['targets_per_s']:.3f} targets/s) |")
+    print("|---|---|---|---|---|---|")
+    for reward, lanes, threads, acc, rate, ratio in rows:
+        print(f"| {reward}{' (default)' if reward == 'stft' else ''} | {lanes} | {threads} | {acc:.4f} | {rate:.1f} | {ratio:,.0f} |")
 
 
 def tempo_rows(patterns: np.ndarray, tempos=(30, 60, 90, 100, 110, 120, 125, 129, 130, 140)) -> None:
