@@ -364,3 +364,15 @@ def test_step_feature_wrappers_follow_the_episode_tempo():
         assert np.array_equal(x, features(raw["audio"], raw["target"], 1, vec.env.task.boundaries))
     finally:
         vec.close()
+
+
+def test_evaluate_in_threads_and_on_kit_family_targets_gives_the_same_answers():
+    from raveforce.train_transcribe import evaluate, split_kit_targets
+
+    policy, patterns = transcriber.load(), split_patterns("dev", 12)
+    one, two = evaluate(policy.act, patterns, lanes=4), evaluate(policy.act, patterns, lanes=4, threads=2)
+    assert np.array_equal(one["predicted"], two["predicted"]) and one["mean_return"] == two["mean_return"]
+    audio, kit_patterns = split_kit_targets("dev", 4)
+    assert audio.shape == (4, DRUM_TRANSCRIBE.total_samples) and np.array_equal(kit_patterns, split_kit_targets("dev", 4)[1])
+    on_kits = evaluate(policy.act, kit_patterns, lanes=4, audio=audio)
+    assert on_kits["predicted"].shape == (4, 16) and 0 <= on_kits["hit_accuracy"] <= 1
