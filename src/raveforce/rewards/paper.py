@@ -18,6 +18,30 @@ from raveforce.rewards.base import Criterion, _pair, _rate, register
 from raveforce.rewards.batch import _Batch, _write_signals
 
 
+# OpenBLAS runs a dot product on one thread below 10,000 elements and splits longer ones over its
+# threads, which changes the sum's rounding with the thread count (and waits on a busy machine);
+# dot products of at most this many samples, summed in order, give the same bits everywhere.
+_DOT_CHUNK = 8192
+
+
+def _sum_squares(diff: np.ndarray) -> float:
+    """``diff @ diff`` of a float64 (n,) array, in chunks of :data:`_DOT_CHUNK` samples."""
+    total = 0.0
+    for lo in range(0, len(diff), _DOT_CHUNK):
+        part = diff[lo : lo + _DOT_CHUNK]
+        total += float(part @ part)
+    return total
+
+
+def _sum_squares_rows(diff: np.ndarray) -> np.ndarray:
+    """(m,) :func:`_sum_squares` of each row of a float64 (m, n) array, to the bit."""
+    total = np.zeros(len(diff))
+    for lo in range(0, diff.shape[1], _DOT_CHUNK):
+        part = diff[:, lo : lo + _DOT_CHUNK]
+        total += np.matmul(part[:, None, :], part[:, :, None])[:, 0, 0]
+    return total
+
+
 def mse_distance(x: np.ndarray, y: np.ndarray, sample_rate: int) -> float:
     """Mean squared difference of two equal-length 1-D signals (sample_rate unused)."""
     x, y = _pair(x, y)
@@ -75,7 +99,7 @@ class MSE(Criterion):
         b = self.boundaries
         for k in range(step if start else 0, step + 1):
             diff = audio[b[k] : b[k + 1]] - self.target[b[k] : b[k + 1]]
-            self._sse[k] = diff @ diff
+            self._sse[k] = _sum_squares(diff)
         return float(np.sum(self._sse[: step + 1]) / b[step + 1])
 
     _batch_caches = (("_sse",),)
@@ -87,7 +111,7 @@ class MSE(Criterion):
         for c, rows, lo in batch.rows(follows, start):
             for k in range(step if lo else 0, step + 1):
                 diff = audio[rows, b[k] : b[k + 1]] - c.target[b[k] : b[k + 1]]
-                sse[rows, k] = np.matmul(diff[:, None, :], diff[:, :, None])[:, 0, 0]  # row-wise diff @ diff, to the bit
+                sse[rows, k] = _sum_squares_rows(diff)
         return np.sum(sse[:, : step + 1], axis=1) / b[step + 1]
 
 
