@@ -235,7 +235,8 @@ def test_another_prefix_is_computed_from_scratch(name):
 
 @pytest.mark.parametrize(
     "name, n",
-    [(name, n) for name in ("mse", "stft", "mfcc") for n in (5, 64)] + [("cqt", 5), ("multiscale", 5)],  # the last two: the per-env fallback
+    [(name, n) for name in ("mse", "stft", "mfcc", "multiscale") for n in (5, 64)]
+    + [("multiscale_log", 5), ("spectral_ot", 5), ("cqt", 5), ("onsets", 5)],  # the last two: the per-env fallback
 )
 def test_batch_distances_equal_the_per_env_distances(name, n):
     """Random episodes, per-env targets (three, shared by forks): batched == per-env, to the bit,
@@ -261,6 +262,7 @@ def test_batch_distances_equal_the_per_env_distances(name, n):
         if k == 3:  # one row alone between batched calls
             batched[1].reset()
             alone[1].reset()
+    assert (getattr(batched[0], "_batch", None) is not None) == (name not in ("cqt", "onsets"))  # batched, or the fallback
     assert batched[n - 1].distance(audio[n - 1], 5) == alone[n - 1].distance(audio[n - 1], 5)
     assert rewards.batch_distances(batched, audio, 6).tolist() == [c.distance(row, 6) for c, row in zip(alone, audio)]
 
@@ -278,7 +280,7 @@ def test_batch_distances_checks_its_arguments():
     assert rewards.batch_distances(batch, np.ones((2, 2000), np.float32), 1).tolist() == [1.0, 1.0]
 
 
-@pytest.mark.parametrize("name", ["mse", "stft", "mfcc"])
+@pytest.mark.parametrize("name", ["mse", "stft", "mfcc", "multiscale", "spectral_ot"])
 def test_batch_distances_of_long_steps_equal_the_per_env_distances(name):
     """Steps longer than the batch's scratch rows (KickFrequency's one 1-s step): still to the bit,
     and the incremental check of the second step still sees the first step's samples."""

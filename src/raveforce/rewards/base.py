@@ -61,9 +61,9 @@ class Criterion:
     """
 
     name: ClassVar[str]
-    # Batching (see batch_distances): the cache arrays, as attribute paths, that a batch of
-    # criteria keeps as rows of shared (m, ...) arrays; empty: the class does not batch.
-    _batch_caches: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    # Batching (see batch_distances): the cache arrays, as attribute paths (an int indexes a list),
+    # that a batch of criteria keeps as rows of shared (m, ...) arrays; empty: the class does not batch.
+    _batch_caches: ClassVar[tuple[tuple[str | int, ...], ...]] = ()
 
     def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
         self.target, self.sample_rate, self.boundaries = _check_episode(target, sample_rate, boundaries)

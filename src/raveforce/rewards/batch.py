@@ -9,6 +9,18 @@ import numpy as np
 from raveforce.rewards.base import Criterion
 
 
+def _get(owner, key: str | int):
+    """``owner.key``, or ``owner[key]`` for an int key (a list of trackers)."""
+    return owner[key] if isinstance(key, int) else getattr(owner, key)
+
+
+def _set(owner, key: str | int, value) -> None:
+    if isinstance(key, int):
+        owner[key] = value
+    else:
+        setattr(owner, key, value)
+
+
 class _Batch:
     """Criteria stepped together.  Their ``_batch_caches`` arrays become the rows of shared
     ``arrays`` (m, ...), so one numpy call updates them all; each criterion still works alone
@@ -19,10 +31,10 @@ class _Batch:
         self.criteria = criteria
         self.arrays = []
         for path in type(criteria[0])._batch_caches:
-            owners = [functools.reduce(getattr, path[:-1], c) for c in criteria]
-            shared = np.stack([getattr(o, path[-1]) for o in owners])
+            owners = [functools.reduce(_get, path[:-1], c) for c in criteria]
+            shared = np.stack([_get(o, path[-1]) for o in owners])
             for owner, row in zip(owners, shared):
-                setattr(owner, path[-1], row)
+                _set(owner, path[-1], row)
             self.arrays.append(shared)
         by_target: dict[int, list[int]] = {}
         for i, c in enumerate(criteria):
