@@ -24,21 +24,22 @@ from raveforce.rewards.batch import _Batch, _write_signals
 _DOT_CHUNK = 8192
 
 
-def _sum_squares(diff: np.ndarray) -> float:
-    """``diff @ diff`` of a float64 (n,) array, in chunks of :data:`_DOT_CHUNK` samples."""
+def _squared_error(x: np.ndarray, t: np.ndarray) -> float:
+    """``(x - t) @ (x - t)`` for (n,) arrays (the difference in float64), in chunks of
+    :data:`_DOT_CHUNK` samples summed in order."""
     total = 0.0
-    for lo in range(0, len(diff), _DOT_CHUNK):
-        part = diff[lo : lo + _DOT_CHUNK]
-        total += float(part @ part)
+    for lo in range(0, len(x), _DOT_CHUNK):
+        diff = x[lo : lo + _DOT_CHUNK] - t[lo : lo + _DOT_CHUNK]
+        total += float(diff @ diff)
     return total
 
 
-def _sum_squares_rows(diff: np.ndarray) -> np.ndarray:
-    """(m,) :func:`_sum_squares` of each row of a float64 (m, n) array, to the bit."""
-    total = np.zeros(len(diff))
-    for lo in range(0, diff.shape[1], _DOT_CHUNK):
-        part = diff[:, lo : lo + _DOT_CHUNK]
-        total += np.matmul(part[:, None, :], part[:, :, None])[:, 0, 0]
+def _squared_error_rows(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(m,) :func:`_squared_error` of each row of (m, n) ``x`` against (n,) ``t``, to the bit."""
+    total = np.zeros(len(x))
+    for lo in range(0, x.shape[1], _DOT_CHUNK):
+        diff = x[:, lo : lo + _DOT_CHUNK] - t[lo : lo + _DOT_CHUNK]
+        total += np.matmul(diff[:, None, :], diff[:, :, None])[:, 0, 0]
     return total
 
 
@@ -98,8 +99,7 @@ class MSE(Criterion):
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
         b = self.boundaries
         for k in range(step if start else 0, step + 1):
-            diff = audio[b[k] : b[k + 1]] - self.target[b[k] : b[k + 1]]
-            self._sse[k] = _sum_squares(diff)
+            self._sse[k] = _squared_error(audio[b[k] : b[k + 1]], self.target[b[k] : b[k + 1]])
         return float(np.sum(self._sse[: step + 1]) / b[step + 1])
 
     _batch_caches = (("_sse",),)
@@ -110,8 +110,7 @@ class MSE(Criterion):
         b = batch.criteria[0].boundaries
         for c, rows, lo in batch.rows(follows, start):
             for k in range(step if lo else 0, step + 1):
-                diff = audio[rows, b[k] : b[k + 1]] - c.target[b[k] : b[k + 1]]
-                sse[rows, k] = _sum_squares_rows(diff)
+                sse[rows, k] = _squared_error_rows(audio[rows, b[k] : b[k + 1]], c.target[b[k] : b[k + 1]])
         return np.sum(sse[:, : step + 1], axis=1) / b[step + 1]
 
 
