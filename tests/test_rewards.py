@@ -67,6 +67,7 @@ def librosa_reference(i: int, name: str) -> float:
     return librosa_distance(name, x, y, sr)
 
 
+@pytest.mark.xdist_group("librosa")  # one worker pays librosa's JIT compilation (~30 s on a fresh venv), not each
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{sr}Hz-{n}-{x}-vs-{y}" for sr, n, x, y in CASES])
 def test_distance_equals_librosa(case, name):
