@@ -501,19 +501,24 @@ class Magnitudes:
         return first, stop, np.maximum(mags, np.sqrt(self.floor), out=mags)
 
 
-def magnitudes_many(data: np.ndarray, tracker: Magnitudes, start: int, length: int, scratch) -> tuple[int, int, np.ndarray]:
+def changed_frames(tracker: Magnitudes, start: int, length: int) -> tuple[int, int]:
+    """(first, stop): the frames ``tracker.extend`` recomputes when a signal of ``length`` samples
+    changed from ``start`` on."""
+    return first_changed_frame(start, hop=tracker.hop, n_fft=tracker.n_fft), n_frames(length, tracker.hop)
+
+
+def magnitudes_many(data: np.ndarray, tracker: Magnitudes, start: int, length: int, scratch) -> np.ndarray:
     """``tracker.extend`` for m signals at once, bit-identical: ``data`` (m, ...) rows laid out as
     ``tracker.signal.data``, already holding the samples up to ``length``, changed from ``start``
-    on; returns (first, stop, (m, stop - first, n_fft//2 + 1) magnitudes)."""
+    on; returns the (m, stop - first, n_fft//2 + 1) magnitudes of ``changed_frames``."""
     n_fft, hop = tracker.n_fft, tracker.hop
-    stop = n_frames(length, hop)
-    first = first_changed_frame(start, hop=hop, n_fft=n_fft)
+    first, stop = changed_frames(tracker, start, length)
     lo = tracker.signal.pad + first * hop - n_fft // 2
     hi = lo + (stop - first - 1) * hop + n_fft
     frames = sliding_window_view(data[:, lo:hi], n_fft, axis=1)[:, ::hop]
     spec = scipy.fft.rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape)), overwrite_x=True)
     mags = np.abs(spec)
-    return first, stop, np.maximum(mags, np.sqrt(tracker.floor), out=mags)
+    return np.maximum(mags, np.sqrt(tracker.floor), out=mags)
 
 
 def log_frequency_steps(n_fft: int, sample_rate: int, fmin: float) -> np.ndarray:

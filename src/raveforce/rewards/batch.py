@@ -71,10 +71,25 @@ class _Batch:
         return np.array([c._follows(row, step, start) for c, row in zip(self.criteria, audio)])
 
     CHUNK = 8  # rows per FFT call: 8 sub-envs' frames (~1.8 MB) ran fastest; all 64 at once, slower than one by one
+    CHUNK_BYTES = 2 << 20
 
-    def chunks(self) -> list[slice]:
-        """Row slices of at most CHUNK rows, for the FFT-based criteria (large temporaries are slow)."""
-        return [slice(i, i + self.CHUNK) for i in range(0, len(self.criteria), self.CHUNK)]
+    def chunks(self, row_bytes: int = 0) -> list[slice]:
+        """Row slices of at most CHUNK rows, and of at most CHUNK_BYTES of frames if ``row_bytes``
+        (one row's frames) is given, for the FFT-based criteria (large temporaries are slow)."""
+        size = max(1, min(self.CHUNK, self.CHUNK_BYTES // row_bytes)) if row_bytes else self.CHUNK
+        return [slice(i, i + size) for i in range(0, len(self.criteria), size)]
+
+    def groups_in(self, chunk: slice) -> list[tuple[Criterion, slice | np.ndarray]]:
+        """``groups`` restricted to the rows of ``chunk``: (criterion, rows counted from chunk.start)."""
+        if len(self.groups) == 1:
+            return [(self.groups[0][0], slice(None))]
+        index = np.arange(len(self.criteria))[chunk]
+        out = []
+        for c, rows in self.groups:
+            inside = np.flatnonzero(np.isin(index, rows))
+            if len(inside):
+                out.append((c, inside))
+        return out
 
     def scratch(self, shape: tuple[int, ...]) -> np.ndarray:
         """An uninitialised float64 work array, reused between steps (no page faults)."""

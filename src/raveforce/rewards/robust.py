@@ -103,11 +103,11 @@ class _Framewise(Criterion):
             data, costs = batch.arrays[2 * a : 2 * a + 2]
             trackers = [c._trackers[a] for c in batch.criteria]
             lo = _write_signals(batch, trackers, data, audio, start, length, follows, minus_target=False)
-            parts = [F.magnitudes_many(data[r], trackers[0], lo, length, batch.scratch) for r in batch.chunks()]
-            first, stop = parts[0][:2]
-            features = feature(np.concatenate([mags for _, _, mags in parts]))  # (m, stop - first, ...)
-            for c, rows in batch.groups:
-                costs[rows, first:stop] = cost(features[rows], c._targets[a].rows(step, first, stop))
+            first, stop = F.changed_frames(trackers[0], lo, length)
+            for r in batch.chunks(row_bytes=8 * (stop - first) * trackers[0].n_fft):
+                features = feature(F.magnitudes_many(data[r], trackers[0], lo, length, batch.scratch))  # (rows, frames, ...)
+                for c, rows in batch.groups_in(r):
+                    costs[r][rows, first:stop] = cost(features[rows], c._targets[a].rows(step, first, stop))
             totals += scale * np.sum(costs[:, :stop], axis=1) / stop
         return totals
 
