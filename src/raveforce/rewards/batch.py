@@ -30,12 +30,14 @@ class _Batch:
     def __init__(self, criteria: list[Criterion]) -> None:
         self.criteria = criteria
         self.arrays = []
-        for path in type(criteria[0])._batch_caches:
+        for path in criteria[0]._batch_caches:
             owners = [functools.reduce(_get, path[:-1], c) for c in criteria]
             shared = np.stack([_get(o, path[-1]) for o in owners])
             for owner, row in zip(owners, shared):
                 _set(owner, path[-1], row)
             self.arrays.append(shared)
+        for c in criteria:
+            c._after_batching()
         by_target: dict[int, list[int]] = {}
         for i, c in enumerate(criteria):
             by_target.setdefault(id(c.target), []).append(i)
@@ -121,7 +123,7 @@ def batch_distances(criteria, audio: np.ndarray, step: int) -> np.ndarray:
     if audio.ndim != 2 or len(audio) != len(criteria):
         raise ValueError(f"audio must be 2-D with one row per criterion ({len(criteria)}), got shape {audio.shape}")
     head = criteria[0] if criteria else None
-    if len(criteria) < 2 or not type(head)._batch_caches or not all(
+    if len(criteria) < 2 or not head._batch_caches or not all(
         type(c) is type(head)
         and c.sample_rate == head.sample_rate
         and (c.boundaries is head.boundaries or np.array_equal(c.boundaries, head.boundaries))

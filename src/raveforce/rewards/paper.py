@@ -162,8 +162,31 @@ class CQT(_Linear):
 
     name = "cqt"
 
+    def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
+        super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
+        stages = len(self._energy.stages)  # 7 or 8, by sample rate
+        self._batch_caches = (*(("_energy", "stages", s, "data") for s in range(stages)), ("_energy", "energy"))
+
     def _tracker(self):
         return F.CqtEnergy(len(self.target), self.sample_rate)
+
+    def _after_batching(self) -> None:
+        self._energy.views()
+
+    @classmethod
+    def _batch_update(cls, batch: _Batch, audio: np.ndarray, step: int, start: int, follows: np.ndarray) -> np.ndarray:
+        *stages, energy = batch.arrays
+        trackers = [c._energy for c in batch.criteria]
+        stop = int(batch.criteria[0].boundaries[step + 1])
+        lo = _write_signals(batch, trackers, stages[0], audio, start, stop, follows, minus_target=True)
+        values = []
+        for r in batch.chunks():
+            means, lengths = F.cqt_energies(trackers[0], [rows[r] for rows in stages], energy[r], lo, stop)
+            values.append(means)
+        for tracker in trackers:
+            for stage, length in zip(tracker.stages, lengths):
+                stage.length = length
+        return np.concatenate(values)
 
 
 @register
