@@ -1,6 +1,6 @@
 """Speed as ratios to the paper's method measured in the same run, against issue 14's targets.
 
-    .venv/bin/python benchmarks/bench_ratios.py [--quick] [--rows single,vector,kick]
+    .venv/bin/python benchmarks/bench_ratios.py [--quick] [--rows single,vector,kick] [--repeats 3]
 
 Absolute steps/s move 2-3x between runs on a shared machine; a ratio to the paper's method
 (`renderer="nrt"`: a fresh `scsynth -N` render of the whole prefix at every step) measured right
@@ -98,9 +98,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer episodes (noisier)")
     parser.add_argument("--rows", default="single,vector,kick", help="comma-separated groups of rows: single, vector, kick")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds per row (medians are reported)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}\n")
+    print(
+        f"Each row: {args.repeats} rounds of (paper's method, ours, render alone), interleaved; the medians, "
+        "and in brackets the lowest and highest ratio of a round.\n"
+    )
     print(
         "| env | reward | path | ratio to the paper's method | target | ours (steps/s) | paper's method (steps/s) "
         "| render alone (steps/s) | ratio the render allows | load |"
@@ -108,15 +113,18 @@ def main() -> None:
     print("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
     for group in args.rows.split(","):
         for env_id, reward, n, target in ROWS[group]:
-            paper = paper_rate(env_id, reward, args.quick)
-            ours = ours_rate(env_id, reward, n, args.quick)
-            render = render_rate(env_id, n, args.quick)
+            rounds = [
+                (paper_rate(env_id, reward, args.quick), ours_rate(env_id, reward, n, args.quick), render_rate(env_id, n, args.quick))
+                for _ in range(args.repeats)
+            ]
+            paper, ours, render = (float(np.median(column)) for column in zip(*rounds))
+            ratios = [o / p for p, o, _ in rounds]
             ratio = ours / paper
             path = "single env" if n is None else f"vector N={n}"
             verdict = "met" if ratio >= target else "missed"
             print(
-                f"| {env_id.split('/')[1]} | {reward} | {path} | **{ratio:,.0f}x** | {target}x ({verdict}) | {ours:,.0f} "
-                f"| {paper:,.1f} | {render:,.0f} | {render / paper:,.0f}x | {load()} |",
+                f"| {env_id.split('/')[1]} | {reward} | {path} | **{ratio:,.0f}x** ({min(ratios):,.0f}-{max(ratios):,.0f}) "
+                f"| {target}x ({verdict}) | {ours:,.0f} | {paper:,.1f} | {render:,.0f} | {render / paper:,.0f}x | {load()} |",
                 flush=True,
             )
 
