@@ -46,6 +46,9 @@ class _Batch:
             self.groups = [(criteria[0], slice(None))]
         else:
             self.groups = [(criteria[rows[0]], np.array(rows)) for rows in by_target.values()]
+        self._group_of = np.empty(len(criteria), np.int64)  # row -> index in groups
+        for g, rows in enumerate(by_target.values()):
+            self._group_of[rows] = g
         self._scratch = np.empty(0)
         self.segment: np.ndarray | None = None  # (m, n) the new samples of the last call, row i criterion i's
 
@@ -85,13 +88,8 @@ class _Batch:
         """``groups`` restricted to the rows of ``chunk``: (criterion, rows counted from chunk.start)."""
         if len(self.groups) == 1:
             return [(self.groups[0][0], slice(None))]
-        index = np.arange(len(self.criteria))[chunk]
-        out = []
-        for c, rows in self.groups:
-            inside = np.flatnonzero(np.isin(index, rows))
-            if len(inside):
-                out.append((c, inside))
-        return out
+        owners = self._group_of[chunk]
+        return [(self.groups[g][0], np.flatnonzero(owners == g)) for g in np.unique(owners).tolist()]
 
     def scratch(self, shape: tuple[int, ...]) -> np.ndarray:
         """An uninitialised float64 work array, reused between steps (no page faults)."""
