@@ -1,0 +1,75 @@
+"""Target-conditioned environments: every `reset()` draws a new target, so one policy can learn
+to transcribe any of them (`raveforce/DrumTranscribe-v0`, `raveforce/KickTranscribe-v0`).
+
+    env = gym.make("raveforce/DrumTranscribe-v0")
+    obs, info = env.reset(seed=0)             # obs["audio"], obs["target"]: (88200,) float32
+    info["target_pattern"]                    # the 16 actions the target was made of
+    env.reset(options={"target": "loop.wav"}) # or (samples, sample_rate): a target of your own
+
+Drawn drum targets are mixed in numpy from the kit's samples at the step boundaries (equal to
+scsynth's render of the same pattern to 1e-7), so drawing costs no render.
+"""
+
+from raveforce.transcribe.envs import (
+    DrumTranscribeEnv,
+    KickTranscribeEnv,
+    TranscribeEnv,
+    TranscribeVectorEnv,
+)
+from raveforce.transcribe.targets import (
+    DENSITY,
+    DRUM_TRANSCRIBE,
+    FREQUENCY_RANGE,
+    KICK_TRANSCRIBE,
+    SINE_PERC,
+    Drawer,
+    FrequencyDrawer,
+    KitPatternDrawer,
+    PatternDrawer,
+    draw_pattern,
+    family_kit,
+    frequency_action,
+    kit_samples,
+    kit_seeds,
+    load_given_target,
+    mix_pattern,
+    mix_patterns,
+    pattern_drawer,
+    sine_kick,
+)
+from raveforce.transcribe.tempo import (
+    TEMPO_LIMITS,
+    TempoRange,
+    check_retimable,
+    split_bpm,
+)
+
+__all__ = [
+    "DENSITY",
+    "DRUM_TRANSCRIBE",
+    "FREQUENCY_RANGE",
+    "KICK_TRANSCRIBE",
+    "SINE_PERC",
+    "TEMPO_LIMITS",
+    "Drawer",
+    "DrumTranscribeEnv",
+    "FrequencyDrawer",
+    "KickTranscribeEnv",
+    "KitPatternDrawer",
+    "PatternDrawer",
+    "TempoRange",
+    "TranscribeEnv",
+    "TranscribeVectorEnv",
+    "check_retimable",
+    "draw_pattern",
+    "family_kit",
+    "frequency_action",
+    "kit_samples",
+    "kit_seeds",
+    "load_given_target",
+    "mix_pattern",
+    "mix_patterns",
+    "pattern_drawer",
+    "sine_kick",
+    "split_bpm",
+]

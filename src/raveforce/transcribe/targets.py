@@ -1,0 +1,227 @@
+"""What the transcription envs transcribe: their tasks, and the targets drawn at every reset (random
+drum patterns on the shipped kit or on kits of the family, sine kicks) or given by the user."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from raveforce.errors import ArgumentError, TargetError
+from raveforce.task import Task
+from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
+
+DRUM_TRANSCRIBE = dataclasses.replace(
+    DRUM_LOOP,
+    name="DrumTranscribe",
+    reward="stft",  # the target is made with the agent's own kit, so the paper's criteria are exact; 0.4 ms to set up
+    description="Transcribe a new 16-step drum pattern on the shipped kit every episode.",
+)
+KICK_TRANSCRIBE = dataclasses.replace(
+    KICK_FREQUENCY,
+    name="KickTranscribe",
+    description="Find the frequency of a new sine kick every episode.",
+)
+DENSITY = 0.3  # default chance that a drum hits on a step
+FREQUENCY_RANGE = (30.0, 2000.0)  # Hz, KickTranscribe's drawn frequencies (log-uniform)
+SINE_PERC = {"amp": 0.5, "attack": 0.01, "release": 0.49}  # the sine_perc synth's defaults
+
+
+def draw_pattern(rng: np.random.Generator, *, steps: int = 16, kit_size: int = 3, density: float | Sequence[float] = DENSITY) -> np.ndarray:
+    """int64 (steps,): drum-loop actions, drum i hitting on each step with chance density[i]."""
+    p = np.broadcast_to(np.asarray(density, dtype=np.float64), (kit_size,))
+    hits = rng.random((steps, kit_size)) < p
+    return (hits * (1 << np.arange(kit_size))).sum(axis=1).astype(np.int64)
+
+
+@lru_cache(maxsize=8)
+def kit_samples(buffers: tuple[Path, ...], sample_rate: int) -> tuple[np.ndarray, ...]:
+    """The task's drum samples as float32 arrays at `sample_rate` (read once)."""
+    import soundfile
+
+    from raveforce.audio import load_target
+
+    return tuple(load_target(p, sample_rate=sample_rate, length=soundfile.info(p).frames) for p in buffers)
+
+
+def mix_pattern(task: Task, pattern: Sequence[int]) -> np.ndarray:
+    """float32 (task.total_samples,): the drum pattern mixed from the kit samples in numpy."""
+    return mix_patterns(task, [pattern])[0]
+
+
+def mix_patterns(task: Task, patterns) -> np.ndarray:
+    """float32 (n, task.total_samples): n drum patterns (n, steps) mixed from the kit samples."""
+    kit = kit_samples(task.buffers, task.sample_rate)
+    patterns = np.asarray(patterns, dtype=np.int64).reshape(-1, task.steps)
+    out = np.empty((len(patterns), task.total_samples), np.float32)
+    row = np.empty(task.total_samples, np.float64)  # one row summed at a time: small enough to stay in cache
+    for j, pattern in enumerate(patterns.tolist()):
+        row[:] = 0.0
+        for k, action in enumerate(pattern):
+            start = int(task.boundaries[k])
+            for i, sample in enumerate(kit):
+                if action >> i & 1:
+                    n = min(len(sample), len(row) - start)
+                    row[start : start + n] += sample[:n]
+        out[j] = row
+    return out
+
+
+def sine_kick(task: Task, frequency: float) -> np.ndarray:
+    """float32 (task.total_samples,): the sine_perc synth at `frequency` Hz in numpy
+    (Env.perc, curve -4): within 0.03 of scsynth's render in the 10 ms attack
+    (scsynth's envelope runs at control rate), within 0.004 after."""
+    sr = task.sample_rate
+    t = np.arange(task.total_samples) / sr
+    attack, release = SINE_PERC["attack"], SINE_PERC["release"]
+    curve = lambda x: (1 - np.exp(-4.0 * x)) / (1 - np.exp(-4.0))
+    rise = curve(np.clip(t / attack, 0, 1))
+    fall = 1 - curve(np.clip((t - attack) / release, 0, 1))
+    envelope = np.where(t < attack, rise, fall)
+    return (np.sin(2 * np.pi * frequency * t) * envelope * SINE_PERC["amp"]).astype(np.float32)
+
+
+def frequency_action(task: Task, frequency: float) -> np.ndarray:
+    """float32 (1,): the KickFrequency action that plays `frequency` Hz."""
+    control = task.actions.controls[0]
+    return np.array([math.log(frequency / control.low) / math.log(control.high / control.low)], np.float32)
+
+
+def load_given_target(task: Task, target) -> np.ndarray:
+    """float32 (total_samples,): a user's target; a warning says so when it is cut or padded.
+    A float32 (total_samples,) array at the task's rate is checked and returned as it is (the
+    caller's own array: copy it to keep it)."""
+    if (
+        isinstance(target, tuple) and len(target) == 2 and isinstance(target[0], np.ndarray) and target[0].dtype == np.float32
+        and target[0].shape == (task.total_samples,) and isinstance(target[1], (int, np.integer)) and target[1] == task.sample_rate
+    ):  # fmt: skip
+        if not np.isfinite(target[0]).all():
+            raise TargetError("target array contains NaN or infinite samples")
+        return target[0]
+    seconds = None
+    if isinstance(target, (str, os.PathLike)):
+        import soundfile
+
+        try:
+            info = soundfile.info(os.fspath(target))
+            seconds = info.frames / info.samplerate
+        except (OSError, RuntimeError, soundfile.LibsndfileError):
+            seconds = None  # load_target below raises the clear error
+    elif isinstance(target, tuple) and len(target) == 2 and isinstance(target[1], (int, np.integer)) and target[1] > 0:
+        seconds = len(np.asarray(target[0])) / int(target[1])
+    audio = task.load_target(target)
+    if seconds is not None and abs(seconds - task.total_seconds) * task.sample_rate >= 1:
+        how = "cut" if seconds > task.total_seconds else "padded with silence"
+        warnings.warn(
+            f"the target lasts {seconds:.3f} s but an episode lasts {task.total_seconds:.3f} s "
+            f"({task.steps} steps at {task.bpm:g} BPM): it was {how} to the episode",
+            stacklevel=3,
+        )
+    return audio
+
+
+class Drawer:
+    """Draws an episode's target: `draw(rng) -> (audio (total_samples,) float32, info dict)`."""
+
+    def __init__(self, task: Task) -> None:
+        self.task = task
+
+
+class PatternDrawer(Drawer):
+    """A random drum pattern on the task's kit; info["target_pattern"] holds its actions."""
+
+    def __init__(self, task: Task, density: float | Sequence[float] = DENSITY) -> None:
+        super().__init__(task)
+        p = np.asarray(density, dtype=np.float64)
+        if p.ndim > 1 or (p.ndim == 1 and len(p) != len(task.buffers)) or not np.all((p >= 0) & (p <= 1)):
+            raise ArgumentError(f"density={density!r} is not a chance in [0, 1], or one per drum ({len(task.buffers)})")
+        self.density = density
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        audio, info = self.draw_many(rng, 1)
+        return audio[0], {"target_pattern": info["target_pattern"][0]}
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
+        """float32 (count, total_samples) and info["target_pattern"] int64 (count, steps): `count`
+        draws in one go (the same random numbers as `count` calls of `draw`)."""
+        patterns = np.stack([draw_pattern(rng, steps=self.task.steps, kit_size=len(self.task.buffers), density=self.density) for _ in range(count)])
+        return mix_patterns(self.task, patterns), {"target_pattern": patterns}
+
+
+def kit_seeds(kits_option) -> Sequence[int]:
+    """The kit seeds of `kits=`: a split name of `raveforce.kits.SPLITS` or a sequence of seeds."""
+    from raveforce import kits as kit_family
+
+    if isinstance(kits_option, str):
+        if kits_option not in kit_family.SPLITS:
+            raise ArgumentError(f"kits={kits_option!r} is not a split {sorted(kit_family.SPLITS)} nor a sequence of kit seeds")
+        return kit_family.SPLITS[kits_option]
+    if not isinstance(kits_option, Sequence) or len(kits_option) == 0:
+        raise ArgumentError(f"kits={kits_option!r} is not a split {sorted(kit_family.SPLITS)} nor a non-empty sequence of kit seeds")
+    bad = [s for s in kits_option if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0]
+    if bad:
+        raise ArgumentError(f"kits={list(kits_option)!r}: {bad!r} are not kit seeds (integers >= 0; splits: {sorted(kit_family.SPLITS)})")
+    return tuple(int(s) for s in kits_option)
+
+
+@lru_cache(maxsize=256)
+def family_kit(seed: int):
+    """`raveforce.kits.draw(seed)`, drawn once per kit."""
+    from raveforce import kits as kit_family
+
+    return kit_family.draw(seed)
+
+
+class KitPatternDrawer(PatternDrawer):
+    """A random drum pattern played on a kit drawn from the kit family and rendered by scsynth
+    with the kit's rendition (`raveforce.kits.render_loops`); info["target_pattern"] (actions),
+    ["target_kit"] (the kit's seed), ["target_loop_seed"] (the seed of its velocities and jitter). `draw_many` renders a batch in one scsynth run per mix rate."""
+
+    def __init__(self, task: Task, kits, density: float | Sequence[float] = DENSITY) -> None:
+        super().__init__(task, density)
+        self.seeds = kit_seeds(kits)
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        audio, info = self.draw_many(rng, 1)
+        return audio[0], {key: value[0] for key, value in info.items()}
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
+        """float32 (count, total_samples) and info arrays of `count` rows."""
+        from raveforce import kits as kit_family
+
+        seeds = np.array([self.seeds[int(i)] for i in rng.integers(0, len(self.seeds), count)], np.int64)
+        patterns = np.stack([draw_pattern(rng, steps=self.task.steps, kit_size=len(self.task.buffers), density=self.density) for _ in range(count)])
+        hit_seeds = rng.integers(0, 2**31, count)
+        loops = [(family_kit(int(k)), p, int(h)) for k, p, h in zip(seeds, patterns, hit_seeds)]
+        return kit_family.render_loops(loops, self.task), {"target_pattern": patterns, "target_kit": seeds, "target_loop_seed": hit_seeds}
+
+
+class FrequencyDrawer(Drawer):
+    """A sine kick at a log-uniform frequency; info["target_frequency"] (Hz), ["target_action"]."""
+
+    def __init__(self, task: Task, frequency_range: tuple[float, float] = FREQUENCY_RANGE) -> None:
+        super().__init__(task)
+        lo, hi = (float(f) for f in frequency_range)
+        control = task.actions.controls[0]
+        if not control.low <= lo < hi <= control.high:
+            raise ArgumentError(f"frequency_range={frequency_range!r} is not (low, high) within {control.low:g}-{control.high:g} Hz")
+        self.frequency_range = (lo, hi)
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        lo, hi = self.frequency_range
+        f = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        return sine_kick(self.task, f), {"target_frequency": f, "target_action": frequency_action(self.task, f)}
+
+
+def pattern_drawer(density, kits):
+    """The drawer factory of DrumTranscribe: the shipped kit (kits=None) or the kit family."""
+    if kits is None:
+        return lambda task: PatternDrawer(task, density)
+    kit_seeds(kits)  # a bad value fails here, before scsynth starts
+    return lambda task: KitPatternDrawer(task, kits, density)
