@@ -1,12 +1,14 @@
 """Speed as ratios to the paper's method measured in the same run, against issue 14's targets.
 
-    .venv/bin/python benchmarks/bench_ratios.py [--quick] [--rows single,vector,kick]
+    .venv/bin/python benchmarks/bench_ratios.py [--quick] [--rows single,vector,kick] [--repeats 3]
 
 Absolute steps/s move 2-3x between runs on a shared machine; a ratio to the paper's method
 (`renderer="nrt"`: a fresh `scsynth -N` render of the whole prefix at every step) measured right
 before each row, same task and reward, holds. Rows: the single env (gym.make, whole episodes,
 observation copied) and the vector env (make_vec vector_entry_point, N lockstep episodes,
-copy=False, no-op autoreset steps excluded). Prints a Markdown table with the target of each row.
+copy=False, no-op autoreset steps excluded). Prints a Markdown table with the target of each row,
+and the same path's render alone (scsynth stepped through the same episodes, no reward): the
+ratio the render itself allows, which no reward work can beat.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -52,6 +55,40 @@ def ours_rate(env_id: str, reward: str, n: int | None, quick: bool) -> float:
     return rate
 
 
+def render_rate(env_id: str, n: int | None, quick: bool) -> float:
+    """Env-steps/s of the same path's rendering alone: the vector env's scsynth groups (one lane for
+    the single env, as its renderer) stepped through the same episodes with no reward and no env
+    bookkeeping.  A ceiling for `ours_rate`: the ratio the render itself allows."""
+    steps = 16 if env_id == DRUM else 1
+    lanes = n or 1
+    scale = 0.25 if quick else 1.0
+    episodes = max(2, int(scale * (40 if n is None and env_id == DRUM else 8192 / (steps * lanes))))
+    envs = gym.make_vec(env_id, num_envs=lanes, vectorization_mode="vector_entry_point", reward="mse", copy=False)
+    try:
+        envs.reset(seed=0)
+        v = envs.unwrapped
+        v.action_space.seed(0)
+        notes = [v._notes(v.action_space.sample()) for _ in range(steps)]
+        groups = [(group, notes_slice) for group, notes_slice in zip(v._groups, zip(v._starts, v._starts[1:]))]
+
+        def episode() -> None:
+            for group, _ in groups:
+                group.reset()
+            for k in range(steps):
+                for group, (a, b) in groups:
+                    group.submit(k, notes[k][a:b])
+                for group, _ in groups:
+                    group.collect()
+
+        episode()  # warm-up
+        start = time.perf_counter()
+        for _ in range(episodes):
+            episode()
+        return episodes * steps * lanes / (time.perf_counter() - start)
+    finally:
+        envs.close()
+
+
 def load() -> str:
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -61,20 +98,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer episodes (noisier)")
     parser.add_argument("--rows", default="single,vector,kick", help="comma-separated groups of rows: single, vector, kick")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds per row (medians are reported)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"command: {' '.join([os.path.basename(sys.executable), *sys.argv])}\n")
-    print("| env | reward | path | ratio to the paper's method | target | ours (steps/s) | paper's method (steps/s) | load |")
-    print("|---|---|---|---:|---:|---:|---:|---|")
+    print(
+        f"Each row: {args.repeats} rounds of (paper's method, ours, render alone), interleaved; the medians, "
+        "and in brackets the lowest and highest ratio of a round.\n"
+    )
+    print(
+        "| env | reward | path | ratio to the paper's method | target | ours (steps/s) | paper's method (steps/s) "
+        "| render alone (steps/s) | ratio the render allows | load |"
+    )
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
     for group in args.rows.split(","):
         for env_id, reward, n, target in ROWS[group]:
-            paper = paper_rate(env_id, reward, args.quick)
-            ours = ours_rate(env_id, reward, n, args.quick)
+            rounds = [
+                (paper_rate(env_id, reward, args.quick), ours_rate(env_id, reward, n, args.quick), render_rate(env_id, n, args.quick))
+                for _ in range(args.repeats)
+            ]
+            paper, ours, render = (float(np.median(column)) for column in zip(*rounds))
+            ratios = [o / p for p, o, _ in rounds]
             ratio = ours / paper
             path = "single env" if n is None else f"vector N={n}"
             verdict = "met" if ratio >= target else "missed"
             print(
-                f"| {env_id.split('/')[1]} | {reward} | {path} | **{ratio:,.0f}x** | {target}x ({verdict}) | {ours:,.0f} | {paper:,.1f} | {load()} |",
+                f"| {env_id.split('/')[1]} | {reward} | {path} | **{ratio:,.0f}x** ({min(ratios):,.0f}-{max(ratios):,.0f}) "
+                f"| {target}x ({verdict}) | {ours:,.0f} | {paper:,.1f} | {render:,.0f} | {render / paper:,.0f}x | {load()} |",
                 flush=True,
             )
 

@@ -67,6 +67,7 @@ def librosa_reference(i: int, name: str) -> float:
     return librosa_distance(name, x, y, sr)
 
 
+@pytest.mark.xdist_group("librosa")  # one worker pays librosa's JIT compilation (~30 s on a fresh venv), not each
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{sr}Hz-{n}-{x}-vs-{y}" for sr, n, x, y in CASES])
 def test_distance_equals_librosa(case, name):
@@ -235,7 +236,9 @@ def test_another_prefix_is_computed_from_scratch(name):
 
 @pytest.mark.parametrize(
     "name, n",
-    [(name, n) for name in ("mse", "stft", "mfcc") for n in (5, 64)] + [("cqt", 5), ("multiscale", 5)],  # the last two: the per-env fallback
+    [(name, n) for name in ("mse", "stft", "mfcc") for n in (5, 64)]
+    + [("multiscale", 11), ("cqt", 11), ("multiscale_log", 5), ("spectral_ot", 5)]  # 11: two chunks of rows
+    + [("onsets", 5)],  # the per-env fallback
 )
 def test_batch_distances_equal_the_per_env_distances(name, n):
     """Random episodes, per-env targets (three, shared by forks): batched == per-env, to the bit,
@@ -261,6 +264,7 @@ def test_batch_distances_equal_the_per_env_distances(name, n):
         if k == 3:  # one row alone between batched calls
             batched[1].reset()
             alone[1].reset()
+    assert (getattr(batched[0], "_batch", None) is not None) == (name != "onsets")  # batched, or the fallback
     assert batched[n - 1].distance(audio[n - 1], 5) == alone[n - 1].distance(audio[n - 1], 5)
     assert rewards.batch_distances(batched, audio, 6).tolist() == [c.distance(row, 6) for c, row in zip(alone, audio)]
 
@@ -278,7 +282,21 @@ def test_batch_distances_checks_its_arguments():
     assert rewards.batch_distances(batch, np.ones((2, 2000), np.float32), 1).tolist() == [1.0, 1.0]
 
 
-@pytest.mark.parametrize("name", ["mse", "stft", "mfcc"])
+@pytest.mark.parametrize("sr", [22050, 48000])
+def test_batched_cqt_at_other_sample_rates_equals_the_per_env_cqt(sr):
+    """7 resampling stages at 22.05 kHz, 8 at 48 kHz: the batch keeps each stage's rows."""
+    rng = np.random.default_rng(sr)
+    bounds = np.array([0, sr // 3, sr // 2, sr])
+    heads = [rewards.make("cqt", target=rng.standard_normal(sr) * 0.1, sample_rate=sr, boundaries=bounds) for _ in range(2)]
+    batched = [heads[i % 2] if i < 2 else heads[i % 2].fork() for i in range(4)]
+    alone = [h.fork() for h in batched]
+    audio = (rng.standard_normal((4, sr)) * 0.1).astype(np.float32)
+    for k in range(3):
+        assert rewards.batch_distances(batched, audio, k).tolist() == [c.distance(row, k) for c, row in zip(alone, audio)], k
+    assert batched[3].distance(audio[3], 0) == alone[3].distance(audio[3], 0)  # alone again after the batch
+
+
+@pytest.mark.parametrize("name", ["mse", "stft", "mfcc", "multiscale", "spectral_ot", "cqt"])
 def test_batch_distances_of_long_steps_equal_the_per_env_distances(name):
     """Steps longer than the batch's scratch rows (KickFrequency's one 1-s step): still to the bit,
     and the incremental check of the second step still sees the first step's samples."""

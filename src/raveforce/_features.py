@@ -421,14 +421,23 @@ class CqtEnergy:
         pad = max(FIR_HALF, n_fft // 2)
         tail = pad + FIR_NFFT + 2 * FIR_BLOCK + HOP
         self.stages = [_Signal(_ceil_div(capacity, 2**s), pad=pad, tail=tail) for s in range(self.plan.n_stages)]
+        self.counts = [n_frames(_ceil_div(capacity, 2**stage), hop) for stage, hop in self.plan.octaves]  # frames per octave
+        self.views()
+        self.energy = np.zeros((len(self.frames), max(self.counts)))  # (octaves, frames)
+        self.spec = np.empty((sum(self.counts), n_fft // 2 + 1), dtype=complex)  # rfft of recomputed frames
+
+    @property
+    def signal(self) -> _Signal:
+        """Stage 0: the signal itself."""
+        return self.stages[0]
+
+    def views(self) -> None:
+        """(Re)build the strided views of the stages (after their ``data`` arrays were replaced)."""
         self.windows = [_block_windows(stage) for stage in self.stages[:-1]]
-        self.frames = []  # per octave: (frames, n_fft) read-only view of librosa's centred frames of its stage
-        for stage, hop in self.plan.octaves:
-            base = self.stages[stage].data[pad - n_fft // 2 :]
-            count = n_frames(_ceil_div(capacity, 2**stage), hop)
-            self.frames.append(np.lib.stride_tricks.as_strided(base, (count, n_fft), (hop * base.strides[0], base.strides[0]), writeable=False))
-        self.energy = np.zeros((len(self.frames), max(len(f) for f in self.frames)))  # (octaves, frames)
-        self.spec = np.empty((sum(len(f) for f in self.frames), n_fft // 2 + 1), dtype=complex)  # rfft of recomputed frames
+        self.frames = [  # per octave: (frames, n_fft) read-only view of librosa's centred frames of its stage
+            _frames_view(self.stages[stage].data[None], self.stages[stage].pad, self.plan.n_fft, hop, count)[0]
+            for (stage, hop), count in zip(self.plan.octaves, self.counts)
+        ]
 
     def clear(self) -> None:
         for stage in self.stages:
@@ -458,6 +467,65 @@ class CqtEnergy:
             for octave, first, stop, at in spans:
                 self.energy[octave, first:stop] = energy[at : at + stop - first]
         return float(np.sum(self.energy[:, :n]) / (2 * CQT_BINS * n))
+
+
+def _frames_view(data: np.ndarray, pad: int, n_fft: int, hop: int, count: int) -> np.ndarray:
+    """Read-only (m, count, n_fft) view of the centred frames of each row of ``data`` (rows laid out
+    as ``_Signal.data`` with ``pad``): frame j covers samples ``[j*hop - n_fft//2, j*hop + n_fft//2)``."""
+    base = data[:, pad - n_fft // 2 :]
+    return np.lib.stride_tricks.as_strided(base, (len(data), count, n_fft), (data.strides[0], hop * data.strides[1], data.strides[1]), writeable=False)
+
+
+def _decimate_many(src: np.ndarray, dst: np.ndarray, pad: int, src_length: int, start: int, fir: np.ndarray) -> int:
+    """:func:`decimate` for m rows at once, bit-identical: ``src``, ``dst`` (m, ...) stage rows laid
+    out as ``_Signal.data`` with ``pad``, ``src`` holding ``src_length`` samples changed from ``start``."""
+    h, block, half = FIR_HALF, FIR_BLOCK, FIR_NFFT // 4
+    stop = (src_length + 1) // 2
+    first = max(0, _ceil_div(start - h - 2 * block + 2, 2 * block))
+    last = _ceil_div(stop, block)
+    if first < last:
+        base = src[:, pad - FIR_HALF :]
+        count = (base.shape[1] - FIR_NFFT) // (2 * FIR_BLOCK) + 1
+        windows = np.lib.stride_tricks.as_strided(base, (len(src), count, FIR_NFFT), (src.strides[0], 2 * FIR_BLOCK * src.strides[1], src.strides[1]), writeable=False)
+        spec = scipy.fft.rfft(windows[:, first:last])
+        spec *= fir
+        folded = spec[..., : half + 1] + np.conj(spec[..., : half - 1 : -1])
+        out = scipy.fft.irfft(folded, 2 * half)[..., :block]
+        lo = pad + first * block
+        dst[:, lo : lo + out.shape[1] * block] = out.reshape(len(dst), -1)
+        dst[:, pad + stop : lo + out.shape[1] * block] = 0.0
+    return min(first * block, stop)
+
+
+def cqt_energies(head: CqtEnergy, stages: list[np.ndarray], energy: np.ndarray, start: int, length: int) -> tuple[np.ndarray, list[int]]:
+    """``CqtEnergy.extend`` for m signals at once, bit-identical: ``stages`` (one (m, ...) array of
+    rows per stage, laid out as ``head``'s) and ``energy`` (m, octaves, frames) are the trackers' rows,
+    stage 0 already holding the samples up to ``length``, changed from ``start`` on; the other stages
+    are brought up to date.  Returns the (m,) means and the stages' lengths (to set on the trackers)."""
+    plan, pad, n_fft = head.plan, head.stages[0].pad, head.plan.n_fft
+    changed, lengths = [start], [length]
+    for s in range(1, plan.n_stages):
+        changed.append(_decimate_many(stages[s - 1], stages[s], pad, lengths[-1], changed[-1], head.fir))
+        lengths.append((lengths[-1] + 1) // 2)
+    spans, parts = [], []  # (octave, first frame, stop frame), (m, stop - first, band) spectra
+    n = 0
+    for octave, (stage, hop) in enumerate(plan.octaves):
+        stop = n_frames(lengths[stage], hop)
+        first = first_changed_frame(changed[stage], hop=hop, n_fft=n_fft)
+        if first < stop:
+            frames = _frames_view(stages[stage], pad, n_fft, hop, head.counts[octave])[:, first:stop]
+            parts.append(np.fft.rfft(frames)[..., plan.band])
+            spans.append((octave, first, stop))
+        n = stop if octave == 0 else min(n, stop)
+    if parts:
+        spec = np.concatenate(parts, axis=1)  # (m, rows, band)
+        response = plan.basis @ np.ascontiguousarray(spec.reshape(-1, spec.shape[-1]).T)
+        power = np.sum(response.real**2 + response.imag**2, axis=0).reshape(len(energy), -1)
+        at = 0
+        for octave, first, stop in spans:
+            energy[:, octave, first:stop] = power[:, at : at + stop - first]
+            at += stop - first
+    return np.array([np.sum(e[:, :n]) for e in energy]) / (2 * CQT_BINS * n), lengths
 
 
 # ------------------------------------------------- magnitude spectra (robust rewards)
@@ -499,6 +567,26 @@ class Magnitudes:
         spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=self.hop, n_fft=self.n_fft) * self.window, overwrite_x=True)
         mags = np.abs(spec)
         return first, stop, np.maximum(mags, np.sqrt(self.floor), out=mags)
+
+
+def changed_frames(tracker: Magnitudes, start: int, length: int) -> tuple[int, int]:
+    """(first, stop): the frames ``tracker.extend`` recomputes when a signal of ``length`` samples
+    changed from ``start`` on."""
+    return first_changed_frame(start, hop=tracker.hop, n_fft=tracker.n_fft), n_frames(length, tracker.hop)
+
+
+def magnitudes_many(data: np.ndarray, tracker: Magnitudes, start: int, length: int, scratch) -> np.ndarray:
+    """``tracker.extend`` for m signals at once, bit-identical: ``data`` (m, ...) rows laid out as
+    ``tracker.signal.data``, already holding the samples up to ``length``, changed from ``start``
+    on; returns the (m, stop - first, n_fft//2 + 1) magnitudes of ``changed_frames``."""
+    n_fft, hop = tracker.n_fft, tracker.hop
+    first, stop = changed_frames(tracker, start, length)
+    lo = tracker.signal.pad + first * hop - n_fft // 2
+    hi = lo + (stop - first - 1) * hop + n_fft
+    frames = sliding_window_view(data[:, lo:hi], n_fft, axis=1)[:, ::hop]
+    spec = scipy.fft.rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape)), overwrite_x=True)
+    mags = np.abs(spec)
+    return np.maximum(mags, np.sqrt(tracker.floor), out=mags)
 
 
 def log_frequency_steps(n_fft: int, sample_rate: int, fmin: float) -> np.ndarray:

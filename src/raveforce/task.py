@@ -91,7 +91,10 @@ class Controls:
         return spaces.Box(0.0, 1.0, (len(self.controls),), dtype=np.float32)
 
     def notes(self, action) -> tuple[Note, ...]:
-        x = _check_box(action, len(self.controls))
+        return self.play(_check_box(action, len(self.controls)))
+
+    def play(self, x: np.ndarray) -> tuple[Note, ...]:
+        """The notes of a float64 (n,) action already checked to lie in [0, 1]."""
         values = {c.name: c(float(v)) for c, v in zip(self.controls, x)}
         return (Note.of(self.synth, **dict(self.fixed), **values),)
 

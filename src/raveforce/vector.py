@@ -23,7 +23,7 @@ from raveforce.env import check_reward_mode
 from raveforce.env import check_timeout
 from raveforce.errors import ArgumentError, EpisodeError, InvalidActionError, RaveForceError, ScsynthError
 from raveforce.render import NRTRenderer, StreamRenderer
-from raveforce.task import Choices, Note, Task, replace_options
+from raveforce.task import Choices, Controls, Note, Task, replace_options
 
 
 class SubEnvError(RaveForceError):
@@ -227,6 +227,10 @@ class RaveForceVectorEnv(VectorEnv):
         options = self.task.actions.options if type(self.task.actions) is Choices else None
         if options is not None and batch.ndim == 1 and batch.dtype.kind in "iu" and 0 <= batch.min() and batch.max() < len(options):
             return [options[a] for a in batch.tolist()]  # Discrete, all valid: what notes() gives each
+        if type(self.task.actions) is Controls and batch.dtype.kind in "biuf":
+            x = batch.astype(np.float64)
+            if np.isfinite(x).all() and (x >= 0).all() and (x <= 1).all():
+                return [self.task.actions.play(row) for row in x]  # Box, all valid: what notes() gives each
         notes = []
         for i, action in enumerate(batch):
             try:

@@ -61,9 +61,10 @@ class Criterion:
     """
 
     name: ClassVar[str]
-    # Batching (see batch_distances): the cache arrays, as attribute paths, that a batch of
-    # criteria keeps as rows of shared (m, ...) arrays; empty: the class does not batch.
-    _batch_caches: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    # Batching (see batch_distances): the cache arrays, as attribute paths (an int indexes a list),
+    # that a batch of criteria keeps as rows of shared (m, ...) arrays; empty: the class does not batch.
+    # An instance may set its own (paths that depend on its sample rate).
+    _batch_caches: tuple[tuple[str | int, ...], ...] = ()
 
     def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
         self.target, self.sample_rate, self.boundaries = _check_episode(target, sample_rate, boundaries)
@@ -124,6 +125,9 @@ class Criterion:
         the same prefix: the step before must hold the samples it held last call (evaluating
         another candidate's audio would silently reuse the cache)."""
         return self._step is not None and step == self._step + 1 and np.array_equal(audio[self._last_start : start], self._last_segment)
+
+    def _after_batching(self) -> None:
+        """Called once this criterion's ``_batch_caches`` arrays became rows of a batch's arrays."""
 
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
         """Return the distance for ``step``; ``start`` is 0 (from scratch) or

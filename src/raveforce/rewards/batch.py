@@ -9,6 +9,18 @@ import numpy as np
 from raveforce.rewards.base import Criterion
 
 
+def _get(owner, key: str | int):
+    """``owner.key``, or ``owner[key]`` for an int key (a list of trackers)."""
+    return owner[key] if isinstance(key, int) else getattr(owner, key)
+
+
+def _set(owner, key: str | int, value) -> None:
+    if isinstance(key, int):
+        owner[key] = value
+    else:
+        setattr(owner, key, value)
+
+
 class _Batch:
     """Criteria stepped together.  Their ``_batch_caches`` arrays become the rows of shared
     ``arrays`` (m, ...), so one numpy call updates them all; each criterion still works alone
@@ -18,12 +30,14 @@ class _Batch:
     def __init__(self, criteria: list[Criterion]) -> None:
         self.criteria = criteria
         self.arrays = []
-        for path in type(criteria[0])._batch_caches:
-            owners = [functools.reduce(getattr, path[:-1], c) for c in criteria]
-            shared = np.stack([getattr(o, path[-1]) for o in owners])
+        for path in criteria[0]._batch_caches:
+            owners = [functools.reduce(_get, path[:-1], c) for c in criteria]
+            shared = np.stack([_get(o, path[-1]) for o in owners])
             for owner, row in zip(owners, shared):
-                setattr(owner, path[-1], row)
+                _set(owner, path[-1], row)
             self.arrays.append(shared)
+        for c in criteria:
+            c._after_batching()
         by_target: dict[int, list[int]] = {}
         for i, c in enumerate(criteria):
             by_target.setdefault(id(c.target), []).append(i)
@@ -59,10 +73,25 @@ class _Batch:
         return np.array([c._follows(row, step, start) for c, row in zip(self.criteria, audio)])
 
     CHUNK = 8  # rows per FFT call: 8 sub-envs' frames (~1.8 MB) ran fastest; all 64 at once, slower than one by one
+    CHUNK_BYTES = 2 << 20
 
-    def chunks(self) -> list[slice]:
-        """Row slices of at most CHUNK rows, for the FFT-based criteria (large temporaries are slow)."""
-        return [slice(i, i + self.CHUNK) for i in range(0, len(self.criteria), self.CHUNK)]
+    def chunks(self, row_bytes: int = 0) -> list[slice]:
+        """Row slices of at most CHUNK rows, and of at most CHUNK_BYTES of frames if ``row_bytes``
+        (one row's frames) is given, for the FFT-based criteria (large temporaries are slow)."""
+        size = max(1, min(self.CHUNK, self.CHUNK_BYTES // row_bytes)) if row_bytes else self.CHUNK
+        return [slice(i, i + size) for i in range(0, len(self.criteria), size)]
+
+    def groups_in(self, chunk: slice) -> list[tuple[Criterion, slice | np.ndarray]]:
+        """``groups`` restricted to the rows of ``chunk``: (criterion, rows counted from chunk.start)."""
+        if len(self.groups) == 1:
+            return [(self.groups[0][0], slice(None))]
+        index = np.arange(len(self.criteria))[chunk]
+        out = []
+        for c, rows in self.groups:
+            inside = np.flatnonzero(np.isin(index, rows))
+            if len(inside):
+                out.append((c, inside))
+        return out
 
     def scratch(self, shape: tuple[int, ...]) -> np.ndarray:
         """An uninitialised float64 work array, reused between steps (no page faults)."""
@@ -94,7 +123,7 @@ def batch_distances(criteria, audio: np.ndarray, step: int) -> np.ndarray:
     if audio.ndim != 2 or len(audio) != len(criteria):
         raise ValueError(f"audio must be 2-D with one row per criterion ({len(criteria)}), got shape {audio.shape}")
     head = criteria[0] if criteria else None
-    if len(criteria) < 2 or not type(head)._batch_caches or not all(
+    if len(criteria) < 2 or not head._batch_caches or not all(
         type(c) is type(head)
         and c.sample_rate == head.sample_rate
         and (c.boundaries is head.boundaries or np.array_equal(c.boundaries, head.boundaries))

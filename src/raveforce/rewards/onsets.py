@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import maximum_filter
 
 from raveforce import _features as F
@@ -51,6 +52,7 @@ class Onsets(Criterion):
         db = self._db(self.target, 0, self._frames(len(self.target)))
         self._floor = float(db.max()) - self.floor_db if len(db) else 0.0
         self._target_db = np.maximum(db, self._floor)
+        self._target_features: dict[int, np.ndarray] = {}  # frames of the prefix -> its features, shared by forks
         self._new_caches()
 
     def _frames(self, samples: int) -> int:
@@ -61,8 +63,9 @@ class Onsets(Criterion):
         """float64 (stop - first, bands): band power in dB of frames first..stop-1."""
         if stop <= first:
             return np.zeros((0, self.bands))
-        index = np.arange(first, stop)[:, None] * self.hop + np.arange(self.n_fft)
-        spectra = np.fft.rfft(np.asarray(audio, np.float64)[index] * self._window, axis=1)
+        span = np.asarray(audio[first * self.hop : (stop - 1) * self.hop + self.n_fft], np.float64)
+        frames = sliding_window_view(span, self.n_fft)[:: self.hop]  # (stop - first, n_fft)
+        spectra = np.fft.rfft(frames * self._window, axis=1)
         return 10.0 * np.log10(np.maximum((spectra.real**2 + spectra.imag**2) @ self._basis, 1e-20))
 
     def _new_caches(self) -> None:
@@ -81,7 +84,10 @@ class Onsets(Criterion):
         self._valid = stop
         if stop < 2:
             return 0.0
-        difference = np.abs(self._features(self._audio_db[:stop]) - self._features(self._target_db[:stop]))
+        target = self._target_features.get(stop)
+        if target is None:
+            target = self._target_features[stop] = self._features(self._target_db[:stop])
+        difference = np.abs(self._features(self._audio_db[:stop]) - target)
         difference[difference < ROUNDING_DB] = 0.0
         return float(np.mean(difference))
 

@@ -18,6 +18,31 @@ from raveforce.rewards.base import Criterion, _pair, _rate, register
 from raveforce.rewards.batch import _Batch, _write_signals
 
 
+# OpenBLAS runs a dot product on one thread below 10,000 elements and splits longer ones over its
+# threads, which changes the sum's rounding with the thread count (and waits on a busy machine);
+# dot products of at most this many samples, summed in order, give the same bits everywhere.
+_DOT_CHUNK = 8192
+
+
+def _squared_error(x: np.ndarray, t: np.ndarray) -> float:
+    """``(x - t) @ (x - t)`` for (n,) arrays (the difference in float64), in chunks of
+    :data:`_DOT_CHUNK` samples summed in order."""
+    total = 0.0
+    for lo in range(0, len(x), _DOT_CHUNK):
+        diff = x[lo : lo + _DOT_CHUNK] - t[lo : lo + _DOT_CHUNK]
+        total += float(diff @ diff)
+    return total
+
+
+def _squared_error_rows(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(m,) :func:`_squared_error` of each row of (m, n) ``x`` against (n,) ``t``, to the bit."""
+    total = np.zeros(len(x))
+    for lo in range(0, x.shape[1], _DOT_CHUNK):
+        diff = x[:, lo : lo + _DOT_CHUNK] - t[lo : lo + _DOT_CHUNK]
+        total += np.matmul(diff[:, None, :], diff[:, :, None])[:, 0, 0]
+    return total
+
+
 def mse_distance(x: np.ndarray, y: np.ndarray, sample_rate: int) -> float:
     """Mean squared difference of two equal-length 1-D signals (sample_rate unused)."""
     x, y = _pair(x, y)
@@ -74,8 +99,7 @@ class MSE(Criterion):
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
         b = self.boundaries
         for k in range(step if start else 0, step + 1):
-            diff = audio[b[k] : b[k + 1]] - self.target[b[k] : b[k + 1]]
-            self._sse[k] = diff @ diff
+            self._sse[k] = _squared_error(audio[b[k] : b[k + 1]], self.target[b[k] : b[k + 1]])
         return float(np.sum(self._sse[: step + 1]) / b[step + 1])
 
     _batch_caches = (("_sse",),)
@@ -86,8 +110,7 @@ class MSE(Criterion):
         b = batch.criteria[0].boundaries
         for c, rows, lo in batch.rows(follows, start):
             for k in range(step if lo else 0, step + 1):
-                diff = audio[rows, b[k] : b[k + 1]] - c.target[b[k] : b[k + 1]]
-                sse[rows, k] = np.matmul(diff[:, None, :], diff[:, :, None])[:, 0, 0]  # row-wise diff @ diff, to the bit
+                sse[rows, k] = _squared_error_rows(audio[rows, b[k] : b[k + 1]], c.target[b[k] : b[k + 1]])
         return np.sum(sse[:, : step + 1], axis=1) / b[step + 1]
 
 
@@ -139,8 +162,31 @@ class CQT(_Linear):
 
     name = "cqt"
 
+    def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
+        super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
+        stages = len(self._energy.stages)  # 7 or 8, by sample rate
+        self._batch_caches = (*(("_energy", "stages", s, "data") for s in range(stages)), ("_energy", "energy"))
+
     def _tracker(self):
         return F.CqtEnergy(len(self.target), self.sample_rate)
+
+    def _after_batching(self) -> None:
+        self._energy.views()
+
+    @classmethod
+    def _batch_update(cls, batch: _Batch, audio: np.ndarray, step: int, start: int, follows: np.ndarray) -> np.ndarray:
+        *stages, energy = batch.arrays
+        trackers = [c._energy for c in batch.criteria]
+        stop = int(batch.criteria[0].boundaries[step + 1])
+        lo = _write_signals(batch, trackers, stages[0], audio, start, stop, follows, minus_target=True)
+        values = []
+        for r in batch.chunks():
+            means, lengths = F.cqt_energies(trackers[0], [rows[r] for rows in stages], energy[r], lo, stop)
+            values.append(means)
+        for tracker in trackers:
+            for stage, length in zip(tracker.stages, lengths):
+                stage.length = length
+        return np.concatenate(values)
 
 
 @register

@@ -16,6 +16,7 @@ import numpy as np
 
 from raveforce import _features as F
 from raveforce.rewards.base import Criterion, _variant, register
+from raveforce.rewards.batch import _Batch, _write_signals
 
 
 class _PrefixFrames:
@@ -51,7 +52,20 @@ class _Framewise(Criterion):
     ``make_tracker()`` a fresh frame tracker (``extend(start, samples) -> (first, stop, mags)``),
     ``feature(mags) -> (frames, ...)``, ``cost(fx, ft) -> (frames,)``; the analysis contributes
     ``scale * sum(cost over the prefix's frames) / frames``.  The target's features are
-    computed once (shared by forks); each step recomputes only the audio frames it changes."""
+    computed once (shared by forks); each step recomputes only the audio frames it changes.
+    Features and costs work on the last axis, so a batch of sub-envs runs through the same calls
+    with a leading (m,) axis; trackers must be :class:`F.Magnitudes`."""
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._batch_caches = tuple(
+            path for a in range(cls._analysis_count()) for path in (("_trackers", a, "signal", "data"), ("_costs", a))
+        )
+
+    @classmethod
+    def _analysis_count(cls) -> int:
+        """len(_analyses()), known from the class; 0: not batched."""
+        return 0
 
     def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
         super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
@@ -80,6 +94,23 @@ class _Framewise(Criterion):
             total += scale * float(np.sum(costs[:stop])) / stop
         return total
 
+    @classmethod
+    def _batch_update(cls, batch: _Batch, audio: np.ndarray, step: int, start: int, follows: np.ndarray) -> np.ndarray:
+        head = batch.criteria[0]
+        length = int(head.boundaries[step + 1])
+        totals = np.zeros(len(batch.criteria))
+        for a, (_, feature, cost, scale) in enumerate(head._plan):
+            data, costs = batch.arrays[2 * a : 2 * a + 2]
+            trackers = [c._trackers[a] for c in batch.criteria]
+            lo = _write_signals(batch, trackers, data, audio, start, length, follows, minus_target=False)
+            first, stop = F.changed_frames(trackers[0], lo, length)
+            for r in batch.chunks(row_bytes=8 * (stop - first) * trackers[0].n_fft):
+                features = feature(F.magnitudes_many(data[r], trackers[0], lo, length, batch.scratch))  # (rows, frames, ...)
+                for c, rows in batch.groups_in(r):
+                    costs[r][rows, first:stop] = cost(features[rows], c._targets[a].rows(step, first, stop))
+            totals += scale * np.sum(costs[:, :stop], axis=1) / stop
+        return totals
+
 
 Resolution = tuple[int, int, int]  # (n_fft, hop, window length), samples
 DEFAULT_RESOLUTIONS: tuple[Resolution, ...] = ((2048, 512, 2048), (1024, 256, 1024), (512, 128, 512))
@@ -98,7 +129,7 @@ def _check_resolutions(resolutions) -> tuple[Resolution, ...]:
 
 
 def _l1(fx: np.ndarray, ft: np.ndarray) -> np.ndarray:
-    return np.sum(np.abs(fx - ft), axis=1)
+    return np.sum(np.abs(fx - ft), axis=-1)
 
 
 @register
@@ -117,6 +148,10 @@ class Multiscale(_Framewise):
     name = "multiscale"
     resolutions: ClassVar[tuple[Resolution, ...]] = DEFAULT_RESOLUTIONS
     log: ClassVar[bool] = False
+
+    @classmethod
+    def _analysis_count(cls) -> int:
+        return len(cls.resolutions)
 
     def _analyses(self) -> list:
         n = len(self.target)
@@ -138,11 +173,11 @@ class MultiscaleLog(Multiscale):
 
 
 def _ot_feature(mags: np.ndarray) -> np.ndarray:
-    """(frames, bins) magnitudes -> (frames, bins): the CDF of the power spectrum over bins
+    """(..., frames, bins) magnitudes -> (..., frames, bins): the CDF of the power spectrum over bins
     0..bins-2, then the mass sqrt(sum |X|**2) (frequency-independent for a sine, by Parseval)."""
-    cum = np.cumsum(mags * mags, axis=1)
-    energy = cum[:, -1:]
-    return np.concatenate([cum[:, :-1] / np.where(energy > 0, energy, 1.0), np.sqrt(energy)], axis=1)
+    cum = np.cumsum(mags * mags, axis=-1)
+    energy = cum[..., -1:]
+    return np.concatenate([cum[..., :-1] / np.where(energy > 0, energy, 1.0), np.sqrt(energy)], axis=-1)
 
 
 @register
@@ -165,13 +200,17 @@ class SpectralOT(_Framewise):
     fmin: ClassVar[float] = 20.0  # Hz: lower frequencies share its place on the axis
     mass_cost: ClassVar[float] = 1.0  # octaves per unit of unmatched magnitude
 
+    @classmethod
+    def _analysis_count(cls) -> int:
+        return 1
+
     def _analyses(self) -> list:
         du = F.log_frequency_steps(self.n_fft, self.sample_rate, self.fmin)
         mass_cost = self.mass_cost
 
         def cost(fx: np.ndarray, ft: np.ndarray) -> np.ndarray:
-            mx, mt = fx[:, -1], ft[:, -1]
-            return np.minimum(mx, mt) * np.sum(np.abs(fx[:, :-1] - ft[:, :-1]) * du, axis=1) + mass_cost * np.abs(mx - mt)
+            mx, mt = fx[..., -1], ft[..., -1]
+            return np.minimum(mx, mt) * np.sum(np.abs(fx[..., :-1] - ft[..., :-1]) * du, axis=-1) + mass_cost * np.abs(mx - mt)
 
         tracker = functools.partial(F.Magnitudes, len(self.target), self.n_fft, self.hop, self.n_fft, 0.0)
         return [(tracker, _ot_feature, cost, 1.0)]
