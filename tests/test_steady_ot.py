@@ -64,7 +64,7 @@ def test_gain_invariant_and_equal_to_scipy_on_a_steady_target():
     u = np.log2(np.maximum(np.fft.rfftfreq(n_fft, 1 / SR), 20.0))
     px, pt = spectra(x), spectra(target)
     crit = rewards.make("steady_ot", target=target, sample_rate=SR, boundaries=[0, N])
-    w = crit._weights[0]
+    w = crit._targets[0].final[:, -1]
     assert w[0] == 0 and np.ptp(w[10:-10]) < 0.05  # steady: equal weights past the attack, the first frame none
     # W1 on the axis u: mass at bin f sits at u[f] (bins under fmin share one place)
     per_frame = np.array([scipy.stats.wasserstein_distance(u, u, a, b) if b.sum() > 0 else 0.0 for a, b in zip(px, pt)])
@@ -85,3 +85,15 @@ def test_bad_parameters_name_the_value():
     custom = rewards.steady_ot(steadiness=0.02)
     target = swept(60.0)
     assert one_step(custom, steady(60.0), target) < one_step(custom, steady(120.0), target)
+
+
+def test_batched_rows_equal_one_criterion_each():
+    """batch_distances (the vector env's path) over forks, including a second target: to the bit."""
+    bounds = np.array([0, 5000, 11025, 16000, N])
+    make = lambda t: rewards.make("steady_ot", target=t, sample_rate=SR, boundaries=bounds)
+    first, second = make(swept(80.0)), make(swept(55.0, sweep=3.0))
+    criteria = [first, first.fork(), second, second.fork()]
+    audio = np.stack([steady(70.0), swept(200.0), steady(55.0), np.zeros(N)]).astype(np.float32)
+    for k in range(4):
+        want = [make(c.target).distance(row, k) for c, row in zip(criteria, audio)]
+        assert rewards.batch_distances(criteria, audio, k).tolist() == want
