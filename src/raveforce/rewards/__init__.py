@@ -36,7 +36,6 @@ from raveforce.rewards.base import (
 from raveforce.rewards.batch import batch_distances
 from raveforce.rewards.combine import Combination, combine
 from raveforce.rewards.onsets import Onsets, onsets
-from raveforce.rewards.pitch import SteadyOT, steady_ot
 from raveforce.rewards.paper import (
     CQT,
     MFCC,
@@ -47,6 +46,7 @@ from raveforce.rewards.paper import (
     mse_distance,
     stft_distance,
 )
+from raveforce.rewards.pitch import SteadyOT, steady_ot
 from raveforce.rewards.robust import (
     DEFAULT_RESOLUTIONS,
     Multiscale,
