@@ -80,8 +80,9 @@ class KickFrequencyEnv(RaveForceEnv):
     `Box(-inf, inf, (22050,), float32)`: one step of one beat at 120 BPM (0.5 s at 44100 Hz).
 
     ## Rewards
-    Minus the spectral optimal-transport distance on a log-frequency axis ("spectral_ot", the
-    default: one wide basin around the kick's pitch, see BENCHMARKS.md), or the paper's "mse",
+    Minus "steady_ot" (the default): optimal transport between per-frame spectra on a
+    log-frequency axis, weighted to the frames where the target holds still, so a swept kick is
+    matched at the pitch it settles on (BENCHMARKS.md "Kit family"); or "spectral_ot", the paper's "mse",
     "mfcc", "stft", "cqt", any other registered reward, or a callable; between the rendered note
     and the target.
 

@@ -19,7 +19,8 @@ STFT and CQT are linear, so their distance is the energy of the transform
 of ``audio - target``.  librosa is not needed at run time.
 
 One module per family: ``base`` (protocol, registry, :func:`make`), ``paper`` (the four
-above), ``robust`` (multi-resolution magnitudes, spectral optimal transport), ``onsets`` (band
+above), ``robust`` (multi-resolution magnitudes, spectral optimal transport), ``pitch``
+(``steady_ot``: where a sound settles in log frequency), ``onsets`` (band
 onsets and levels with a time tolerance, for loops on other kits), ``combine``
 (weighted sums), ``batch`` (many criteria in a few numpy calls).
 """
@@ -45,6 +46,7 @@ from raveforce.rewards.paper import (
     mse_distance,
     stft_distance,
 )
+from raveforce.rewards.pitch import SteadyOT, steady_ot
 from raveforce.rewards.robust import (
     DEFAULT_RESOLUTIONS,
     Multiscale,
@@ -68,6 +70,7 @@ __all__ = [
     "Onsets",
     "RewardFn",
     "SpectralOT",
+    "SteadyOT",
     "available",
     "batch_distances",
     "combine",
@@ -79,5 +82,6 @@ __all__ = [
     "onsets",
     "register",
     "spectral_ot",
+    "steady_ot",
     "stft_distance",
 ]
