@@ -7,8 +7,9 @@ Absolute steps/s move 2-3x between runs on a shared machine; a ratio to the pape
 before each row, same task and reward, holds. Rows: the single env (gym.make, whole episodes,
 observation copied) and the vector env (make_vec vector_entry_point, N lockstep episodes,
 copy=False, no-op autoreset steps excluded). Prints a Markdown table with the target of each row,
-and the same path's render alone (scsynth stepped through the same episodes, no reward): the
-ratio the render itself allows, which no reward work can beat.
+and two ceilings: the same path's render alone (scsynth stepped through the same episodes, no
+reward) and its reward alone (the criteria on random audio, batched as the vector env batches
+them): the ratios the render and the reward each allow; a step costs at least the larger of the two.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 import raveforce  # noqa: F401  (registers the envs)
+from raveforce import rewards
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_env import machine  # noqa: E402
@@ -89,6 +91,35 @@ def render_rate(env_id: str, n: int | None, quick: bool) -> float:
         envs.close()
 
 
+def reward_rate(env_id: str, reward: str, n: int | None) -> float:
+    """Env-steps/s of the row's reward alone: N criteria (forks of one, as the envs make them) on
+    random audio, whole episodes through `rewards.batch_distances` (the single env: one criterion).
+    The other ceiling of `ours_rate`: the ratio the reward itself allows."""
+    task = _task(env_id)
+    lanes = n or 1
+    head = rewards.make(reward, target=task.load_target(None), sample_rate=task.sample_rate, boundaries=task.boundaries)
+    criteria = [head] + [head.fork() for _ in range(lanes - 1)]
+    audio = (np.random.default_rng(0).standard_normal((lanes, task.total_samples)) * 0.1).astype(np.float32)
+    best = np.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        for c in criteria:
+            c.reset()
+        for k in range(task.steps):
+            if n is None:
+                head.distance(audio[0], k)
+            else:
+                rewards.batch_distances(criteria, audio, k)
+        best = min(best, time.perf_counter() - start)
+    return task.steps * lanes / best
+
+
+def _task(env_id: str):
+    from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
+
+    return DRUM_LOOP if env_id == DRUM else KICK_FREQUENCY
+
+
 def load() -> str:
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -108,9 +139,9 @@ def main() -> None:
     )
     print(
         "| env | reward | path | ratio to the paper's method | target | ours (steps/s) | paper's method (steps/s) "
-        "| render alone (steps/s) | ratio the render allows | load |"
+        "| render alone (steps/s) | ratio the render allows | reward alone (steps/s) | ratio the reward allows | load |"
     )
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for group in args.rows.split(","):
         for env_id, reward, n, target in ROWS[group]:
             rounds = [
@@ -119,12 +150,14 @@ def main() -> None:
             ]
             paper, ours, render = (float(np.median(column)) for column in zip(*rounds))
             ratios = [o / p for p, o, _ in rounds]
+            alone = reward_rate(env_id, reward, n)
             ratio = ours / paper
             path = "single env" if n is None else f"vector N={n}"
             verdict = "met" if ratio >= target else "missed"
             print(
                 f"| {env_id.split('/')[1]} | {reward} | {path} | **{ratio:,.0f}x** ({min(ratios):,.0f}-{max(ratios):,.0f}) "
-                f"| {target}x ({verdict}) | {ours:,.0f} | {paper:,.1f} | {render:,.0f} | {render / paper:,.0f}x | {load()} |",
+                f"| {target}x ({verdict}) | {ours:,.0f} | {paper:,.1f} | {render:,.0f} | {render / paper:,.0f}x "
+                f"| {alone:,.0f} | {alone / paper:,.0f}x | {load()} |",
                 flush=True,
             )
 
