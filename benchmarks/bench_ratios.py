@@ -24,12 +24,14 @@ import numpy as np
 
 import raveforce  # noqa: F401  (registers the envs)
 from raveforce import rewards
+from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_env import machine  # noqa: E402
 from bench_vector import run_single, run_vector  # noqa: E402
 
 DRUM, KICK = "raveforce/DrumLoop-v0", "raveforce/KickFrequency-v0"
+TASKS = {DRUM: DRUM_LOOP, KICK: KICK_FREQUENCY}
 # (env id, reward, N or None for the single env, target ratio)
 ROWS = {
     "single": [(DRUM, "mse", None, 300), (DRUM, "mfcc", None, 200), (DRUM, "cqt", None, 150), (DRUM, "multiscale", None, 200)],
@@ -46,7 +48,7 @@ def paper_rate(env_id: str, reward: str, quick: bool) -> float:
 
 def ours_rate(env_id: str, reward: str, n: int | None, quick: bool) -> float:
     scale = 0.25 if quick else 1.0
-    steps = 16 if env_id == DRUM else 1
+    steps = TASKS[env_id].steps
     if n is None:
         return run_single(env_id, reward, max(2, int(scale * (40 if env_id == DRUM else 640))))
     envs = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", reward=reward, copy=False)
@@ -61,7 +63,7 @@ def render_rate(env_id: str, n: int | None, quick: bool) -> float:
     """Env-steps/s of the same path's rendering alone: the vector env's scsynth groups (one lane for
     the single env, as its renderer) stepped through the same episodes with no reward and no env
     bookkeeping.  A ceiling for `ours_rate`: the ratio the render itself allows."""
-    steps = 16 if env_id == DRUM else 1
+    steps = TASKS[env_id].steps
     lanes = n or 1
     scale = 0.25 if quick else 1.0
     episodes = max(2, int(scale * (40 if n is None and env_id == DRUM else 8192 / (steps * lanes))))
@@ -71,7 +73,7 @@ def render_rate(env_id: str, n: int | None, quick: bool) -> float:
         v = envs.unwrapped
         v.action_space.seed(0)
         notes = [v._notes(v.action_space.sample()) for _ in range(steps)]
-        groups = [(group, notes_slice) for group, notes_slice in zip(v._groups, zip(v._starts, v._starts[1:]))]
+        groups = list(zip(v._groups, zip(v._starts, v._starts[1:])))  # (group, its lanes' slice)
 
         def episode() -> None:
             for group, _ in groups:
@@ -95,7 +97,7 @@ def reward_rate(env_id: str, reward: str, n: int | None) -> float:
     """Env-steps/s of the row's reward alone: N criteria (forks of one, as the envs make them) on
     random audio, whole episodes through `rewards.batch_distances` (the single env: one criterion).
     The other ceiling of `ours_rate`: the ratio the reward itself allows."""
-    task = _task(env_id)
+    task = TASKS[env_id]
     lanes = n or 1
     head = rewards.make(reward, target=task.load_target(None), sample_rate=task.sample_rate, boundaries=task.boundaries)
     criteria = [head] + [head.fork() for _ in range(lanes - 1)]
@@ -112,12 +114,6 @@ def reward_rate(env_id: str, reward: str, n: int | None) -> float:
                 rewards.batch_distances(criteria, audio, k)
         best = min(best, time.perf_counter() - start)
     return task.steps * lanes / best
-
-
-def _task(env_id: str):
-    from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
-
-    return DRUM_LOOP if env_id == DRUM else KICK_FREQUENCY
 
 
 def load() -> str:
