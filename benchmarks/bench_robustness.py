@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_robustness.py            # ~3 min; prints the markdown tables
     .venv/bin/python benchmarks/bench_robustness.py --only cost  # ms per step of each reward
     .venv/bin/python benchmarks/bench_robustness.py --only family  # loops on 300 unheard kits (raveforce.kits)
+    .venv/bin/python benchmarks/bench_robustness.py --only bounds  # 40 dev kits: the agent on the target's own voices
 
 Kit family (--only family): 100 kits per split (train / dev / held-out seeds of raveforce.kits),
 each playing a random pattern with its rendition; greedy search with every reward, beam search
@@ -35,6 +36,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import concurrent.futures
+import dataclasses
 import multiprocessing
 import time
 from collections.abc import Sequence
@@ -439,16 +441,103 @@ def main_family(splits: Sequence[str], count: int, jobs: int, kick_rewards: Sequ
     print(f"\ntotal {time.perf_counter() - t:.0f} s; load average at the end {os.getloadavg()[0]:.1f}", flush=True)
 
 
+# --- what limits the accuracy: the agent playing the target's own kit (dev only) -------------------
+
+BOUND_RENDITIONS = {  # row: which parts of the target kit's rendition the agent's voices get (never jitter or velocity)
+    "true sounds, unit gains": (),
+    "true sounds + gains": ("gain",),
+    "true sounds + gains + tilt": ("gain", "tilt"),
+    "true sounds + gains + room": ("gain", "room"),
+    "true sounds + gains + tilt + room": ("gain", "tilt", "room"),
+}
+
+
+def bound_shots(kit: kits.Kit, parts: Sequence[str]) -> np.ndarray:
+    """float32 (8, samples): DrumLoop's actions played on `kit`'s own voices with the `parts` of its
+    rendition ("gain", "tilt", "room"; always without jitter and velocity), one-shots at sample 0."""
+    r = kit.rendition
+    r = dataclasses.replace(
+        r, velocity_db=0.0, jitter_s=0.0, gain_db=r.gain_db if "gain" in parts else {v: 0.0 for v in kits.VOICES},
+        tilt_db=r.tilt_db if "tilt" in parts else 0.0, room_mix=r.room_mix if "room" in parts else 0.0,
+        sample_rate=r.sample_rate if parts else DRUM_LOOP.sample_rate,
+    )  # fmt: skip
+    voices = kits.render_loops([(kit.replace(rendition=r), [1 << i], 0) for i in range(len(kits.VOICES))], DRUM_LOOP)
+    return action_shots(list(voices), 8, DRUM_LOOP.total_samples)
+
+
+def _search_return(criterion, shots: np.ndarray, actions: Sequence[int]) -> float:
+    """The return (sum of -distance) of playing `actions` from `shots` under `criterion`."""
+    b, n = DRUM_LOOP.boundaries, DRUM_LOOP.total_samples
+    criterion.reset()
+    audio, total = np.zeros(n, np.float32), 0.0
+    for k, a in enumerate(actions):
+        part = shots[a][: n - b[k]]
+        audio[b[k] : b[k] + len(part)] += part
+        total -= criterion.distance(audio.copy(), k)
+    return total
+
+
+def _bound_job(job: tuple) -> tuple:
+    row, reward_key, index = job
+    target, pattern, shots = _SHARED["targets"][index], _SHARED["patterns"][index], _SHARED["shots"][row][index]
+    criterion = R.make(_SHARED["rewards"][reward_key], target=target.astype(np.float64), sample_rate=DRUM_LOOP.sample_rate, boundaries=DRUM_LOOP.boundaries)
+    found, found_return = mixed_search(criterion, shots, DRUM_LOOP)
+    missed = list(found) != [int(a) for a in pattern]
+    reward_at_fault = missed and _search_return(criterion, shots, pattern) <= found_return  # else the search's
+    f, p = np.asarray(found), np.asarray(pattern)
+    errors = [(int(np.sum((p >> i & 1) > (f >> i & 1))), int(np.sum((f >> i & 1) > (p >> i & 1)))) for i in range(len(kits.VOICES))]
+    return job, (hit_accuracy(found, pattern)[0], missed, reward_at_fault, errors)
+
+
+def main_bounds(split: str, count: int, jobs: int) -> None:
+    """Greedy accuracy when the agent plays the target kit's own voices (with parts of its
+    rendition), next to the calibrated and shipped kits: how much of the miss is the sounds, the
+    rendition, the reward. Never on held_out (it is for choosing what to build next)."""
+    if split == "held_out":
+        raise SystemExit("--only bounds is for choosing what to build: run it on train or dev, not held_out")
+    t = time.perf_counter()
+    patterns, targets = family_targets(split, count)
+    rewards = {DEFAULT: DEFAULT, CALIBRATED_BLEND: FAMILY_EXTRA[CALIBRATED_BLEND]}
+    shots = {"shipped kit": [one_shots(DRUM_LOOP)] * count}
+    calibration._bank(DRUM_LOOP, calibration.BANK)
+    _SHARED.update(targets={split: targets})
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        fitted = list(pool.map(_calibration_job, [(split, i) for i in range(count)]))
+    shots["calibrated kit (sounds + gains)"] = [action_shots(f[0], 8, DRUM_LOOP.total_samples) for _, f in fitted]
+    for row, parts in BOUND_RENDITIONS.items():
+        shots[row] = [bound_shots(kits.draw(s), parts) for s in kits.split_seeds(split, count)]
+    print(f"bounds: {count} {split} kits, shots rendered and kits calibrated in {time.perf_counter() - t:.0f} s", flush=True)
+    _SHARED.update(targets=targets, patterns=patterns, shots=shots, rewards=rewards)
+    todo = [(row, r, i) for row in shots for r in rewards for i in range(count)]
+    results: dict = {}
+    progress = ProgressLine("bounds")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        for done, ((row, r, i), out) in enumerate(pool.map(_bound_job, todo, chunksize=4), 1):
+            results.setdefault((row, r), []).append(out)
+            progress(done, len(todo), row)
+    voices = "/".join(kits.VOICES)
+    print(f"\n| agent plays | reward | {split}: hits right | loops wrong: reward's fault / search's | missed / extra hits ({voices}) |")
+    print("|---|---|---|---|---|")
+    for (row, r), outs in results.items():
+        errors = np.sum([o[3] for o in outs], axis=0)
+        misses = ", ".join(f"{m} / {e}" for m, e in errors)
+        print(f"| {row} | `{r}` | {sum(o[0] for o in outs) / (48 * count):.3f} | {sum(o[2] for o in outs)} / {sum(o[1] and not o[2] for o in outs)} of {count} | {misses} |")
+    print(f"\n{time.perf_counter() - t:.0f} s; load average {os.getloadavg()[0]:.1f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rewards", nargs="*", default=list(REWARDS))
-    parser.add_argument("--only", choices=("drums", "kick", "cost", "family"), default=None)
+    parser.add_argument("--only", choices=("drums", "kick", "cost", "family", "bounds"), default=None)
     parser.add_argument("--splits", nargs="*", default=["train", "dev", "held_out"], help="family: kit splits (held_out: report once)")
     parser.add_argument("--count", type=int, default=FAMILY_COUNT, help="family: kits (one pattern each) per split")
     parser.add_argument("--jobs", type=int, default=2, help="family: worker processes")
     parser.add_argument("--kick-rewards", nargs="*", default=list(KICK_REWARDS), help="family: rewards of the kick hill climbs")
     args = parser.parse_args()
     rewards = args.rewards
+    if args.only == "bounds":
+        main_bounds(args.splits[0] if len(args.splits) == 1 else "dev", min(args.count, 40), args.jobs)
+        return
     if args.only == "family":
         main_family(args.splits, args.count, args.jobs, args.kick_rewards)
         return
