@@ -53,6 +53,7 @@ def note_message(note: Note, node: int, bus: int) -> bytes:
 
 _N_SET_OUT = osc.Template("/n_set", None, "out", None)
 _N_FREE = osc.Template("/n_free", None)
+_NO_ERRORS = osc.message("/error", -1)  # a note shorter than a block may have ended: no error
 
 
 def episode_score(task: Task, notes_per_step: Sequence[Sequence[Note]]) -> list[tuple[int, list[bytes]]]:
@@ -157,7 +158,9 @@ class StreamRenderer:
         self._step = 0
         self._pending: list[range] = []  # per lane: node ids of the candidates started for the next step
         self._chosen = np.zeros((lanes, len(self._candidates)), dtype=np.float32)  # 1 where a candidate plays
+        self._any_chosen = False  # whether _chosen has a 1
         self._tail = np.zeros((0, self.channels), dtype=np.float32)  # rendered past the last step's end
+        self._buffers = [np.zeros((0, self.channels), dtype=np.float32)] * 2  # read into in turn (see collect)
         self._shared: list[int] = []  # node ids of the shared candidates (more than one lane)
         self._span = (0, 0)
 
@@ -261,14 +264,16 @@ class StreamRenderer:
         start, end = self._origin + int(b[step]), self._origin + int(b[step + 1])
         stream, clock = self._stream, self.clock
         self._chosen[:] = 0.0
+        self._any_chosen = False
         if self._pending:
-            messages = [osc.message("/error", -1)]  # a note shorter than a block may have ended: no error
+            messages = [_NO_ERRORS]
             messages += [_N_FREE(node) for node in self._shared]
             for lane, (lane_notes, nodes) in enumerate(zip(notes, self._pending)):
                 chosen, unchosen = self._choice(lane_notes)
                 for i in chosen:
                     messages.append(_N_SET_OUT(nodes[i], lane))
                     self._chosen[lane, i] = 1.0
+                    self._any_chosen = True
                 messages += [_N_FREE(nodes[i]) for i in unchosen]
             stream.send(clock.tag(self._ceil(start)), messages)
             self._pending = []
@@ -299,17 +304,22 @@ class StreamRenderer:
         (written into `out` if given, a (lanes, n_k) float32 array, and returned)."""
         start, end = self._span
         position = self._stream.frames_rendered
-        block = self._stream.collect()
-        if position < start - len(self._tail):  # the gap block after a reset
-            block = block[start - position :]
-        rendered = np.concatenate([self._tail, block]) if len(self._tail) else block
+        head, frames = len(self._tail), self._stream.requested
+        # The tail, then scsynth's frames read straight behind it, in the buffer the tail is not in.
+        buffer, other = self._buffers
+        if len(buffer) < head + frames:
+            buffer = np.empty((head + frames + self.chunk, self.channels), dtype=np.float32)
+        self._buffers = [other, buffer]
+        buffer[:head] = self._tail
+        self._stream.collect(out=buffer[head : head + frames])
+        skip = start - position if position < start - head else 0  # the gap block after a reset
+        rendered = buffer[skip : head + frames]
         if out is None:
             audio = rendered[: end - start, : self.lanes].T.copy()
         else:
             audio = out
             np.copyto(audio, rendered[: end - start, : self.lanes].T)
-        head = len(self._tail)
-        if head and self._chosen.any():
+        if head and self._any_chosen:
             side = rendered[:head, self.lanes :]  # (head, candidates), the same for every lane
             audio[:, :head] += (side[:, None, :] * self._chosen).sum(axis=2, dtype=np.float32).T
         self._tail = rendered[end - start :]

@@ -27,6 +27,9 @@ _DOT_CHUNK = 8192
 def _squared_error(x: np.ndarray, t: np.ndarray) -> float:
     """``(x - t) @ (x - t)`` for (n,) arrays (the difference in float64), in chunks of
     :data:`_DOT_CHUNK` samples summed in order."""
+    if len(x) <= _DOT_CHUNK:  # one chunk (the sum below would add it to 0.0: the same bits)
+        diff = x - t
+        return float(diff @ diff)
     total = 0.0
     for lo in range(0, len(x), _DOT_CHUNK):
         diff = x[lo : lo + _DOT_CHUNK] - t[lo : lo + _DOT_CHUNK]
@@ -97,10 +100,10 @@ class MSE(Criterion):
         self._sse = np.zeros(self.n_steps)  # squared error of each step's samples
 
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
-        b = self.boundaries
+        b, target, sse = self._edges, self.target, self._sse
         for k in range(step if start else 0, step + 1):
-            self._sse[k] = _squared_error(audio[b[k] : b[k + 1]], self.target[b[k] : b[k + 1]])
-        return float(np.sum(self._sse[: step + 1]) / b[step + 1])
+            sse[k] = _squared_error(audio[b[k] : b[k + 1]], target[b[k] : b[k + 1]])
+        return float(np.add.reduce(sse[: step + 1]) / b[step + 1])  # np.sum's arithmetic, without its wrappers
 
     _batch_caches = (("_sse",),)
 
