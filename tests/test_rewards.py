@@ -311,3 +311,24 @@ def test_batch_distances_of_long_steps_equal_the_per_env_distances(name):
         got = rewards.batch_distances(batched, audio, k)
         assert got.tolist() == [c.distance(row, k) for c, row in zip(alone, audio)], k
         audio[1::2, : bounds[1]] *= 0.5  # rows 1, 3, 5 no longer follow: computed from scratch at step 1
+
+
+def test_mfcc_frames_keep_the_bits_of_the_full_dct():
+    """The single env's MFCC recomputes only the changed frames' DCT while the clip level stays:
+    bit-identical to the whole product, through clip changes, where the BLAS check allows it."""
+    from raveforce import _features as F
+
+    schedule = tuple((F.first_changed_frame(int(BOUNDARIES[k]), hop=F.HOP, n_fft=F.N_FFT), F.n_frames(int(BOUNDARIES[k + 1]), F.HOP)) for k in range(STEPS))
+    reuse = F.dct_rows_reusable(schedule)
+    rng = np.random.default_rng(5)
+    db = np.zeros((schedule[-1][1], F.N_MELS))
+    tracker, kept = F.MfccFrames(len(db)), 0
+    for episode in range(3):
+        tracker.clear()
+        for k, (first, stop) in enumerate(schedule):
+            db[first:stop] = rng.uniform(-90.0, -10.0 + (k % 4 == 1) * 12.0 * episode, (stop - first, F.N_MELS))  # louder now and then: a new clip level
+            clip = tracker.clip
+            got = tracker.update(db[:stop], first if k and reuse else 0)
+            assert np.array_equal(got, F.mfcc_from_db(db[:stop]))
+            kept += bool(k and reuse and tracker.clip == clip)  # this step kept the frames before `first`
+    assert kept >= 10 or not reuse

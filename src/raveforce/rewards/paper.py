@@ -206,16 +206,21 @@ class MFCC(Criterion):
         self._target_mfcc = [
             F.mfcc_from_db(mel.extend(b[k], self.target[b[k] : b[k + 1]])) for k in range(self.n_steps)
         ]
+        e = self._edges
+        schedule = tuple((F.first_changed_frame(e[k], hop=F.HOP, n_fft=F.N_FFT), F.n_frames(e[k + 1], F.HOP)) for k in range(self.n_steps))
+        self._reuse_frames = F.dct_rows_reusable(schedule)  # False: every step's DCT covers every frame
         self._new_caches()
 
     def _new_caches(self) -> None:
         self._mel = F.MelDb(len(self.target), self.sample_rate)
+        self._frames = F.MfccFrames(len(self._mel.db))
 
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
         if not start:
             self._mel.clear()
-        db = self._mel.extend(start, audio[start : self.boundaries[step + 1]])
-        return float(np.mean(np.square(F.mfcc_from_db(db) - self._target_mfcc[step])))
+        db = self._mel.extend(start, audio[start : self._edges[step + 1]])
+        first = F.first_changed_frame(start, hop=F.HOP, n_fft=F.N_FFT) if start and self._reuse_frames else 0
+        return float(np.mean(np.square(self._frames.update(db, first) - self._target_mfcc[step])))
 
     _batch_caches = (("_mel", "signal", "data"), ("_mel", "db"))
 
@@ -223,6 +228,8 @@ class MFCC(Criterion):
     def _batch_update(cls, batch: _Batch, audio: np.ndarray, step: int, start: int, follows: np.ndarray) -> np.ndarray:
         data, db = batch.arrays
         head = batch.criteria[0]
+        for c in batch.criteria:
+            c._frames.clear()  # their MFCCs are not kept here
         stop = int(head.boundaries[step + 1])
         lo = _write_signals(batch, [c._mel for c in batch.criteria], data, audio, start, stop, follows, minus_target=False)
         mfcc = np.concatenate([F.mfcc_from_db_many(F.mel_db_many(data[r], db[r], head._mel.basis, lo, stop, batch.scratch)) for r in batch.chunks()])  # (m, frames, 20)
