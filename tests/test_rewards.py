@@ -331,4 +331,6 @@ def test_mfcc_frames_keep_the_bits_of_the_full_dct():
             got = tracker.update(db[:stop], first if k and reuse else 0)
             assert np.array_equal(got, F.mfcc_from_db(db[:stop]))
             kept += bool(k and reuse and tracker.clip == clip)  # this step kept the frames before `first`
-    assert kept >= 10 or not reuse
+    if not reuse:
+        pytest.skip("this BLAS rounds a frame's DCT differently in smaller products: the full product is used")
+    assert kept >= 10
