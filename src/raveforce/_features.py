@@ -18,7 +18,7 @@ import numpy as np
 import scipy.fft
 import scipy.sparse
 import soxr
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 N_FFT = 2048  # STFT / mel frame length (samples)
 HOP = 512  # hop of every feature (samples at the input rate)
@@ -67,7 +67,10 @@ class _Signal:
         (``center=True``, zero padding): frame j covers ``[j*hop - n_fft//2, j*hop + n_fft//2)``."""
         lo = self.pad + first * hop - n_fft // 2
         hi = lo + (stop - first - 1) * hop + n_fft
-        return sliding_window_view(self.data[lo:hi], n_fft)[::hop]
+        if not 0 <= lo <= hi <= len(self.data):
+            raise ValueError(f"frames {first} to {stop} reach samples {lo} to {hi} outside the signal's {len(self.data)}")
+        step = self.data.strides[0]  # sliding_window_view(self.data[lo:hi], n_fft)[::hop], without its overhead
+        return as_strided(self.data[lo:], (stop - first, n_fft), (hop * step, step), writeable=False)
 
 
 def n_frames(length: int, hop: int) -> int:
@@ -212,10 +215,13 @@ class MelDb:
         stop = n_frames(self.signal.length, HOP)
         first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
         if first < stop:
-            spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
-            power = np.abs(spec) ** 2
-            mel = (self.basis @ power.T).T
-            self.db[first:stop] = 10.0 * np.log10(np.maximum(AMIN, mel))
+            spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT), overwrite_x=True)
+            power = np.abs(spec)
+            np.square(power, out=power)
+            mel = self.basis @ power.T  # (128, frames)
+            np.maximum(AMIN, mel, out=mel)
+            np.log10(mel, out=mel)
+            np.multiply(10.0, mel.T, out=self.db[first:stop])
         return self.db[:stop]
 
 
