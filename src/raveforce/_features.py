@@ -37,6 +37,51 @@ FIR_NFFT = 1024  # FFT size of one block of the decimating FIR
 FIR_BLOCK = (FIR_NFFT - 2 * FIR_HALF) // 2  # outputs per FIR block (212)
 
 
+def _scipy_rfft(x: np.ndarray) -> np.ndarray:
+    return scipy.fft.rfft(x)
+
+
+def _scipy_irfft(x: np.ndarray, n: int) -> np.ndarray:
+    return scipy.fft.irfft(x, n)
+
+
+@functools.cache
+def _pocketfft_calls():
+    """(rfft, irfft) along the last axis: scipy.fft's own pocketfft calls without its dispatch
+    (~20 us a call, more than a 2048-point transform), where they give scipy.fft's bits on probes;
+    else scipy.fft.rfft / irfft themselves."""
+    try:
+        from scipy.fft._pocketfft import pypocketfft
+
+        def rfft(x):
+            return pypocketfft.r2c(x, (x.ndim - 1,), True, 0, None, 1)
+
+        def irfft(x, n):
+            if x.shape[-1] != n // 2 + 1:  # scipy.fft would crop or pad x first
+                return scipy.fft.irfft(x, n)
+            return pypocketfft.c2r(x, (x.ndim - 1,), n, False, 2, None, 1)  # norm "backward": 1/n
+
+        rng = np.random.default_rng(0)
+        for shape in ((2048,), (3, 1024), (2, 3, 512)):
+            x = rng.standard_normal(shape)
+            spec = scipy.fft.rfft(x)
+            if not (np.array_equal(rfft(x), spec) and np.array_equal(irfft(spec, shape[-1]), scipy.fft.irfft(spec, shape[-1]))):
+                return _scipy_rfft, _scipy_irfft
+        return rfft, irfft
+    except Exception:  # another scipy: its private module moved or changed
+        return _scipy_rfft, _scipy_irfft
+
+
+def rfft(x: np.ndarray) -> np.ndarray:
+    """``scipy.fft.rfft(x)`` (last axis, float64 ``x``), to the bit, faster for small transforms."""
+    return _pocketfft_calls()[0](x)
+
+
+def irfft(x: np.ndarray, n: int) -> np.ndarray:
+    """``scipy.fft.irfft(x, n)`` (last axis, complex128 ``x``), to the bit."""
+    return _pocketfft_calls()[1](x, n)
+
+
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -116,7 +161,7 @@ class StftEnergy:
         stop = n_frames(self.signal.length, HOP)
         first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
         if first < stop:
-            spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
+            spec = rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
             self.energy[first:stop] = np.sum(spec.real**2 + spec.imag**2, axis=1)
         return float(np.sum(self.energy[:stop]) / (2 * (N_FFT // 2 + 1) * stop))
 
@@ -137,7 +182,7 @@ def stft_energies(data: np.ndarray, energy: np.ndarray, start: int, length: int,
     stop = n_frames(length, HOP)
     first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
     if first < stop:
-        spec = scipy.fft.rfft(_windowed_frames(data, first, stop, scratch), overwrite_x=True)
+        spec = rfft(_windowed_frames(data, first, stop, scratch))
         energy[:, first:stop] = np.sum(spec.real**2 + spec.imag**2, axis=2)
     return np.sum(energy[:, :stop], axis=1) / (2 * (N_FFT // 2 + 1) * stop)
 
@@ -215,7 +260,7 @@ class MelDb:
         stop = n_frames(self.signal.length, HOP)
         first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
         if first < stop:
-            spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT), overwrite_x=True)
+            spec = rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
             power = np.abs(spec)
             np.square(power, out=power)
             mel = self.basis @ power.T  # (128, frames)
@@ -285,7 +330,7 @@ def mel_db_many(data: np.ndarray, db: np.ndarray, basis, start: int, length: int
     stop = n_frames(length, HOP)
     first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
     if first < stop:
-        spec = scipy.fft.rfft(_windowed_frames(data, first, stop, scratch), overwrite_x=True)
+        spec = rfft(_windowed_frames(data, first, stop, scratch))
         power = np.abs(spec) ** 2
         mel = basis @ power.reshape(-1, power.shape[-1]).T  # (128, m * frames)
         db[:, first:stop] = (10.0 * np.log10(np.maximum(AMIN, mel))).T.reshape(len(db), stop - first, N_MELS)
@@ -362,11 +407,11 @@ def decimate(src: _Signal, windows: np.ndarray, dst: _Signal, start: int, fir: n
     first = max(0, _ceil_div(start - h - 2 * block + 2, 2 * block))  # first block whose inputs reach `start`
     last = _ceil_div(stop, block)
     if first < last:
-        spec = scipy.fft.rfft(windows[first:last])
+        spec = rfft(windows[first:last])
         spec *= fir
         # even outputs of irfft(spec, FIR_NFFT) == irfft(spectrum folded onto FIR_NFFT // 2 points)
         folded = spec[:, : half + 1] + np.conj(spec[:, : half - 1 : -1])
-        out = scipy.fft.irfft(folded, 2 * half)[:, :block]
+        out = irfft(folded, 2 * half)[:, :block]
         lo = dst.pad + first * block
         dst.data[lo : lo + out.size].reshape(out.shape)[...] = out
         dst.data[dst.pad + stop : lo + out.size] = 0.0  # outputs past the end: the signal is zero there
@@ -541,10 +586,10 @@ def _decimate_many(src: np.ndarray, dst: np.ndarray, pad: int, src_length: int, 
         base = src[:, pad - FIR_HALF :]
         count = (base.shape[1] - FIR_NFFT) // (2 * FIR_BLOCK) + 1
         windows = np.lib.stride_tricks.as_strided(base, (len(src), count, FIR_NFFT), (src.strides[0], 2 * FIR_BLOCK * src.strides[1], src.strides[1]), writeable=False)
-        spec = scipy.fft.rfft(windows[:, first:last])
+        spec = rfft(windows[:, first:last])
         spec *= fir
         folded = spec[..., : half + 1] + np.conj(spec[..., : half - 1 : -1])
-        out = scipy.fft.irfft(folded, 2 * half)[..., :block]
+        out = irfft(folded, 2 * half)[..., :block]
         lo = pad + first * block
         dst[:, lo : lo + out.shape[1] * block] = out.reshape(len(dst), -1)
         dst[:, pad + stop : lo + out.shape[1] * block] = 0.0
@@ -618,7 +663,7 @@ class Magnitudes:
         self.signal.write(start, samples)
         stop = n_frames(self.signal.length, self.hop)
         first = first_changed_frame(start, hop=self.hop, n_fft=self.n_fft)
-        spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=self.hop, n_fft=self.n_fft) * self.window, overwrite_x=True)
+        spec = rfft(self.signal.frames(first, stop, hop=self.hop, n_fft=self.n_fft) * self.window)
         mags = np.abs(spec)
         return first, stop, np.maximum(mags, np.sqrt(self.floor), out=mags)
 
@@ -638,7 +683,7 @@ def magnitudes_many(data: np.ndarray, tracker: Magnitudes, start: int, length: i
     lo = tracker.signal.pad + first * hop - n_fft // 2
     hi = lo + (stop - first - 1) * hop + n_fft
     frames = sliding_window_view(data[:, lo:hi], n_fft, axis=1)[:, ::hop]
-    spec = scipy.fft.rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape)), overwrite_x=True)
+    spec = rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape)))
     mags = np.abs(spec)
     return np.maximum(mags, np.sqrt(tracker.floor), out=mags)
 
