@@ -114,8 +114,13 @@ class _Signal:
         hi = lo + (stop - first - 1) * hop + n_fft
         if not 0 <= lo <= hi <= len(self.data):
             raise ValueError(f"frames {first} to {stop} reach samples {lo} to {hi} outside the signal's {len(self.data)}")
-        step = self.data.strides[0]  # sliding_window_view(self.data[lo:hi], n_fft)[::hop], without its overhead
-        return as_strided(self.data[lo:], (stop - first, n_fft), (hop * step, step), writeable=False)
+        # sliding_window_view(self.data[lo:hi], n_fft)[::hop], without its overhead (a hot path)
+        data, size = self.data, self.data.itemsize
+        if not data.flags.c_contiguous:
+            return as_strided(data[lo:], (stop - first, n_fft), (hop * data.strides[0], data.strides[0]), writeable=False)
+        view = np.ndarray((stop - first, n_fft), dtype=data.dtype, buffer=data, offset=lo * size, strides=(hop * size, size))
+        view.flags.writeable = False
+        return view
 
 
 def n_frames(length: int, hop: int) -> int:
