@@ -127,8 +127,8 @@ class Criterion:
         """Whether the caches hold ``audio[:start]``: this call is incremental.  Only in order and on
         the same prefix: the step before must hold the samples it held last call (evaluating
         another candidate's audio would silently reuse the cache)."""
-        # the slice and the kept segment have the same length: boundaries[step - 1] to boundaries[step]
-        return self._step is not None and step == self._step + 1 and bool((audio[self._last_start : start] == self._last_segment).all())
+        last = self._last_segment  # np.array_equal's result, without its overhead
+        return self._step is not None and step == self._step + 1 and len(last) == start - self._last_start and bool((audio[self._last_start : start] == last).all())
 
     def _after_batching(self) -> None:
         """Called once this criterion's ``_batch_caches`` arrays became rows of a batch's arrays."""
