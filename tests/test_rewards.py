@@ -334,3 +334,22 @@ def test_mfcc_frames_keep_the_bits_of_the_full_dct():
     if not reuse:
         pytest.skip("this BLAS rounds a frame's DCT differently in smaller products: the full product is used")
     assert kept >= 10
+
+
+def test_signal_frames_are_the_centred_sliding_windows():
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from raveforce import _features as F
+
+    rows = np.zeros((2, 1024 + 5000 + 1536))
+    for data in (rows[1], rows[:, ::1][1, ::-1]):  # contiguous, and reversed (strided)
+        signal = F._Signal(5000, pad=1024, tail=1536)
+        signal.data = data
+        signal.write(0, np.arange(1.0, 4001.0))
+        for first, stop in ((0, 8), (3, 8), (7, 8)):
+            lo = 1024 + first * 512 - 1024
+            want = sliding_window_view(data[lo : lo + (stop - first - 1) * 512 + 2048], 2048)[::512]
+            got = signal.frames(first, stop, hop=512, n_fft=2048)
+            assert got.shape == want.shape and np.array_equal(got, want) and not got.flags.writeable
+        with pytest.raises(ValueError, match="outside the signal"):
+            signal.frames(0, 20, hop=512, n_fft=2048)
