@@ -243,6 +243,8 @@ class ScsynthStream:
         os.set_blocking(self._process.stdout.fileno(), False)
         self._output = select.poll()  # scsynth's printed output, checked after every render
         self._output.register(self._process.stdout.fileno(), select.POLLIN)
+        self._fifo_ready = select.poll()  # its rendered frames
+        self._fifo_ready.register(self._fifo, select.POLLIN)
         try:
             import fcntl
 
@@ -303,29 +305,28 @@ class ScsynthStream:
         elif out.shape != (frames, self.channels) or out.dtype != np.float32 or not out.flags.c_contiguous:
             raise ValueError(f"out must be C-contiguous float32 {(frames, self.channels)}, got {out.dtype} {out.shape}")
         view = memoryview(out).cast("B")
-        got, deadline = 0, time.monotonic() + self.timeout
-        while got < len(view):
-            try:
-                n = os.readv(self._fifo, [view[got:]])
-            except BlockingIOError:
-                n = None
-            except OSError as exc:
-                raise self._died(f"while rendering ({exc})") from exc
-            if n:
-                got += n
-                continue
-            if n == 0 and not self.alive:
-                raise self._died("while rendering")
+        got, size, deadline = 0, len(view), time.monotonic() + self.timeout
+        while got < size:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise ScsynthError(
                     f"scsynth rendered {got // (4 * self.channels)} of {frames} frames within the "
                     f"{self.timeout} s timeout (process {self._process.pid}); it may be hung"
                 )
-            if n == 0:  # no writer yet (scsynth still starting): a FIFO then reads as EOF at once
+            if not self._fifo_ready.poll(left * 1000.0):  # wait for scsynth's next chunk
+                continue
+            try:
+                n = os.readv(self._fifo, [view[got:]])
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                raise self._died(f"while rendering ({exc})") from exc
+            if n:
+                got += n
+            elif not self.alive:
+                raise self._died("while rendering")
+            else:  # the FIFO reads as EOF while it has no writer (a scsynth still starting)
                 time.sleep(min(left, 0.001))
-            else:
-                select.select([self._fifo], [], [], left)
         self.frames_rendered = end
         self._check_output()
         return out
