@@ -656,6 +656,7 @@ class Magnitudes:
         if not (0 < hop and 0 < win <= n_fft):
             raise ValueError(f"need 0 < hop and 0 < win <= n_fft, got n_fft={n_fft}, hop={hop}, win={win}")
         self.n_fft, self.hop, self.floor = n_fft, hop, floor
+        self._floor_magnitude = np.sqrt(floor)
         self.signal = _Signal(capacity, pad=n_fft // 2, tail=n_fft // 2 + hop)
         self.window = centred_hann(n_fft, win)
 
@@ -670,7 +671,7 @@ class Magnitudes:
         first = first_changed_frame(start, hop=self.hop, n_fft=self.n_fft)
         spec = rfft(self.signal.frames(first, stop, hop=self.hop, n_fft=self.n_fft) * self.window)
         mags = np.abs(spec)
-        return first, stop, np.maximum(mags, np.sqrt(self.floor), out=mags)
+        return first, stop, np.maximum(mags, self._floor_magnitude, out=mags)
 
 
 def changed_frames(tracker: Magnitudes, start: int, length: int) -> tuple[int, int]:
