@@ -82,6 +82,30 @@ def irfft(x: np.ndarray, n: int) -> np.ndarray:
     return _pocketfft_calls()[1](x, n)
 
 
+def _numpy_rfft_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.fft.rfft(x, out=out)
+
+
+@functools.cache
+def _numpy_rfft_call():
+    """``np.fft.rfft(x, out=out)`` for an even-length last axis: numpy's own pocketfft ufunc
+    called without ``np.fft.rfft``'s checks (~5 us a call), where it gives its bits on probes."""
+    try:
+        from numpy.fft import _pocketfft_umath
+
+        def rfft_into(x, out):
+            axis = x.ndim - 1
+            return _pocketfft_umath.rfft_n_even(x, 1, axes=[(axis,), (), (axis,)], out=out)
+
+        x = np.random.default_rng(0).standard_normal((5, 256))
+        got, want = np.empty((5, 129), complex), np.empty((5, 129), complex)
+        if np.array_equal(rfft_into(x[:, ::1], got), np.fft.rfft(x, out=want)) and np.array_equal(got, want):
+            return rfft_into
+    except Exception:  # another numpy: its private module moved or changed
+        pass
+    return _numpy_rfft_into
+
+
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
@@ -557,11 +581,12 @@ class CqtEnergy:
             changed.append(decimate(stages[s - 1], self.windows[s - 1], stages[s], changed[-1], self.fir))
         spans = []  # (octave, first frame, stop frame, row in self.spec)
         n = row = 0
+        rfft_into = _numpy_rfft_call() if n_fft % 2 == 0 else _numpy_rfft_into
         for octave, (stage, hop) in enumerate(self.plan.octaves):
             stop = n_frames(stages[stage].length, hop)
             first = first_changed_frame(changed[stage], hop=hop, n_fft=n_fft)
             if first < stop:
-                np.fft.rfft(self.frames[octave][first:stop], out=self.spec[row : row + stop - first])
+                rfft_into(self.frames[octave][first:stop], self.spec[row : row + stop - first])  # np.fft.rfft(x, out=)
                 spans.append((octave, first, stop, row))
                 row += stop - first
             n = stop if octave == 0 else min(n, stop)
