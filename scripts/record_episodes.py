@@ -7,7 +7,7 @@
 Single env: every paper criterion, multiscale and the default reward (absolute; mse and mfcc also
 delta), `episodes` seeded episodes of seeded random actions; vector env (N = 5, autoreset):
 mse, mfcc, multiscale, three episodes' worth of steps. `compare` exits 1 unless every array is
-equal with `==` (same shape, same bits).
+equal with `==` and byte for byte (same shape, dtype and bits, signed zeros included).
 """
 
 from __future__ import annotations
@@ -60,7 +60,10 @@ def record(path: str, episodes: int) -> None:
 def compare(a_path: str, b_path: str) -> bool:
     a, b = np.load(a_path), np.load(b_path)
     names = sorted(set(a.files) | set(b.files))
-    differ = [n for n in names if n not in a.files or n not in b.files or a[n].shape != b[n].shape or not np.array_equal(a[n], b[n])]
+    def same(x: np.ndarray, y: np.ndarray) -> bool:  # equal with ==, and the same bytes (signed zeros, NaN payloads)
+        return x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y) and x.tobytes() == y.tobytes()
+
+    differ = [n for n in names if n not in a.files or n not in b.files or not same(a[n], b[n])]
     values = sum(a[n].size for n in a.files)
     print(f"{len(names)} arrays, {values:,} values: " + ("bit-identical" if not differ else f"DIFFERENT: {', '.join(differ)}"))
     return not differ
