@@ -353,3 +353,23 @@ def test_signal_frames_are_the_centred_sliding_windows():
             assert got.shape == want.shape and np.array_equal(got, want) and not got.flags.writeable
         with pytest.raises(ValueError, match="outside the signal"):
             signal.frames(0, 20, hop=512, n_fft=2048)
+
+
+def test_fast_library_calls_give_the_public_calls_bits():
+    """The features call scipy's and numpy's FFTs and scipy's sparse product without their Python
+    dispatch (checked on probes at first use): equal to the public calls on other shapes too."""
+    import scipy.fft
+
+    from raveforce import _features as F
+
+    rng = np.random.default_rng(11)
+    for shape in ((13, 2048), (1, 512), (3, 7, 1024), (45, 256)):
+        x = rng.standard_normal(shape)
+        spec = scipy.fft.rfft(x)
+        assert np.array_equal(F.rfft(x), spec)
+        assert np.array_equal(F.irfft(spec, shape[-1]), scipy.fft.irfft(spec, shape[-1]))
+        out = np.empty(spec.shape, complex)
+        assert F._numpy_rfft_call()(x, out) is out and np.array_equal(out, np.fft.rfft(x))
+    basis = F.mel_basis(44100)
+    power = rng.random((17, basis.shape[1]))
+    assert np.array_equal(F._csr_product_call()(basis, power.T), basis @ power.T)
