@@ -313,7 +313,11 @@ class ScsynthStream:
                     f"scsynth rendered {got // (4 * self.channels)} of {frames} frames within the "
                     f"{self.timeout} s timeout (process {self._process.pid}); it may be hung"
                 )
-            if not self._fifo_ready.poll(left * 1000.0):  # wait for scsynth's next chunk
+            # Wait for scsynth's next chunk, in slices: a FIFO no writer ever opened does not wake
+            # poll, so a scsynth that died before opening it shows only as not alive.
+            if not self._fifo_ready.poll(min(left, 0.01) * 1000.0):
+                if not self.alive:
+                    raise self._died("while rendering")
                 continue
             try:
                 n = os.readv(self._fifo, [view[got:]])
