@@ -202,3 +202,20 @@ def test_lanes_raise_the_node_limit_with_their_number(rng):
         assert audio.shape[0] == lanes and np.abs(audio).max(axis=1).min() > 0.01
     finally:
         batch.close()
+
+
+def test_stream_reads_a_render_into_a_given_array_and_checks_it():
+    stream = ScsynthStream(sample_rate=44100, channels=2)
+    try:
+        stream.send(0, [osc.message("/d_recv", step_up.compile())])
+        stream.send(stream.clock.tag(100), [osc.message("/s_new", "step_up", -1, 0, 0, "out", 1)])
+        out = np.full((128, 2), 7.0, dtype=np.float32)
+        stream.request(128)
+        assert stream.requested == 128
+        assert stream.collect(out=out) is out and stream.requested == 0
+        assert onsets(out[:, 1]) == [100] and not out[:, 0].any()
+        stream.request(64)
+        with pytest.raises(ValueError, match=r"C-contiguous float32 \(64, 2\)"):
+            stream.collect(out=np.zeros((64, 2)))  # float64
+    finally:
+        stream.close()

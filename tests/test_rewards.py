@@ -311,3 +311,65 @@ def test_batch_distances_of_long_steps_equal_the_per_env_distances(name):
         got = rewards.batch_distances(batched, audio, k)
         assert got.tolist() == [c.distance(row, k) for c, row in zip(alone, audio)], k
         audio[1::2, : bounds[1]] *= 0.5  # rows 1, 3, 5 no longer follow: computed from scratch at step 1
+
+
+def test_mfcc_frames_keep_the_bits_of_the_full_dct():
+    """The single env's MFCC recomputes only the changed frames' DCT while the clip level stays:
+    bit-identical to the whole product, through clip changes, where the BLAS check allows it."""
+    from raveforce import _features as F
+
+    schedule = tuple((F.first_changed_frame(int(BOUNDARIES[k]), hop=F.HOP, n_fft=F.N_FFT), F.n_frames(int(BOUNDARIES[k + 1]), F.HOP)) for k in range(STEPS))
+    reuse = F.dct_rows_reusable(schedule)
+    rng = np.random.default_rng(5)
+    db = np.zeros((schedule[-1][1], F.N_MELS))
+    tracker, kept = F.MfccFrames(len(db)), 0
+    for episode in range(3):
+        tracker.clear()
+        for k, (first, stop) in enumerate(schedule):
+            db[first:stop] = rng.uniform(-90.0, -10.0 + (k % 4 == 1) * 12.0 * episode, (stop - first, F.N_MELS))  # louder now and then: a new clip level
+            clip = tracker.clip
+            got = tracker.update(db[:stop], first if k and reuse else 0)
+            assert np.array_equal(got, F.mfcc_from_db(db[:stop]))
+            kept += bool(k and reuse and tracker.clip == clip)  # this step kept the frames before `first`
+    if not reuse:
+        pytest.skip("this BLAS rounds a frame's DCT differently in smaller products: the full product is used")
+    assert kept >= 10
+
+
+def test_signal_frames_are_the_centred_sliding_windows():
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from raveforce import _features as F
+
+    rows = np.zeros((2, 1024 + 5000 + 1536))
+    for data in (rows[1], rows[:, ::1][1, ::-1]):  # contiguous, and reversed (strided)
+        signal = F._Signal(5000, pad=1024, tail=1536)
+        signal.data = data
+        signal.write(0, np.arange(1.0, 4001.0))
+        for first, stop in ((0, 8), (3, 8), (7, 8)):
+            lo = 1024 + first * 512 - 1024
+            want = sliding_window_view(data[lo : lo + (stop - first - 1) * 512 + 2048], 2048)[::512]
+            got = signal.frames(first, stop, hop=512, n_fft=2048)
+            assert got.shape == want.shape and np.array_equal(got, want) and not got.flags.writeable
+        with pytest.raises(ValueError, match="outside the signal"):
+            signal.frames(0, 20, hop=512, n_fft=2048)
+
+
+def test_fast_library_calls_give_the_public_calls_bits():
+    """The features call scipy's and numpy's FFTs and scipy's sparse product without their Python
+    dispatch (checked on probes at first use): equal to the public calls on other shapes too."""
+    import scipy.fft
+
+    from raveforce import _features as F
+
+    rng = np.random.default_rng(11)
+    for shape in ((13, 2048), (1, 512), (3, 7, 1024), (45, 256)):
+        x = rng.standard_normal(shape)
+        spec = scipy.fft.rfft(x)
+        assert np.array_equal(F.rfft(x), spec)
+        assert np.array_equal(F.irfft(spec, shape[-1]), scipy.fft.irfft(spec, shape[-1]))
+        out = np.empty(spec.shape, complex)
+        assert F._numpy_rfft_call()(x, out) is out and np.array_equal(out, np.fft.rfft(x))
+    basis = F.mel_basis(44100)
+    power = rng.random((17, basis.shape[1]))
+    assert np.array_equal(F._csr_product_call()(basis, power.T), basis @ power.T)

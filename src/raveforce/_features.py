@@ -18,7 +18,7 @@ import numpy as np
 import scipy.fft
 import scipy.sparse
 import soxr
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 N_FFT = 2048  # STFT / mel frame length (samples)
 HOP = 512  # hop of every feature (samples at the input rate)
@@ -35,6 +35,101 @@ HANN_BANDWIDTH = 1.50018310546875  # librosa.filters.WINDOW_BANDWIDTHS["hann"]
 FIR_HALF = 300  # half-length (input samples) of the extracted soxr 2:1 filter
 FIR_NFFT = 1024  # FFT size of one block of the decimating FIR
 FIR_BLOCK = (FIR_NFFT - 2 * FIR_HALF) // 2  # outputs per FIR block (212)
+
+
+def _scipy_rfft(x: np.ndarray) -> np.ndarray:
+    return scipy.fft.rfft(x)
+
+
+def _scipy_irfft(x: np.ndarray, n: int) -> np.ndarray:
+    return scipy.fft.irfft(x, n)
+
+
+@functools.cache
+def _pocketfft_calls():
+    """(rfft, irfft) along the last axis: scipy.fft's own pocketfft calls without its dispatch
+    (~20 us a call, more than a 2048-point transform), where they give scipy.fft's bits on probes;
+    else scipy.fft.rfft / irfft themselves."""
+    try:
+        from scipy.fft._pocketfft import pypocketfft
+
+        def rfft(x):
+            return pypocketfft.r2c(x, (x.ndim - 1,), True, 0, None, 1)
+
+        def irfft(x, n):
+            if x.shape[-1] != n // 2 + 1:  # scipy.fft would crop or pad x first
+                return scipy.fft.irfft(x, n)
+            return pypocketfft.c2r(x, (x.ndim - 1,), n, False, 2, None, 1)  # norm "backward": 1/n
+
+        rng = np.random.default_rng(0)
+        for shape in ((2048,), (3, 1024), (2, 3, 512)):
+            x = rng.standard_normal(shape)
+            spec = scipy.fft.rfft(x)
+            if not (np.array_equal(rfft(x), spec) and np.array_equal(irfft(spec, shape[-1]), scipy.fft.irfft(spec, shape[-1]))):
+                return _scipy_rfft, _scipy_irfft
+        return rfft, irfft
+    except Exception:  # another scipy: its private module moved or changed
+        return _scipy_rfft, _scipy_irfft
+
+
+def rfft(x: np.ndarray) -> np.ndarray:
+    """``scipy.fft.rfft(x)`` (last axis, float64 ``x``), to the bit, faster for small transforms."""
+    return _pocketfft_calls()[0](x)
+
+
+def irfft(x: np.ndarray, n: int) -> np.ndarray:
+    """``scipy.fft.irfft(x, n)`` (last axis, complex128 ``x``), to the bit."""
+    return _pocketfft_calls()[1](x, n)
+
+
+def _numpy_rfft_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return np.fft.rfft(x, out=out)
+
+
+@functools.cache
+def _numpy_rfft_call():
+    """``np.fft.rfft(x, out=out)`` for an even-length last axis: numpy's own pocketfft ufunc
+    called without ``np.fft.rfft``'s checks (~5 us a call), where it gives its bits on probes."""
+    try:
+        from numpy.fft import _pocketfft_umath
+
+        def rfft_into(x, out):
+            axis = x.ndim - 1
+            return _pocketfft_umath.rfft_n_even(x, 1, axes=[(axis,), (), (axis,)], out=out)
+
+        x = np.random.default_rng(0).standard_normal((5, 256))
+        got, want = np.empty((5, 129), complex), np.empty((5, 129), complex)
+        if np.array_equal(rfft_into(x[:, ::1], got), np.fft.rfft(x, out=want)) and np.array_equal(got, want):
+            return rfft_into
+    except Exception:  # another numpy: its private module moved or changed
+        pass
+    return _numpy_rfft_into
+
+
+def _sparse_product(basis, x: np.ndarray) -> np.ndarray:
+    return basis @ x
+
+
+@functools.cache
+def _csr_product_call():
+    """``basis @ x`` for a float64 CSR ``basis`` and a dense float64 (n, k) ``x``: scipy's own
+    ``csr_matvecs`` without scipy.sparse's dispatch (~8 us a call), where it gives its bits on a
+    probe; else ``basis @ x``."""
+    try:
+        from scipy.sparse import _sparsetools
+
+        def product(basis, x):
+            out = np.zeros((basis.shape[0], x.shape[1]))
+            _sparsetools.csr_matvecs(basis.shape[0], basis.shape[1], x.shape[1], basis.indptr, basis.indices, basis.data, x.ravel(), out.ravel())
+            return out
+
+        basis = mel_basis(22050)
+        x = np.random.default_rng(0).random((basis.shape[1], 5)).T.copy().T  # a transposed view, as MelDb passes
+        if np.array_equal(product(basis, x), basis @ x):
+            return product
+    except Exception:  # another scipy: its private module moved or changed
+        pass
+    return _sparse_product
 
 
 def _ceil_div(a: int, b: int) -> int:
@@ -67,7 +162,15 @@ class _Signal:
         (``center=True``, zero padding): frame j covers ``[j*hop - n_fft//2, j*hop + n_fft//2)``."""
         lo = self.pad + first * hop - n_fft // 2
         hi = lo + (stop - first - 1) * hop + n_fft
-        return sliding_window_view(self.data[lo:hi], n_fft)[::hop]
+        if not 0 <= lo <= hi <= len(self.data):
+            raise ValueError(f"frames {first} to {stop} reach samples {lo} to {hi} outside the signal's {len(self.data)}")
+        # sliding_window_view(self.data[lo:hi], n_fft)[::hop], without its overhead (a hot path)
+        data, size = self.data, self.data.itemsize
+        if not data.flags.c_contiguous:
+            return as_strided(data[lo:], (stop - first, n_fft), (hop * data.strides[0], data.strides[0]), writeable=False)
+        view = np.ndarray((stop - first, n_fft), dtype=data.dtype, buffer=data, offset=lo * size, strides=(hop * size, size))
+        view.flags.writeable = False
+        return view
 
 
 def n_frames(length: int, hop: int) -> int:
@@ -113,7 +216,7 @@ class StftEnergy:
         stop = n_frames(self.signal.length, HOP)
         first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
         if first < stop:
-            spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
+            spec = rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
             self.energy[first:stop] = np.sum(spec.real**2 + spec.imag**2, axis=1)
         return float(np.sum(self.energy[:stop]) / (2 * (N_FFT // 2 + 1) * stop))
 
@@ -134,7 +237,7 @@ def stft_energies(data: np.ndarray, energy: np.ndarray, start: int, length: int,
     stop = n_frames(length, HOP)
     first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
     if first < stop:
-        spec = scipy.fft.rfft(_windowed_frames(data, first, stop, scratch), overwrite_x=True)
+        spec = rfft(_windowed_frames(data, first, stop, scratch))
         energy[:, first:stop] = np.sum(spec.real**2 + spec.imag**2, axis=2)
     return np.sum(energy[:, :stop], axis=1) / (2 * (N_FFT // 2 + 1) * stop)
 
@@ -212,16 +315,67 @@ class MelDb:
         stop = n_frames(self.signal.length, HOP)
         first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
         if first < stop:
-            spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
-            power = np.abs(spec) ** 2
-            mel = (self.basis @ power.T).T
-            self.db[first:stop] = 10.0 * np.log10(np.maximum(AMIN, mel))
+            spec = rfft(self.signal.frames(first, stop, hop=HOP, n_fft=N_FFT) * _hann(N_FFT))
+            power = np.abs(spec)
+            np.square(power, out=power)
+            mel = _csr_product_call()(self.basis, power.T)  # (128, frames): self.basis @ power.T
+            np.maximum(AMIN, mel, out=mel)
+            np.log10(mel, out=mel)
+            np.multiply(10.0, mel.T, out=self.db[first:stop])
         return self.db[:stop]
 
 
 def mfcc_from_db(db: np.ndarray) -> np.ndarray:
     """(frames, 20) MFCCs from (frames, 128) log-mel dB: global top_db clip, then DCT-II."""
     return np.maximum(db, db.max() - TOP_DB) @ _dct_t()
+
+
+class MfccFrames:
+    """``mfcc_from_db`` of a growing log-mel, shape (frames, 20), keeping the MFCCs of the frames
+    before the first changed one while the top_db clip level stays the same (the DCT of the other
+    frames only; ~14 of 173 per DrumLoop step).  Bit-identical to ``mfcc_from_db`` where
+    :func:`dct_rows_reusable` holds for the schedule of updates; else give ``first=0``."""
+
+    def __init__(self, capacity: int) -> None:
+        self.mfcc = np.zeros((capacity, N_MFCC))
+        self.row_max = np.zeros(capacity)  # each frame's largest dB
+        self.clip = np.nan  # the clip level of the kept frames
+        self.valid = 0  # frames kept from the last update
+
+    def clear(self) -> None:
+        self.valid = 0
+
+    def update(self, db: np.ndarray, first: int) -> np.ndarray:
+        """(frames, 20) MFCCs of ``db`` (frames, 128), whose frames before ``first`` are those of
+        the last update (0: none are)."""
+        n = len(db)
+        lo = first - first % 2 if first <= self.valid else 0  # even: BLAS pairs rows (see dct_rows_reusable)
+        self.row_max[lo:n] = db[lo:n].max(axis=1)
+        clip = self.row_max[:n].max() - TOP_DB  # == db.max() - TOP_DB
+        if not clip == self.clip:  # a new clip level (or NaN) changes every frame
+            lo = 0
+        self.mfcc[lo:n] = np.maximum(db[lo:n], clip) @ _dct_t()
+        self.clip, self.valid = clip, n
+        return self.mfcc[:n]
+
+
+@functools.cache
+def dct_rows_reusable(schedule: tuple[tuple[int, int], ...]) -> bool:
+    """Whether this process's BLAS gives every frame's DCT the same bits in a product of the frames
+    from an even one on as in one product of all frames, for MfccFrames updates with ``schedule``:
+    (first changed frame, frames) per step, from any step on.  OpenBLAS computes a lone last row of
+    an odd-sized product differently from paired rows; other BLAS may differ again, so this is
+    checked once per schedule on random log-mel (no clipping: the products alone are compared)."""
+    frames = max(stop for _, stop in schedule)
+    db = np.random.default_rng(0).uniform(-39.0, 39.0, (frames, N_MELS))
+    db[0, 0] = 40.0  # the largest value from the first frame on: one clip level (-40 dB), below every value
+    for begin in range(len(schedule)):
+        tracker = MfccFrames(frames)
+        for k in range(begin, len(schedule)):
+            first, stop = schedule[k]
+            if not np.array_equal(tracker.update(db[:stop], first if k > begin else 0), mfcc_from_db(db[:stop])):
+                return False
+    return True
 
 
 def mel_db_many(data: np.ndarray, db: np.ndarray, basis, start: int, length: int, scratch) -> np.ndarray:
@@ -231,7 +385,7 @@ def mel_db_many(data: np.ndarray, db: np.ndarray, basis, start: int, length: int
     stop = n_frames(length, HOP)
     first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
     if first < stop:
-        spec = scipy.fft.rfft(_windowed_frames(data, first, stop, scratch), overwrite_x=True)
+        spec = rfft(_windowed_frames(data, first, stop, scratch))
         power = np.abs(spec) ** 2
         mel = basis @ power.reshape(-1, power.shape[-1]).T  # (128, m * frames)
         db[:, first:stop] = (10.0 * np.log10(np.maximum(AMIN, mel))).T.reshape(len(db), stop - first, N_MELS)
@@ -308,11 +462,11 @@ def decimate(src: _Signal, windows: np.ndarray, dst: _Signal, start: int, fir: n
     first = max(0, _ceil_div(start - h - 2 * block + 2, 2 * block))  # first block whose inputs reach `start`
     last = _ceil_div(stop, block)
     if first < last:
-        spec = scipy.fft.rfft(windows[first:last])
+        spec = rfft(windows[first:last])
         spec *= fir
         # even outputs of irfft(spec, FIR_NFFT) == irfft(spectrum folded onto FIR_NFFT // 2 points)
         folded = spec[:, : half + 1] + np.conj(spec[:, : half - 1 : -1])
-        out = scipy.fft.irfft(folded, 2 * half)[:, :block]
+        out = irfft(folded, 2 * half)[:, :block]
         lo = dst.pad + first * block
         dst.data[lo : lo + out.size].reshape(out.shape)[...] = out
         dst.data[dst.pad + stop : lo + out.size] = 0.0  # outputs past the end: the signal is zero there
@@ -453,11 +607,12 @@ class CqtEnergy:
             changed.append(decimate(stages[s - 1], self.windows[s - 1], stages[s], changed[-1], self.fir))
         spans = []  # (octave, first frame, stop frame, row in self.spec)
         n = row = 0
+        rfft_into = _numpy_rfft_call() if n_fft % 2 == 0 else _numpy_rfft_into
         for octave, (stage, hop) in enumerate(self.plan.octaves):
             stop = n_frames(stages[stage].length, hop)
             first = first_changed_frame(changed[stage], hop=hop, n_fft=n_fft)
             if first < stop:
-                np.fft.rfft(self.frames[octave][first:stop], out=self.spec[row : row + stop - first])
+                rfft_into(self.frames[octave][first:stop], self.spec[row : row + stop - first])  # np.fft.rfft(x, out=)
                 spans.append((octave, first, stop, row))
                 row += stop - first
             n = stop if octave == 0 else min(n, stop)
@@ -487,10 +642,10 @@ def _decimate_many(src: np.ndarray, dst: np.ndarray, pad: int, src_length: int, 
         base = src[:, pad - FIR_HALF :]
         count = (base.shape[1] - FIR_NFFT) // (2 * FIR_BLOCK) + 1
         windows = np.lib.stride_tricks.as_strided(base, (len(src), count, FIR_NFFT), (src.strides[0], 2 * FIR_BLOCK * src.strides[1], src.strides[1]), writeable=False)
-        spec = scipy.fft.rfft(windows[:, first:last])
+        spec = rfft(windows[:, first:last])
         spec *= fir
         folded = spec[..., : half + 1] + np.conj(spec[..., : half - 1 : -1])
-        out = scipy.fft.irfft(folded, 2 * half)[..., :block]
+        out = irfft(folded, 2 * half)[..., :block]
         lo = pad + first * block
         dst[:, lo : lo + out.shape[1] * block] = out.reshape(len(dst), -1)
         dst[:, pad + stop : lo + out.shape[1] * block] = 0.0
@@ -552,6 +707,7 @@ class Magnitudes:
         if not (0 < hop and 0 < win <= n_fft):
             raise ValueError(f"need 0 < hop and 0 < win <= n_fft, got n_fft={n_fft}, hop={hop}, win={win}")
         self.n_fft, self.hop, self.floor = n_fft, hop, floor
+        self._floor_magnitude = np.sqrt(floor)
         self.signal = _Signal(capacity, pad=n_fft // 2, tail=n_fft // 2 + hop)
         self.window = centred_hann(n_fft, win)
 
@@ -564,9 +720,9 @@ class Magnitudes:
         self.signal.write(start, samples)
         stop = n_frames(self.signal.length, self.hop)
         first = first_changed_frame(start, hop=self.hop, n_fft=self.n_fft)
-        spec = scipy.fft.rfft(self.signal.frames(first, stop, hop=self.hop, n_fft=self.n_fft) * self.window, overwrite_x=True)
+        spec = rfft(self.signal.frames(first, stop, hop=self.hop, n_fft=self.n_fft) * self.window)
         mags = np.abs(spec)
-        return first, stop, np.maximum(mags, np.sqrt(self.floor), out=mags)
+        return first, stop, np.maximum(mags, self._floor_magnitude, out=mags)
 
 
 def changed_frames(tracker: Magnitudes, start: int, length: int) -> tuple[int, int]:
@@ -584,7 +740,7 @@ def magnitudes_many(data: np.ndarray, tracker: Magnitudes, start: int, length: i
     lo = tracker.signal.pad + first * hop - n_fft // 2
     hi = lo + (stop - first - 1) * hop + n_fft
     frames = sliding_window_view(data[:, lo:hi], n_fft, axis=1)[:, ::hop]
-    spec = scipy.fft.rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape)), overwrite_x=True)
+    spec = rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape)))
     mags = np.abs(spec)
     return np.maximum(mags, np.sqrt(tracker.floor), out=mags)
 

@@ -130,7 +130,7 @@ class RaveForceEnv(gym.Env):
         except RaveForceError:  # e.g. sclang gone or a reply lost: the episode cannot go on
             self._step = None
             raise
-        if not np.all(np.isfinite(audio)):
+        if not np.isfinite(audio).all():
             self._discard_renderer()
             raise ScsynthError(f"scsynth rendered NaN or infinite samples at step {k} (notes {list(notes)})")
         self._audio[b0:b1] = audio

@@ -19,6 +19,7 @@ import time
 import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -59,11 +60,11 @@ class BlockClock:
     sample_rate: int
     block_size: int = 64
 
-    @property
+    @cached_property
     def _osc_to_samples(self) -> float:
         return self.sample_rate * (1.0 / osc.OSC_UNITS_PER_SECOND)
 
-    @property
+    @cached_property
     def units_per_block(self) -> int:
         """OSC units scsynth adds per block: (int64)(block / (sr / 2**32)), as scsynth computes it."""
         return int(self.block_size / self._osc_to_samples)
@@ -240,6 +241,10 @@ class ScsynthStream:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             raise ScsynthError(f"cannot start scsynth {exe!r} with its output FIFO in {self._tmpdir!r}: {exc}") from exc
         os.set_blocking(self._process.stdout.fileno(), False)
+        self._output = select.poll()  # scsynth's printed output, checked after every render
+        self._output.register(self._process.stdout.fileno(), select.POLLIN)
+        self._fifo_ready = select.poll()  # its rendered frames
+        self._fifo_ready.register(self._fifo, select.POLLIN)
         try:
             import fcntl
 
@@ -272,6 +277,11 @@ class ScsynthStream:
         self.request(frames)
         return self.collect()
 
+    @property
+    def requested(self) -> int:
+        """Frames asked for by `request` and not yet collected."""
+        return self._requested
+
     def request(self, frames: int) -> None:
         """Ask scsynth to render the next `frames` frames; `collect()` reads them."""
         if frames % self.chunk:
@@ -285,41 +295,50 @@ class ScsynthStream:
             raise self._died("while receiving a bundle") from exc
         self._requested = frames
 
-    def collect(self) -> np.ndarray:
-        """float32 (frames, channels): the frames `request` asked for."""
+    def collect(self, out: np.ndarray | None = None) -> np.ndarray:
+        """float32 (frames, channels): the frames `request` asked for (read into `out` if given, a
+        C-contiguous float32 array of that shape, and returned)."""
         frames, self._requested = self._requested, 0
         end = self.frames_rendered + frames
-        out = np.empty((frames, self.channels), dtype=np.float32)
+        if out is None:
+            out = np.empty((frames, self.channels), dtype=np.float32)
+        elif out.shape != (frames, self.channels) or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be C-contiguous float32 {(frames, self.channels)}, got {out.dtype} {out.shape}")
         view = memoryview(out).cast("B")
-        got, deadline = 0, time.monotonic() + self.timeout
-        while got < len(view):
-            try:
-                n = os.readv(self._fifo, [view[got:]])
-            except BlockingIOError:
-                n = None
-            except OSError as exc:
-                raise self._died(f"while rendering ({exc})") from exc
-            if n:
-                got += n
-                continue
-            if n == 0 and not self.alive:
-                raise self._died("while rendering")
+        got, size, deadline = 0, len(view), time.monotonic() + self.timeout
+        while got < size:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise ScsynthError(
                     f"scsynth rendered {got // (4 * self.channels)} of {frames} frames within the "
                     f"{self.timeout} s timeout (process {self._process.pid}); it may be hung"
                 )
-            if n == 0:  # no writer yet (scsynth still starting): a FIFO then reads as EOF at once
+            # Wait for scsynth's next chunk, in slices: a FIFO no writer ever opened does not wake
+            # poll, so a scsynth that died before opening it shows only as not alive.
+            if not self._fifo_ready.poll(min(left, 0.01) * 1000.0):
+                if not self.alive:
+                    raise self._died("while rendering")
+                continue
+            try:
+                n = os.readv(self._fifo, [view[got:]])
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                raise self._died(f"while rendering ({exc})") from exc
+            if n:
+                got += n
+            elif not self.alive:
+                raise self._died("while rendering")
+            else:  # the FIFO reads as EOF while it has no writer (a scsynth still starting)
                 time.sleep(min(left, 0.001))
-            else:
-                select.select([self._fifo], [], [], left)
         self.frames_rendered = end
         self._check_output()
         return out
 
     def _check_output(self) -> None:
         """Raise if scsynth printed an error (its output is line-buffered, read without blocking)."""
+        if not self._output.poll(0):
+            return
         try:
             chunk = os.read(self._process.stdout.fileno(), 1 << 16)
         except BlockingIOError:

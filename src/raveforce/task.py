@@ -101,7 +101,12 @@ class Controls:
     candidates = None  # not knowable before the action arrives
 
 
+_INTEGERS = frozenset({int, np.int64, np.int32, np.uint8, np.int16, np.uint16, np.uint32, np.uint64, np.int8})
+
+
 def _check_discrete(action, n: int) -> int:
+    if type(action) in _INTEGERS and 0 <= action < n:  # the common case, checked fast
+        return int(action)
     try:
         a = np.asarray(action)
     except (TypeError, ValueError) as exc:  # e.g. a ragged list

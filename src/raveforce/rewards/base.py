@@ -9,6 +9,7 @@ name, a Criterion subclass or a plain callable.
 from __future__ import annotations
 
 import copy
+import math
 import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
@@ -68,6 +69,7 @@ class Criterion:
 
     def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
         self.target, self.sample_rate, self.boundaries = _check_episode(target, sample_rate, boundaries)
+        self._edges: list[int] = self.boundaries.tolist()  # the boundaries as ints, for fast slicing
         self._step: int | None = None  # step of the last successful call since reset()
         self._last_start, self._last_segment = 0, np.zeros(0)  # that call's new samples
 
@@ -104,7 +106,7 @@ class Criterion:
         incremental = self._follows(audio, step, start)
         self._step = None  # an exception below leaves the cache invalid
         value = self._update(audio, int(step), start if incremental else 0)
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             raise ValueError(f"{self.name} distance at step {step} is {value!r}: audio has non-finite samples")
         self._last_start, self._last_segment = start, np.array(audio[start:stop])
         self._step = int(step)
@@ -112,19 +114,21 @@ class Criterion:
 
     def _span(self, audio: np.ndarray, step: int) -> tuple[int, int]:
         """Validate a call; return the step's new samples ``[start, stop)``."""
-        if isinstance(step, bool) or not isinstance(step, numbers.Integral) or not 0 <= step < self.n_steps:
+        edges = self._edges
+        if type(step) is not int and (isinstance(step, bool) or not isinstance(step, numbers.Integral)) or not 0 <= step < len(edges) - 1:
             raise ValueError(f"step must be an integer in [0, {self.n_steps}), got {step!r}")
-        stop = int(self.boundaries[step + 1])
+        stop = edges[step + 1]
         audio = np.asarray(audio)
         if audio.ndim != 1 or len(audio) < stop:
             raise ValueError(f"audio must be 1-D with at least {stop} samples for step {step}, got shape {audio.shape}")
-        return int(self.boundaries[step]), stop
+        return edges[step], stop
 
     def _follows(self, audio: np.ndarray, step: int, start: int) -> bool:
         """Whether the caches hold ``audio[:start]``: this call is incremental.  Only in order and on
         the same prefix: the step before must hold the samples it held last call (evaluating
         another candidate's audio would silently reuse the cache)."""
-        return self._step is not None and step == self._step + 1 and np.array_equal(audio[self._last_start : start], self._last_segment)
+        last = self._last_segment  # np.array_equal's result, without its overhead
+        return self._step is not None and step == self._step + 1 and len(last) == start - self._last_start and bool((audio[self._last_start : start] == last).all())
 
     def _after_batching(self) -> None:
         """Called once this criterion's ``_batch_caches`` arrays became rows of a batch's arrays."""

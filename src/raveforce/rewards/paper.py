@@ -27,6 +27,9 @@ _DOT_CHUNK = 8192
 def _squared_error(x: np.ndarray, t: np.ndarray) -> float:
     """``(x - t) @ (x - t)`` for (n,) arrays (the difference in float64), in chunks of
     :data:`_DOT_CHUNK` samples summed in order."""
+    if len(x) <= _DOT_CHUNK:  # one chunk (the sum below would add it to 0.0: the same bits)
+        diff = x - t
+        return float(diff @ diff)
     total = 0.0
     for lo in range(0, len(x), _DOT_CHUNK):
         diff = x[lo : lo + _DOT_CHUNK] - t[lo : lo + _DOT_CHUNK]
@@ -97,10 +100,10 @@ class MSE(Criterion):
         self._sse = np.zeros(self.n_steps)  # squared error of each step's samples
 
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
-        b = self.boundaries
+        b, target, sse = self._edges, self.target, self._sse
         for k in range(step if start else 0, step + 1):
-            self._sse[k] = _squared_error(audio[b[k] : b[k + 1]], self.target[b[k] : b[k + 1]])
-        return float(np.sum(self._sse[: step + 1]) / b[step + 1])
+            sse[k] = _squared_error(audio[b[k] : b[k + 1]], target[b[k] : b[k + 1]])
+        return float(np.add.reduce(sse[: step + 1]) / b[step + 1])  # np.sum's arithmetic, without its wrappers
 
     _batch_caches = (("_sse",),)
 
@@ -203,16 +206,22 @@ class MFCC(Criterion):
         self._target_mfcc = [
             F.mfcc_from_db(mel.extend(b[k], self.target[b[k] : b[k + 1]])) for k in range(self.n_steps)
         ]
+        e = self._edges
+        schedule = tuple((F.first_changed_frame(e[k], hop=F.HOP, n_fft=F.N_FFT), F.n_frames(e[k + 1], F.HOP)) for k in range(self.n_steps))
+        self._reuse_frames = F.dct_rows_reusable(schedule)  # False: every step's DCT covers every frame
         self._new_caches()
 
     def _new_caches(self) -> None:
         self._mel = F.MelDb(len(self.target), self.sample_rate)
+        self._frames = F.MfccFrames(len(self._mel.db))
 
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
         if not start:
             self._mel.clear()
-        db = self._mel.extend(start, audio[start : self.boundaries[step + 1]])
-        return float(np.mean(np.square(F.mfcc_from_db(db) - self._target_mfcc[step])))
+        db = self._mel.extend(start, audio[start : self._edges[step + 1]])
+        first = F.first_changed_frame(start, hop=F.HOP, n_fft=F.N_FFT) if start and self._reuse_frames else 0
+        diff = self._frames.update(db, first) - self._target_mfcc[step]
+        return float(np.add.reduce(np.square(diff, out=diff), axis=None) / diff.size)  # np.mean's arithmetic
 
     _batch_caches = (("_mel", "signal", "data"), ("_mel", "db"))
 
@@ -220,6 +229,8 @@ class MFCC(Criterion):
     def _batch_update(cls, batch: _Batch, audio: np.ndarray, step: int, start: int, follows: np.ndarray) -> np.ndarray:
         data, db = batch.arrays
         head = batch.criteria[0]
+        for c in batch.criteria:
+            c._frames.clear()  # their MFCCs are not kept here
         stop = int(head.boundaries[step + 1])
         lo = _write_signals(batch, [c._mel for c in batch.criteria], data, audio, start, stop, follows, minus_target=False)
         mfcc = np.concatenate([F.mfcc_from_db_many(F.mel_db_many(data[r], db[r], head._mel.basis, lo, stop, batch.scratch)) for r in batch.chunks()])  # (m, frames, 20)

@@ -91,7 +91,7 @@ class _Framewise(Criterion):
                 tracker.clear()
             first, stop, mags = tracker.extend(start, audio[start:stop_sample])
             costs[first:stop] = cost(feature(mags), frames.rows(step, first, stop))
-            total += scale * float(np.sum(costs[:stop])) / stop
+            total += scale * float(np.add.reduce(costs[:stop])) / stop  # np.sum's arithmetic
         return total
 
     @classmethod
@@ -129,7 +129,8 @@ def _check_resolutions(resolutions) -> tuple[Resolution, ...]:
 
 
 def _l1(fx: np.ndarray, ft: np.ndarray) -> np.ndarray:
-    return np.sum(np.abs(fx - ft), axis=-1)
+    diff = fx - ft
+    return np.add.reduce(np.abs(diff, out=diff), axis=-1)  # np.sum(np.abs(fx - ft), axis=-1), one temporary less
 
 
 @register

@@ -1,0 +1,89 @@
+"""Record seeded DrumLoop episodes (rewards and observations) to compare two source trees bit for bit.
+
+    PYTHONPATH=TREE_A/src python scripts/record_episodes.py record a.npz [--episodes 6]
+    PYTHONPATH=TREE_B/src python scripts/record_episodes.py record b.npz
+    python scripts/record_episodes.py compare a.npz b.npz
+
+Single env: every paper criterion, multiscale and the default reward (absolute; mse and mfcc also
+delta), `episodes` seeded episodes of seeded random actions; vector env (N = 5, autoreset):
+mse, mfcc, multiscale, three episodes' worth of steps. `compare` exits 1 unless every array is
+equal with `==` and byte for byte (same shape, dtype and bits, signed zeros included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import gymnasium as gym
+import numpy as np
+
+import raveforce  # noqa: F401  (registers the envs)
+
+ENV = "raveforce/DrumLoop-v0"
+SINGLE = [(reward, mode) for reward in ("mse", "mfcc", "cqt", "multiscale", "stft", None) for mode in ("absolute", "delta") if mode == "absolute" or reward in ("mse", "mfcc")]
+VECTOR = ("mse", "mfcc", "multiscale")
+
+
+def record(path: str, episodes: int) -> None:
+    arrays = {}
+    for reward, mode in SINGLE:
+        env = gym.make(ENV, reward_mode=mode, **({} if reward is None else {"reward": reward}))
+        env.action_space.seed(1)
+        observations, rewards = [], []
+        for episode in range(episodes):
+            obs, _ = env.reset(seed=episode)
+            observations.append(obs)
+            done = False
+            while not done:
+                obs, r, done, _, _ = env.step(env.action_space.sample())
+                observations.append(obs)
+                rewards.append(r)
+        env.close()
+        arrays[f"{reward or 'default'}-{mode}-obs"], arrays[f"{reward or 'default'}-{mode}-rew"] = np.array(observations), np.array(rewards)
+        print(f"{reward or 'default'} {mode}: {len(rewards)} steps", flush=True)
+    for reward in VECTOR:
+        envs = gym.make_vec(ENV, num_envs=5, vectorization_mode="vector_entry_point", reward=reward)
+        envs.action_space.seed(2)
+        obs, _ = envs.reset(seed=0)
+        observations, rewards = [obs.copy()], []
+        for _ in range(16 * 3):
+            obs, r, *_ = envs.step(envs.action_space.sample())
+            observations.append(obs.copy())
+            rewards.append(r.copy())
+        envs.close()
+        arrays[f"vector-{reward}-obs"], arrays[f"vector-{reward}-rew"] = np.array(observations), np.array(rewards)
+        print(f"vector N=5 {reward}: {len(rewards)} steps", flush=True)
+    np.savez(path, **arrays)
+
+
+def compare(a_path: str, b_path: str) -> bool:
+    a, b = np.load(a_path), np.load(b_path)
+    names = sorted(set(a.files) | set(b.files))
+    def same(x: np.ndarray, y: np.ndarray) -> bool:  # equal with ==, and the same bytes (signed zeros, NaN payloads)
+        return x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y) and x.tobytes() == y.tobytes()
+
+    differ = [n for n in names if n not in a.files or n not in b.files or not same(a[n], b[n])]
+    values = sum(a[n].size for n in a.files)
+    print(f"{len(names)} arrays, {values:,} values: " + ("bit-identical" if not differ else f"DIFFERENT: {', '.join(differ)}"))
+    return not differ
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("record")
+    rec.add_argument("out")
+    rec.add_argument("--episodes", type=int, default=6)
+    cmp = sub.add_parser("compare")
+    cmp.add_argument("a")
+    cmp.add_argument("b")
+    args = parser.parse_args()
+    if args.command == "record":
+        record(args.out, args.episodes)
+    else:
+        sys.exit(0 if compare(args.a, args.b) else 1)
+
+
+if __name__ == "__main__":
+    main()
