@@ -1,6 +1,7 @@
 """The batched vector environment, with the real scsynth."""
 
 import dataclasses
+import threading
 
 import gymnasium as gym
 import numpy as np
@@ -41,6 +42,7 @@ def test_each_sub_env_equals_the_single_env(rng, processes):
         assert terminated.all() and not truncated.any()
     finally:
         envs.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("raveforce-rewards")]  # the groups' reward threads ended
     rewards = np.array(rewards)
     for i in (0, n - 1):
         alone_obs, alone_rewards = single_episode(actions[:, i], reward="mfcc")

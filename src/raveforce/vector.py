@@ -9,6 +9,8 @@ rewards are those of the single environment given the same actions.
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -126,6 +128,7 @@ class RaveForceVectorEnv(VectorEnv):
         exe = None if scsynth is None else os.fspath(scsynth)
         sizes = [len(part) for part in np.array_split(np.arange(num_envs), processes)]
         lanes_class = StreamRenderer if StreamRenderer.supports(task) else _NRTLanes
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None  # made on the first step with > 1 group
         self._groups = [lanes_class(task, lanes=n, scsynth=exe, timeout=timeout) for n in sizes]
         self._starts = np.cumsum([0, *sizes])
         self._audio = np.zeros((num_envs, task.total_samples), dtype=np.float32)
@@ -187,20 +190,17 @@ class RaveForceVectorEnv(VectorEnv):
             except ScsynthError as exc:
                 failed.append((g, exc))
         reward = np.zeros(self.num_envs)
-        for g in submitted:  # each group's rewards while the next groups still render
-            lanes = slice(self._starts[g], self._starts[g + 1])
+        finish = functools.partial(self._finish_group, k, b0, b1, reward)
+        if len(submitted) > 1:  # the groups' rewards in threads: numpy's FFTs and products release the GIL
+            others = [self._pool().submit(finish, g) for g in submitted[1:]]
             try:
-                self._groups[g].collect(out=self._audio[lanes, b0:b1])
-            except ScsynthError as exc:
-                failed.append((g, exc))
-                continue
-            bad = np.flatnonzero(~np.isfinite(self._audio[lanes, b0:b1]).all(axis=1))
-            if len(bad):
-                failed.append((g, ScsynthError(f"sub-environments {(bad + lanes.start).tolist()} rendered NaN or infinite samples")))
-                continue
-            distance = rewards.batch_distances(self.criteria[lanes], self._audio[lanes], k)
-            reward[lanes] = 0.0 - distance if self.reward_mode == "absolute" else self._distance[lanes] - distance
-            self._distance[lanes] = distance
+                first = finish(submitted[0])
+            finally:
+                concurrent.futures.wait(others)  # no thread still writing when an error leaves step()
+            outcomes = [first] + [f.result() for f in others]
+        else:
+            outcomes = [finish(g) for g in submitted]
+        failed += [(g, exc) for g, exc in zip(submitted, outcomes) if exc is not None]
         if failed:
             self._step = None
             for g, _ in failed:
@@ -212,9 +212,32 @@ class RaveForceVectorEnv(VectorEnv):
         done = np.full(self.num_envs, terminated)
         return self._observation(), reward, done, np.zeros(self.num_envs, dtype=bool), {}
 
+    def _finish_group(self, k: int, b0: int, b1: int, reward: np.ndarray, g: int) -> ScsynthError | None:
+        """Collect group g's step k (samples b0..b1) and write its lanes' rewards; the error, if any."""
+        lanes = slice(self._starts[g], self._starts[g + 1])
+        try:
+            self._groups[g].collect(out=self._audio[lanes, b0:b1])
+        except ScsynthError as exc:
+            return exc
+        bad = np.flatnonzero(~np.isfinite(self._audio[lanes, b0:b1]).all(axis=1))
+        if len(bad):
+            return ScsynthError(f"sub-environments {(bad + lanes.start).tolist()} rendered NaN or infinite samples")
+        distance = rewards.batch_distances(self.criteria[lanes], self._audio[lanes], k)
+        reward[lanes] = 0.0 - distance if self.reward_mode == "absolute" else self._distance[lanes] - distance
+        self._distance[lanes] = distance
+        return None
+
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._threads is None:
+            self._threads = concurrent.futures.ThreadPoolExecutor(len(self._groups) - 1, thread_name_prefix="raveforce-rewards")
+        return self._threads
+
     def close_extras(self, **kwargs) -> None:
         for group in getattr(self, "_groups", ()):  # none if the constructor raised
             group.close()
+        if getattr(self, "_threads", None) is not None:
+            self._threads.shutdown()
+            self._threads = None
         self._step = None
 
     # --- helpers -----------------------------------------------------------------------------

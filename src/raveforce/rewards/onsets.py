@@ -71,11 +71,23 @@ class Onsets(Criterion):
     def _new_caches(self) -> None:
         self._audio_db = np.zeros_like(self._target_db)
         self._valid = 0  # frames of the prefix held in _audio_db
+        self._pooled = np.zeros((max(0, len(self._target_db) - 1), 2 * self.bands))  # _features of the prefix
 
     def _features(self, db: np.ndarray) -> np.ndarray:
+        """float64 (frames - 1, 2 * bands): the pooled rises and levels of (frames, bands) dB."""
         rise = np.maximum(np.diff(db, axis=0), 0.0)
         features = np.concatenate([rise, self.level * (db[1:] - self._floor)], axis=1)
         return maximum_filter(features, size=(2 * self.time_tolerance + 1, 2 * self.band_tolerance + 1), mode="nearest")
+
+    def _pool_prefix(self, first: int, stop: int) -> np.ndarray:
+        """`_features(self._audio_db[:stop])` where frames first..stop-1 are new or changed (first
+        <= the last call's stop): only the rows they reach are pooled again (a row's maximum sees
+        +-time_tolerance rows; the rows that saw the old end of the prefix are among them)."""
+        t = self.time_tolerance
+        lo = max(0, first - 1 - t)  # row first - 1 holds frame first's rise
+        window = max(0, lo - t)  # row lo's maximum reads rows from lo - t
+        self._pooled[lo : stop - 1] = self._features(self._audio_db[window:stop])[lo - window :]
+        return self._pooled[: stop - 1]
 
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
         stop = self._frames(int(self.boundaries[step + 1]))
@@ -87,7 +99,7 @@ class Onsets(Criterion):
         target = self._target_features.get(stop)
         if target is None:
             target = self._target_features[stop] = self._features(self._target_db[:stop])
-        difference = np.abs(self._features(self._audio_db[:stop]) - target)
+        difference = np.abs(self._pool_prefix(first, stop) - target)
         difference[difference < ROUNDING_DB] = 0.0
         return float(np.mean(difference))
 
