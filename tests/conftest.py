@@ -21,6 +21,24 @@ def scsynth_children() -> list[int]:
     return mine
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Makes `xdist_group` marks group again under `--dist loadgroup` (`make test`).
+
+    pytest-xdist 3.8 tags each marked test by appending "@group" to `item._nodeid`, which pytest
+    9.2 no longer reads (its node ids live in `item._id`): the groups were silently ignored, so
+    two workers each started a local Ray, built the wheel and paid librosa's JIT. Tag the id here.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
+        return
+    for item in items:
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+        if names and "@" not in item.nodeid:  # older pytest: xdist's own tag worked
+            from _pytest.nodeid import NodeId
+
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(sorted(names))}")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
