@@ -121,12 +121,38 @@ def runner_scsynths(algo) -> dict[int, list[tuple[int, str]]]:
     return {pid: scsynth_of(pid) for pid in pids}
 
 
-@pytest.mark.parametrize("recovery", ["sub_environments", "env_runner"])
-def test_ppo_two_env_runners_one_scsynth_each_recovers_from_a_killed_scsynth(recovery):
-    assert not ray.is_initialized()
-    earlier = descendants(os.getpid())  # e.g. the session's sclang fixtures, in this test worker
-    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="error")  # never a running cluster
-    started = {pid: name for pid, name in descendants(os.getpid()).items() if pid not in earlier}
+class TestPPOOnOneLocalRay:
+    """The PPO runs share one local Ray (starting one costs ~10 s of the machine's two cores and
+    warms the worker processes the next run reuses); after its shutdown nothing it started lives."""
+
+    @pytest.fixture(scope="class")
+    def local_ray(self):
+        """{pid: command name} of what Ray and the runs started (the runs add theirs), and the
+        runs' scsynth FIFO paths; both checked after `ray.shutdown()`."""
+        assert not ray.is_initialized()
+        earlier = descendants(os.getpid())  # e.g. the session's sclang fixtures, in this test worker
+        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="error")  # never a running cluster
+        started = {pid: name for pid, name in descendants(os.getpid()).items() if pid not in earlier}
+        fifos = []
+        try:
+            yield started, fifos
+        finally:
+            ray.shutdown()
+        # Nothing Ray or RaveForce started outlives the shutdown: no raylet, no workers, no scsynth.
+        everything = {pid: name for pid, name in started.items() if pid not in earlier}
+        assert {"raylet", "gcs_server", "scsynth"} <= set(everything.values()), everything
+        left = wait_until_gone(list(everything), seconds=60)  # a loaded machine takes a while to stop Ray's workers
+        assert not left, {p: everything[p] for p in left}
+        assert fifos and not any(os.path.exists(os.path.dirname(f)) for f in fifos)
+
+    @pytest.mark.parametrize("recovery", ["sub_environments", "env_runner"])
+    def test_ppo_two_env_runners_one_scsynth_each_recovers_from_a_killed_scsynth(self, local_ray, recovery):
+        started, all_fifos = local_ray
+        _ppo_recovers_from_a_killed_scsynth(recovery, started, all_fifos)
+
+
+def _ppo_recovers_from_a_killed_scsynth(recovery: str, started: dict[int, str], all_fifos: list[str]) -> None:
+    """PPO, 2 env runners on the local Ray: a scsynth killed mid-step, sampling goes on."""
     algo = None
     try:
         config = rllib.ppo_config(
@@ -153,6 +179,7 @@ def test_ppo_two_env_runners_one_scsynth_each_recovers_from_a_killed_scsynth(rec
         assert len(before) == 2 and all(len(s) == 1 for s in before.values()), before
         fifos = [s[0][1] for s in before.values()]
         assert len({os.path.dirname(f) for f in fifos}) == 2
+        all_fifos.extend(fifos)
 
         victim_runner, [(victim, victim_fifo)] = sorted(before.items())[0]
         os.kill(victim, signal.SIGKILL)
@@ -195,17 +222,10 @@ def test_ppo_two_env_runners_one_scsynth_each_recovers_from_a_killed_scsynth(rec
                 assert terminated
         finally:
             reference.close()
-        spawned = descendants(os.getpid())
+        started.update(descendants(os.getpid()))  # the env runners and their scsynths, checked after the shutdown
     finally:
         if algo is not None:
             algo.stop()
-        ray.shutdown()
-    # Nothing Ray or RaveForce started outlives the shutdown: no raylet, no workers, no scsynth.
-    everything = {pid: name for pid, name in {**started, **spawned}.items() if pid not in earlier}
-    assert {"raylet", "gcs_server", "scsynth"} <= set(everything.values()), everything
-    left = wait_until_gone(list(everything), seconds=60)  # a loaded machine takes a while to stop Ray's workers
-    assert not left, {p: everything[p] for p in left}
-    assert not any(os.path.exists(os.path.dirname(f)) for f in fifos)
 
 
 def test_cli_train_engine_rllib_runs_and_leaves_nothing_behind():
