@@ -21,6 +21,15 @@ def scsynth_children() -> list[int]:
     return mine
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "heavy: among the suite's longest tests; `make test`'s workers start them first, the short ones fill in around them"
+    )
+    # xdist's loadgroup otherwise hands out the groups with the most tests first and the rest in
+    # collection order, so a long test collected late keeps one worker busy while the other idles
+    config.option.loadscopereorder = False
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Groups for `--dist loadgroup` (`make test`): one worker runs a group's tests one after another.
@@ -44,6 +53,7 @@ def pytest_collection_modifyitems(config, items):
             names = {item.path.stem}
         if names:
             _tag(item, "_".join(sorted(names)))
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: heavy first, in collection order
 
 
 def _tag(item, group: str) -> None:

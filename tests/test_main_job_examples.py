@@ -33,6 +33,7 @@ def test_wrappers_example(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out" / "example-wrappers").iterdir()) == ["rl-episode-0.wav", "rl-episode-2.wav"]
 
 
+@pytest.mark.heavy
 def test_train_example(tmp_path):
     pytest.importorskip("stable_baselines3", reason="the sb3 extra is not installed")
     out = run("train_sb3.py", "256", cwd=tmp_path)

@@ -15,7 +15,7 @@ pytest.importorskip("ray", reason="the rllib extra is not installed: pip install
 
 import ray  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("ray")  # one local Ray at a time: `make test`'s workers run these on one
+pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.heavy]  # one local Ray at a time: `make test`'s workers run these on one
 
 from raveforce.integrations import rllib  # noqa: E402
 from raveforce.vector import RaveForceVectorEnv  # noqa: E402
@@ -238,12 +238,13 @@ def test_cli_train_engine_rllib_runs_and_leaves_nothing_behind():
     tmp = tempfile.mkdtemp(prefix="rf-rllib-")  # short: Ray's socket paths live under it
     try:
         env = {**os.environ, "TMPDIR": tmp, "RAY_TMPDIR": tmp}  # scsynth FIFOs and Ray's session dir
-        command = [sys.executable, "-m", "raveforce", "train", "drum-loop", "--engine", "rllib", "--num-env-runners", "2",
+        command = [sys.executable, "-m", "raveforce", "train", "drum-loop", "--engine", "rllib", "--num-env-runners", "1",
                    "--envs-per-runner", "2", "--iterations", "1", "--reward", "mse", "--checkpoint", os.path.join(tmp, "ckpt")]  # fmt: skip
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-3000:]
-        assert "iteration 1: 128 env steps, 8 episodes" in done.stdout, done.stdout
-        assert "healthy env runners 2/2" in done.stdout and "done: 128 env steps" in done.stdout
+        # one env runner (the PPO tests above run two): the command's plumbing, one actor less to start
+        assert "iteration 1: 64 env steps, 4 episodes" in done.stdout, done.stdout
+        assert "healthy env runners 1/1" in done.stdout and "done: 64 env steps" in done.stdout
         assert os.path.isdir(os.path.join(tmp, "ckpt"))
         deadline = time.monotonic() + 20
         while True:  # no raylet, worker or scsynth mentions our temp dir any more

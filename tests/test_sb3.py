@@ -28,6 +28,7 @@ def test_check_env_passes_on_the_wrapped_drum_loop():
     assert not scsynth_children()
 
 
+@pytest.mark.heavy
 def test_ppo_after_a_few_hundred_steps_beats_the_random_agent():
     # multiscale, the reward this budget was set on (DrumLoop's default is onsets now: with it, 512
     # steps of PPO came 16% closer than random, not 25%: recorded in BENCHMARKS.md)
@@ -42,6 +43,7 @@ def test_ppo_after_a_few_hundred_steps_beats_the_random_agent():
     assert not scsynth_children()
 
 
+@pytest.mark.heavy
 def test_train_command_writes_model_page_and_recorded_episodes(tmp_path):
     out = tmp_path / "dqn"
     done = subprocess.run(

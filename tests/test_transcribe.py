@@ -172,6 +172,7 @@ def test_transcribe_envs_are_registered():
     assert KICK_TRANSCRIBE.steps == 1
 
 
+@pytest.mark.heavy
 def test_train_drum_transcribe_writes_curve_and_policy(tmp_path):
     from raveforce.__main__ import main
 

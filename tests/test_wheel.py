@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "src", "supercollider")
 
-pytestmark = pytest.mark.xdist_group("wheel")  # both tests on one worker: one wheel and venv, not two
+pytestmark = [pytest.mark.xdist_group("wheel"), pytest.mark.heavy]  # the tests on one worker: one wheel and venv, not two
 
 SCLANG_TASK = textwrap.dedent(
     """
