@@ -121,29 +121,30 @@ def runner_scsynths(algo) -> dict[int, list[tuple[int, str]]]:
     return {pid: scsynth_of(pid) for pid in pids}
 
 
+@pytest.fixture(scope="class")
+def local_ray():
+    """One local Ray for TestPPOOnOneLocalRay's runs: {pid: command name} of what Ray and the runs
+    started (the runs add theirs) and the runs' scsynth FIFO paths, both checked after `ray.shutdown()`."""
+    assert not ray.is_initialized()
+    earlier = descendants(os.getpid())  # e.g. the session's sclang fixtures, in this test worker
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="error")  # never a running cluster
+    started = {pid: name for pid, name in descendants(os.getpid()).items() if pid not in earlier}
+    fifos = []
+    try:
+        yield started, fifos
+    finally:
+        ray.shutdown()
+    # Nothing Ray or RaveForce started outlives the shutdown: no raylet, no workers, no scsynth.
+    everything = {pid: name for pid, name in started.items() if pid not in earlier}
+    assert {"raylet", "gcs_server", "scsynth"} <= set(everything.values()), everything
+    left = wait_until_gone(list(everything), seconds=60)  # a loaded machine takes a while to stop Ray's workers
+    assert not left, {p: everything[p] for p in left}
+    assert fifos and not any(os.path.exists(os.path.dirname(f)) for f in fifos)
+
+
 class TestPPOOnOneLocalRay:
     """The PPO runs share one local Ray (starting one costs ~10 s of the machine's two cores and
     warms the worker processes the next run reuses); after its shutdown nothing it started lives."""
-
-    @pytest.fixture(scope="class")
-    def local_ray(self):
-        """{pid: command name} of what Ray and the runs started (the runs add theirs), and the
-        runs' scsynth FIFO paths; both checked after `ray.shutdown()`."""
-        assert not ray.is_initialized()
-        earlier = descendants(os.getpid())  # e.g. the session's sclang fixtures, in this test worker
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="error")  # never a running cluster
-        started = {pid: name for pid, name in descendants(os.getpid()).items() if pid not in earlier}
-        fifos = []
-        try:
-            yield started, fifos
-        finally:
-            ray.shutdown()
-        # Nothing Ray or RaveForce started outlives the shutdown: no raylet, no workers, no scsynth.
-        everything = {pid: name for pid, name in started.items() if pid not in earlier}
-        assert {"raylet", "gcs_server", "scsynth"} <= set(everything.values()), everything
-        left = wait_until_gone(list(everything), seconds=60)  # a loaded machine takes a while to stop Ray's workers
-        assert not left, {p: everything[p] for p in left}
-        assert fifos and not any(os.path.exists(os.path.dirname(f)) for f in fifos)
 
     @pytest.mark.parametrize("recovery", ["sub_environments", "env_runner"])
     def test_ppo_two_env_runners_one_scsynth_each_recovers_from_a_killed_scsynth(self, local_ray, recovery):
