@@ -21,6 +21,52 @@ def scsynth_children() -> list[int]:
     return mine
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "heavy: among the suite's longest tests; `make test`'s workers start them first, the short ones fill in around them"
+    )
+    # xdist's loadgroup otherwise hands out the groups with the most tests first and the rest in
+    # collection order, so a long test collected late keeps one worker busy while the other idles
+    config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Groups for `--dist loadgroup` (`make test`): one worker runs a group's tests one after another.
+
+    - The `xdist_group` marks. pytest-xdist 3.8 tags a marked test by appending "@group" to
+      `item._nodeid`, which pytest 9.2 no longer reads (node ids live in `item._id`): the marks
+      were silently ignored, so two workers each started a local Ray, built the wheel, paid
+      librosa's JIT. Tagged here again.
+    - In each module, the tests that use a module- or class-scoped fixture (a solved run, a quark
+      server, reference episodes): spread over both workers, and interleaved with other modules'
+      tests, they set it up again each time the worker came back to the module.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
+        return
+    for item in items:
+        if "@" in item.nodeid:  # an older pytest: xdist's own tag worked
+            continue
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+        fixtures = item._fixtureinfo.name2fixturedefs.values()
+        if not names and any(defs and defs[-1].scope in ("module", "class") for defs in fixtures):
+            names = {item.path.stem}
+        if names:
+            _tag(item, "_".join(sorted(names)))
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: heavy first, in collection order
+
+
+def _tag(item, group: str) -> None:
+    """Append "@group" to the item's node id, as pytest-xdist's loadgroup scheduling reads it."""
+    nodeid = f"{item.nodeid}@{group}"
+    if hasattr(item, "_id"):  # pytest >= 9.2
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(nodeid)
+    else:
+        item._nodeid = nodeid
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -79,6 +79,7 @@ def test_solve_with_a_target_file(tmp_path):
     assert not (tmp_path / "out" / "target.mid").exists()  # the target's pattern is not known
 
 
+@pytest.mark.heavy
 def test_figures_write_png_and_csv(tmp_path):
     out = tmp_path / "figures"
     for args, rows in ((("5", "--random", "3"), 4 * 4 * 16), (("6", "--points", "64"), 4 * 64), (("7", "--episodes", "2"), 2 * 2 * 17)):

@@ -1,5 +1,6 @@
 """The main job's examples run as documented and print what they claim."""
 
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -33,7 +34,13 @@ def test_wrappers_example(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out" / "example-wrappers").iterdir()) == ["rl-episode-0.wav", "rl-episode-2.wav"]
 
 
-def test_train_example(tmp_path):
+@pytest.mark.heavy
+def test_train_example(tmp_path, monkeypatch, capsys):
+    """`python examples/train_sb3.py 256` run in this process: torch and stable-baselines3 are
+    imported once per test worker, not once more for the script."""
     pytest.importorskip("stable_baselines3", reason="the sb3 extra is not installed")
-    out = run("train_sb3.py", "256", cwd=tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / "train_sb3.py"), "256"])
+    runpy.run_path(str(EXAMPLES / "train_sb3.py"), run_name="__main__")
+    out = capsys.readouterr().out
     assert "PPO after 256 steps" in out and (tmp_path / "out" / "example-ppo" / "episodes" / "rl-episode-0.wav").is_file()

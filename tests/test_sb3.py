@@ -1,8 +1,6 @@
 """stable-baselines3 on the drum loop: the wrapped env passes check_env, a short PPO run beats random."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -28,6 +26,7 @@ def test_check_env_passes_on_the_wrapped_drum_loop():
     assert not scsynth_children()
 
 
+@pytest.mark.heavy
 def test_ppo_after_a_few_hundred_steps_beats_the_random_agent():
     # multiscale, the reward this budget was set on (DrumLoop's default is onsets now: with it, 512
     # steps of PPO came 16% closer than random, not 25%: recorded in BENCHMARKS.md)
@@ -42,13 +41,13 @@ def test_ppo_after_a_few_hundred_steps_beats_the_random_agent():
     assert not scsynth_children()
 
 
+@pytest.mark.heavy
 def test_train_command_writes_model_page_and_recorded_episodes(tmp_path):
+    """In this process (torch and stable-baselines3 imported once): the command's main()."""
+    from raveforce.__main__ import main
+
     out = tmp_path / "dqn"
-    done = subprocess.run(
-        [sys.executable, "-m", "raveforce", "train", "drum-loop", "--algo", "dqn", "--steps", "320", "--record-every", "8", "--out", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert main(["train", "drum-loop", "--algo", "dqn", "--steps", "320", "--record-every", "8", "--out", str(out)]) == 0
     result = json.loads((out / "result.json").read_text())
     assert result["agent"] == "dqn" and result["steps"] == 320 and len(result["actions"]) == 16
     assert len(result["episode_returns"]) == 20 and "random_mean_return" in result

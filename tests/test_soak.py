@@ -27,7 +27,7 @@ import soak  # noqa: E402
 
 @pytest.mark.parametrize(
     "kind,steps,recreate",  # re-create the env (a fresh scsynth, temp dir, socket) every `recreate` episodes
-    [("single", 1280, 10), ("vector", 1024, 5), ("sclang", 640, 10), ("sclang-nrt", 32, 1)],
+    [("single", 640, 10), ("vector", 512, 5), ("sclang", 320, 10), ("sclang-nrt", 32, 1)],
 )
 def test_short_soak_leaks_nothing_and_loses_nothing(kind, steps, recreate):
     if kind.startswith("sclang") and shutil.which("sclang") is None:

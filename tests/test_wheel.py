@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE", "src", "supercollider")
 
-pytestmark = pytest.mark.xdist_group("wheel")  # both tests on one worker: one wheel and venv, not two
+pytestmark = [pytest.mark.xdist_group("wheel"), pytest.mark.heavy]  # the tests on one worker: one wheel and venv, not two
 
 SCLANG_TASK = textwrap.dedent(
     """
@@ -58,9 +58,10 @@ def venv(tmp_path_factory):
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "-w", str(tmp / "dist"), str(src)], check=True, env=env, timeout=600, cwd=tmp)
     (wheel,) = (tmp / "dist").glob("raveforce-*.whl")
-    subprocess.run([sys.executable, "-m", "venv", str(tmp / "venv")], check=True, env=env, timeout=300)
+    # without a pip of its own (seeding one costs ~5 s): this pip installs into it
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp / "venv")], check=True, env=env, timeout=300)
     python = tmp / "venv" / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "--disable-pip-version-check", "-q", "install", str(wheel)], check=True, env=env, timeout=900, cwd=tmp)
+    subprocess.run([*pip, "--python", str(python), "install", str(wheel)], check=True, env=env, timeout=900, cwd=tmp)
     yield python, tmp, env
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -494,9 +494,10 @@ def cmd_train_transcribe(args) -> int:
         run = train_transcriber(
             args.algo, steps=args.steps, envs=args.envs, seed=args.seed, out=tmp, reward=args.reward or "multiscale",
             tensorboard=None if args.tensorboard is None else os.path.abspath(args.tensorboard), progress=_progress(args.algo),
+            dev_size=args.dev_size,
         )  # fmt: skip
         result = {"task": "raveforce/DrumTranscribe-v0", "agent": args.algo, "steps": args.steps, "envs": args.envs, "seed": args.seed,
-                  "reward": args.reward or "multiscale", "dev": run.dev, "curve": run.curve, "train_seconds": round(run.seconds, 1)}  # fmt: skip
+                  "reward": args.reward or "multiscale", "dev_size": args.dev_size, "dev": run.dev, "curve": run.curve, "train_seconds": round(run.seconds, 1)}  # fmt: skip
         (tmp / "result.json").write_text(json.dumps(result, indent=2) + "\n")
         write_curve_html(tmp, result)
     print(f"dev set: per-hit accuracy {run.dev['hit_accuracy']:.4f}, exact patterns {run.dev['exact_rate']:.3f}")
@@ -517,7 +518,7 @@ def write_curve_html(folder: Path, result: dict) -> Path:
     page = f"""<!doctype html><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}td,th{{padding:0 .8em;text-align:right}}</style>
 <h1>{title}</h1>
-<p>Mean return and per-hit accuracy on a fixed dev set of 200 patterns against env steps.
+<p>Mean return and per-hit accuracy on a fixed dev set of {result['dev_size']} patterns against env steps.
 Dev set at the end: per-hit accuracy {result['dev']['hit_accuracy']:.4f}, exact patterns {result['dev']['exact_rate']:.3f}.
 Files: <a href="curve.csv">curve.csv</a>, <a href="policy.npz">policy.npz</a> (numpy), <a href="model.zip">model.zip</a> (stable-baselines3).</p>
 <img src="curve.png" alt="learning curve" style="max-width:100%">
@@ -532,6 +533,7 @@ def add_transcribe_options(p) -> None:
     """The options of `raveforce train drum-transcribe` beyond add_train_options'."""
     p.add_argument("--envs", type=_positive, default=64, help="drum-transcribe: lockstep episodes in the vector env (default 64)")
     p.add_argument("--tensorboard", default=None, help="drum-transcribe: a folder for TensorBoard logs")
+    p.add_argument("--dev-size", type=_positive, default=200, help="drum-transcribe: dev patterns measured at each evaluation (default 200)")
 
 
 def add_subcommands(sub) -> None:

@@ -217,6 +217,7 @@ class TranscriberRun:
     curve: list[dict] = field(default_factory=list)
     dev: dict = field(default_factory=dict)
     seconds: float = 0.0
+    dev_size: int = 200  # dev patterns measured at each evaluation
 
 
 def train_transcriber(
@@ -265,7 +266,7 @@ def train_transcriber(
                    "target_update_interval": 2000, "exploration_fraction": 0.3, "exploration_final_eps": 0.02,
                    "learning_rate": 5e-4, "gamma": 0.9, "policy_kwargs": {"net_arch": [128, 128]}} | kwargs  # fmt: skip
         model = sb3.DQN("MlpPolicy", norm, seed=seed, device="cpu", tensorboard_log=tb, **options)
-    run = TranscriberRun(policy=None)
+    run = TranscriberRun(policy=None, dev_size=dev_size)
     every = max(steps // max(evaluations, 1), envs * 16)
     start = time.perf_counter()
 
@@ -322,12 +323,12 @@ def write_run(run: TranscriberRun, out: Path, *, model=None) -> None:
     if model is not None:
         model.save(out / "model.zip")
     try:
-        curve_png(run.curve, out / "curve.png", title=f"{run.policy.meta.get('algo', '').upper()} on DrumTranscribe-v0")
+        curve_png(run.curve, out / "curve.png", title=f"{run.policy.meta.get('algo', '').upper()} on DrumTranscribe-v0", dev_size=run.dev_size)
     except ImportError:
         pass
 
 
-def curve_png(rows: list[dict], path: Path, *, title: str = "") -> Path:
+def curve_png(rows: list[dict], path: Path, *, title: str = "", dev_size: int = 200) -> Path:
     """Mean return and dev per-hit accuracy against env steps."""
     from raveforce.report import pyplot
 
@@ -343,7 +344,7 @@ def curve_png(rows: list[dict], path: Path, *, title: str = "") -> Path:
     b.plot(x, [r["dev_exact_rate"] for r in rows], ".--", label="exact patterns")
     b.set_ylim(0, 1.02)
     b.set_xlabel("env steps")
-    b.set_ylabel("dev set (200 patterns)")
+    b.set_ylabel(f"dev set ({dev_size} patterns)")
     b.legend(loc="lower right")
     fig.suptitle(title)
     fig.tight_layout()
