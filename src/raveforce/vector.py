@@ -191,7 +191,9 @@ class RaveForceVectorEnv(VectorEnv):
                 failed.append((g, exc))
         reward = np.zeros(self.num_envs)
         finish = functools.partial(self._finish_group, k, b0, b1, reward)
-        if len(submitted) > 1:  # the groups' rewards in threads: numpy's FFTs and products release the GIL
+        if len(submitted) > 1 and self.criteria[0]._batch_caches:
+            # batched criteria: a few large numpy calls a step, which release the GIL, so the groups'
+            # rewards run in threads (the per-env ones are mostly Python: threads only contend)
             others = [self._pool().submit(finish, g) for g in submitted[1:]]
             try:
                 first = finish(submitted[0])
