@@ -10,6 +10,7 @@ Every renderer has `reset()`, `step(k, notes) -> float32 (n_k,)` (the samples of
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import Protocol
@@ -52,7 +53,12 @@ def note_message(note: Note, node: int, bus: int) -> bytes:
 
 
 _N_SET_OUT = osc.Template("/n_set", None, "out", None)
-_N_FREE = osc.Template("/n_free", None)
+
+
+def _n_free(nodes: Sequence[int]) -> bytes:
+    """One /n_free of all `nodes` (scsynth frees them in order, as one message each)."""
+    tags = b"," + b"i" * len(nodes)
+    return b"/n_free\0" + tags + b"\0" * (4 - len(tags) % 4) + struct.pack(f">{len(nodes)}i", *nodes)
 _NO_ERRORS = osc.message("/error", -1)  # a note shorter than a block may have ended: no error
 
 
@@ -294,14 +300,16 @@ class StreamRenderer:
         self._any_chosen = False
         if self._pending:
             messages = [_NO_ERRORS]
-            messages += [_N_FREE(node) for node in self._shared]
+            freed = list(self._shared)
             for lane, (lane_notes, nodes) in enumerate(zip(notes, self._pending)):
                 chosen, unchosen = self._choice(lane_notes)
                 for i in chosen:
                     messages.append(_N_SET_OUT(nodes[i], lane))
                     self._chosen[lane, i] = 1.0
                     self._any_chosen = True
-                messages += [_N_FREE(nodes[i]) for i in unchosen]
+                freed += [nodes[i] for i in unchosen]
+            if freed:
+                messages.append(_n_free(freed))
             stream.send(clock.tag(self._ceil(start)), messages)
             self._pending = []
         else:
