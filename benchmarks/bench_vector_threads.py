@@ -12,12 +12,16 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import os
+import sys
 import time
 
 import numpy as np
 
 from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
 from raveforce.vector import RaveForceVectorEnv
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_vector import run_vector
 
 ROWS = [(DRUM_LOOP, r) for r in ("mse", "mfcc", "multiscale", "cqt", "onsets")] + [(KICK_FREQUENCY, r) for r in ("mse", "spectral_ot")]
 
@@ -32,19 +36,12 @@ class Inline(concurrent.futures.Executor):
 
 
 def rate(env: RaveForceVectorEnv, episodes: int, serial: bool) -> float:
-    """env-steps/s over `episodes` episodes of seeded random actions (autoreset steps excluded)."""
+    """env-steps/s over `episodes` episodes of seeded random actions (`bench_vector.run_vector`)."""
     env._threads = Inline() if serial else None
-    env.reset(seed=0)
-    actions = [env.action_space.sample() for _ in range(env.task.steps)]
-    elapsed = 0.0
-    for _ in range(episodes):
-        start = time.perf_counter()
-        for a in actions:
-            env.step(a)
-        elapsed += time.perf_counter() - start
-        env.step(actions[0])  # the autoreset step
-    env._threads = None
-    return episodes * env.task.steps * env.num_envs / elapsed
+    try:
+        return run_vector(env, env.task.steps, episodes)[0]
+    finally:
+        env._threads = None
 
 
 def main() -> None:
@@ -58,7 +55,6 @@ def main() -> None:
         env = RaveForceVectorEnv(task, args.n, reward=reward, copy=False)
         try:
             episodes = 3 if task.steps > 1 else 24
-            rate(env, 1, False)  # warm-up: scsynth started, caches made
             serial, threads = [], []
             for _ in range(args.rounds):
                 serial.append(rate(env, episodes, True))

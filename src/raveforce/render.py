@@ -10,7 +10,6 @@ Every renderer has `reset()`, `step(k, notes) -> float32 (n_k,)` (the samples of
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import Protocol
@@ -53,12 +52,6 @@ def note_message(note: Note, node: int, bus: int) -> bytes:
 
 
 _N_SET_OUT = osc.Template("/n_set", None, "out", None)
-
-
-def _n_free(nodes: Sequence[int]) -> bytes:
-    """One /n_free of all `nodes` (scsynth frees them in order, as one message each)."""
-    tags = b"," + b"i" * len(nodes)
-    return b"/n_free\0" + tags + b"\0" * (4 - len(tags) % 4) + struct.pack(f">{len(nodes)}i", *nodes)
 _NO_ERRORS = osc.message("/error", -1)  # a note shorter than a block may have ended: no error
 
 
@@ -309,7 +302,7 @@ class StreamRenderer:
                     self._any_chosen = True
                 freed += [nodes[i] for i in unchosen]
             if freed:
-                messages.append(_n_free(freed))
+                messages.append(osc.int_message("/n_free", freed))  # scsynth frees them in order, as one message each
             stream.send(clock.tag(self._ceil(start)), messages)
             self._pending = []
         else:
