@@ -742,7 +742,7 @@ def magnitudes_many(data: np.ndarray, tracker: Magnitudes, start: int, length: i
     frames = sliding_window_view(data[:, lo:hi], n_fft, axis=1)[:, ::hop]
     spec = rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape)))
     mags = np.abs(spec)
-    return np.maximum(mags, np.sqrt(tracker.floor), out=mags)
+    return np.maximum(mags, tracker._floor_magnitude, out=mags)
 
 
 def log_frequency_steps(n_fft: int, sample_rate: int, fmin: float) -> np.ndarray:
