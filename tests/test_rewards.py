@@ -336,6 +336,34 @@ def test_mfcc_frames_keep_the_bits_of_the_full_dct():
     assert kept >= 10
 
 
+def test_batched_mfcc_frames_keep_the_bits_of_the_full_dct():
+    """The vector env's MFCC: three rows' changed frames at once, rows on different clip levels
+    and one row starting over mid-episode, each to the bit of its whole product."""
+    from raveforce import _features as F
+
+    schedule = tuple((F.first_changed_frame(int(BOUNDARIES[k]), hop=F.HOP, n_fft=F.N_FFT), F.n_frames(int(BOUNDARIES[k + 1]), F.HOP)) for k in range(STEPS))
+    if not F.dct_rows_reusable(schedule):
+        pytest.skip("this BLAS rounds a frame's DCT differently in smaller products: the full product is used")
+    rng = np.random.default_rng(6)
+    frames = schedule[-1][1]
+    db = np.zeros((3, frames, F.N_MELS))
+    mfcc, row_max, state = np.zeros((3, frames, F.N_MFCC)), np.zeros((3, frames)), np.array([[np.nan, 0.0]] * 3)
+    for k, (first, stop) in enumerate(schedule):
+        louder = np.array([0.0, 12.0 * (k % 3 == 1), 0.0])[:, None, None]  # row 1: a new clip level now and then
+        db[:, first:stop] = rng.uniform(-90.0, -10.0, (3, stop - first, F.N_MELS)) + louder
+        if k == 5:
+            state[2, 1] = 0.0  # row 2 starts over (MfccFrames.clear): its frames are all recomputed
+        got = F.mfcc_update_many(db[:, :stop], mfcc, row_max, state, first if k else 0)
+        assert np.array_equal(got, F.mfcc_from_db_many(db[:, :stop])), k
+    assert state[:, 1].tolist() == [frames] * 3
+    # The frames before the first changed one are kept, not recomputed: a mark left in them stays,
+    # except in a row that starts over.
+    mfcc[:, 0, 0] = 1234.5
+    state[1, 1] = 0.0
+    got = F.mfcc_update_many(db, mfcc, row_max, state, frames - 2)
+    assert got[:, 0, 0].tolist()[::2] == [1234.5, 1234.5] and got[1, 0, 0] != 1234.5
+
+
 def test_signal_frames_are_the_centred_sliding_windows():
     from numpy.lib.stride_tricks import sliding_window_view
 

@@ -334,29 +334,58 @@ class MfccFrames:
     """``mfcc_from_db`` of a growing log-mel, shape (frames, 20), keeping the MFCCs of the frames
     before the first changed one while the top_db clip level stays the same (the DCT of the other
     frames only; ~14 of 173 per DrumLoop step).  Bit-identical to ``mfcc_from_db`` where
-    :func:`dct_rows_reusable` holds for the schedule of updates; else give ``first=0``."""
+    :func:`dct_rows_reusable` holds for the schedule of updates; else give ``first=0``.
+    ``state`` is (clip level of the kept frames, frames kept): an array, so that a batch of
+    trackers can share their rows (:func:`mfcc_update_many`)."""
 
     def __init__(self, capacity: int) -> None:
         self.mfcc = np.zeros((capacity, N_MFCC))
         self.row_max = np.zeros(capacity)  # each frame's largest dB
-        self.clip = np.nan  # the clip level of the kept frames
-        self.valid = 0  # frames kept from the last update
+        self.state = np.array([np.nan, 0.0])
+
+    @property
+    def clip(self) -> float:
+        return float(self.state[0])
 
     def clear(self) -> None:
-        self.valid = 0
+        self.state[1] = 0.0
 
     def update(self, db: np.ndarray, first: int) -> np.ndarray:
         """(frames, 20) MFCCs of ``db`` (frames, 128), whose frames before ``first`` are those of
         the last update (0: none are)."""
         n = len(db)
-        lo = first - first % 2 if first <= self.valid else 0  # even: BLAS pairs rows (see dct_rows_reusable)
+        lo = first - first % 2 if first <= self.state[1] else 0  # even: BLAS pairs rows (see dct_rows_reusable)
         self.row_max[lo:n] = db[lo:n].max(axis=1)
         clip = self.row_max[:n].max() - TOP_DB  # == db.max() - TOP_DB
-        if not clip == self.clip:  # a new clip level (or NaN) changes every frame
+        if not clip == self.state[0]:  # a new clip level (or NaN) changes every frame
             lo = 0
         self.mfcc[lo:n] = np.maximum(db[lo:n], clip) @ _dct_t()
-        self.clip, self.valid = clip, n
+        self.state[:] = clip, n
         return self.mfcc[:n]
+
+
+def mfcc_update_many(db: np.ndarray, mfcc: np.ndarray, row_max: np.ndarray, state: np.ndarray, first: int) -> np.ndarray:
+    """``MfccFrames.update`` of m trackers at once, bit-identical: ``db`` (m, frames, 128) their
+    log-mel, ``mfcc`` (m, capacity, 20), ``row_max`` (m, capacity) and ``state`` (m, 2) their rows
+    (updated in place); ``first`` the first changed frame of every row.  Returns (m, frames, 20)."""
+    n = db.shape[1]
+    lo = first - first % 2
+    stale = state[:, 1] < first  # rows that kept fewer frames than this update assumes
+    row_max[:, lo:n] = db[:, lo:n].max(axis=2)
+    if stale.any():
+        row_max[stale, :lo] = db[stale, :lo].max(axis=2)
+    clip = row_max[:, :n].max(axis=1) - TOP_DB
+    whole = stale | ~(clip == state[:, 0])  # a new clip level (or NaN) changes every frame
+    if not whole.any():
+        mfcc[:, lo:n] = np.maximum(db[:, lo:n], clip[:, None, None]) @ _dct_t()
+    elif whole.all() or not lo:
+        mfcc[:, :n] = np.maximum(db, clip[:, None, None]) @ _dct_t()
+    else:
+        part = ~whole
+        mfcc[part, lo:n] = np.maximum(db[part, lo:n], clip[part, None, None]) @ _dct_t()
+        mfcc[whole, :n] = np.maximum(db[whole], clip[whole, None, None]) @ _dct_t()
+    state[:, 0], state[:, 1] = clip, n
+    return mfcc[:, :n]
 
 
 @functools.cache
@@ -369,11 +398,15 @@ def dct_rows_reusable(schedule: tuple[tuple[int, int], ...]) -> bool:
     frames = max(stop for _, stop in schedule)
     db = np.random.default_rng(0).uniform(-39.0, 39.0, (frames, N_MELS))
     db[0, 0] = 40.0  # the largest value from the first frame on: one clip level (-40 dB), below every value
+    many = np.stack([db, db[::-1]])  # the batched update too: two rows, stacked products
     for begin in range(len(schedule)):
         tracker = MfccFrames(frames)
+        rows = (np.zeros((2, frames, N_MFCC)), np.zeros((2, frames)), np.array([[np.nan, 0.0]] * 2))
         for k in range(begin, len(schedule)):
             first, stop = schedule[k]
             if not np.array_equal(tracker.update(db[:stop], first if k > begin else 0), mfcc_from_db(db[:stop])):
+                return False
+            if not np.array_equal(mfcc_update_many(many[:, :stop], *rows, first if k > begin else 0), mfcc_from_db_many(many[:, :stop])):
                 return False
     return True
 
@@ -386,9 +419,12 @@ def mel_db_many(data: np.ndarray, db: np.ndarray, basis, start: int, length: int
     first = first_changed_frame(start, hop=HOP, n_fft=N_FFT)
     if first < stop:
         spec = rfft(_windowed_frames(data, first, stop, scratch))
-        power = np.abs(spec) ** 2
-        mel = basis @ power.reshape(-1, power.shape[-1]).T  # (128, m * frames)
-        db[:, first:stop] = (10.0 * np.log10(np.maximum(AMIN, mel))).T.reshape(len(db), stop - first, N_MELS)
+        power = np.abs(spec)
+        np.square(power, out=power)  # np.abs(spec) ** 2, in place
+        mel = _csr_product_call()(basis, power.reshape(-1, power.shape[-1]).T)  # (128, m * frames)
+        np.maximum(AMIN, mel, out=mel)
+        np.log10(mel, out=mel)
+        np.multiply(10.0, mel.T.reshape(len(db), stop - first, N_MELS), out=db[:, first:stop])
     return db[:, :stop]
 
 

@@ -223,17 +223,19 @@ class MFCC(Criterion):
         diff = self._frames.update(db, first) - self._target_mfcc[step]
         return float(np.add.reduce(np.square(diff, out=diff), axis=None) / diff.size)  # np.mean's arithmetic
 
-    _batch_caches = (("_mel", "signal", "data"), ("_mel", "db"))
+    _batch_caches = (("_mel", "signal", "data"), ("_mel", "db"), ("_frames", "mfcc"), ("_frames", "row_max"), ("_frames", "state"))
 
     @classmethod
     def _batch_update(cls, batch: _Batch, audio: np.ndarray, step: int, start: int, follows: np.ndarray) -> np.ndarray:
-        data, db = batch.arrays
+        data, db, kept, row_max, state = batch.arrays
         head = batch.criteria[0]
-        for c in batch.criteria:
-            c._frames.clear()  # their MFCCs are not kept here
         stop = int(head.boundaries[step + 1])
         lo = _write_signals(batch, [c._mel for c in batch.criteria], data, audio, start, stop, follows, minus_target=False)
-        mfcc = np.concatenate([F.mfcc_from_db_many(F.mel_db_many(data[r], db[r], head._mel.basis, lo, stop, batch.scratch)) for r in batch.chunks()])  # (m, frames, 20)
+        first = F.first_changed_frame(lo, hop=F.HOP, n_fft=F.N_FFT) if lo and head._reuse_frames else 0
+        mfcc = np.concatenate([
+            F.mfcc_update_many(F.mel_db_many(data[r], db[r], head._mel.basis, lo, stop, batch.scratch), kept[r], row_max[r], state[r], first)
+            for r in batch.chunks()
+        ])  # (m, frames, 20)
         values = np.empty(len(mfcc))
         for c, rows in batch.groups:
             sq = np.square(mfcc[rows] - c._target_mfcc[step])
