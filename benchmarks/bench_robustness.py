@@ -7,10 +7,10 @@
 
 Kit family (--only family): 100 kits per split (train / dev / held-out seeds of raveforce.kits),
 each playing a random pattern with its rendition; greedy search with every reward, beam search
-with `onsets` (the default), and greedy on calibrated kits (raveforce.calibration) with `onsets`
-and onsets + 5 x multiscale; fraction of the 48 drum hits per pattern right. Then KickFrequency
-hill climbs toward 50 family kicks per split with `steady_ot` (KickFrequency's default).
-About 15 min on 2 idle cores.
+with DrumLoop's default (`hits`), and greedy on calibrated kits (raveforce.calibration) with the
+default and onsets + 5 x multiscale; fraction of the 48 drum hits per pattern right. Then
+KickFrequency hill climbs toward 50 family kicks per split with `steady_ot` (KickFrequency's
+default). About 15 min on 2 idle cores; `--family-rewards` and `--phases` run parts of it.
 
 Drum loop (DrumLoop-v0's kit and grid): 10 seeded random 16-step patterns, each rendered by
 scsynth as a target three ways: with another kit (drums synthesised with other parameters, below),
@@ -380,8 +380,8 @@ def _name(reward) -> str:
     return reward if isinstance(reward, str) else reward.name
 
 
-FAMILY_REWARDS = ("mse", "stft", "mfcc", "multiscale", "multiscale_log", "spectral_ot", "onsets")
-DEFAULT = "onsets"  # DrumLoop's default: also beam searched and on calibrated kits
+FAMILY_REWARDS = ("mse", "stft", "mfcc", "multiscale", "multiscale_log", "spectral_ot", "onsets", "hits")
+DEFAULT = DRUM_LOOP.reward  # DrumLoop's default ("hits"): also beam searched and on calibrated kits
 CALIBRATED_BLEND = "onsets+5*multiscale"  # on a calibrated kit (chosen on 40 dev kits: weights 1, 3, 5, 10)
 FAMILY_EXTRA = {CALIBRATED_BLEND: R.combine(onsets=1.0, multiscale=5.0)}
 BEAM = 3
@@ -389,12 +389,12 @@ KICK_COUNT = 50  # family kicks per split
 KICK_REWARDS = ("steady_ot",)  # KickFrequency's default (the previous one, spectral_ot: `--kick-rewards steady_ot spectral_ot`)
 
 
-def family_searches(splits: Sequence[str]) -> list[tuple]:
+def family_searches(splits: Sequence[str], family_rewards: Sequence[str] = FAMILY_REWARDS) -> list[tuple]:
     """(reward, width, calibrated, splits) of the study: every reward greedy; the default also
     beam searched; the default and the blend on calibrated kits. Train is for choosing: only the
     default runs on it."""
     scored = tuple(s for s in splits if s != "train")
-    out = [(r, 1, False, tuple(splits) if r == DEFAULT else scored) for r in FAMILY_REWARDS]
+    out = [(r, 1, False, tuple(splits) if r == DEFAULT else scored) for r in family_rewards]
     out += [(DEFAULT, BEAM, False, scored)]
     out += [(r, 1, True, scored) for r in (DEFAULT, CALIBRATED_BLEND)]
     return out
@@ -415,23 +415,32 @@ def family_kicks(splits: Sequence[str], jobs: int, kick_rewards: Sequence[str] =
     return out
 
 
-def main_family(splits: Sequence[str], count: int, jobs: int, kick_rewards: Sequence[str] = KICK_REWARDS) -> None:
+PHASES = ("greedy", "calibrated", "beam", "kicks")
+
+
+def main_family(splits: Sequence[str], count: int, jobs: int, kick_rewards: Sequence[str] = KICK_REWARDS,
+                family_rewards: Sequence[str] = FAMILY_REWARDS, phases: Sequence[str] = PHASES) -> None:  # fmt: skip
     """The study in phases, each printed when done: greedy with every reward; calibrated kits;
-    beam search; the family kicks."""
+    beam search; the family kicks (`phases`: which of them)."""
     t = time.perf_counter()
     print(f"kit family study: splits {', '.join(splits)}, {count} kits each, {jobs} processes; load average {os.getloadavg()[0]:.1f}", flush=True)
-    searches = family_searches(splits)
-    phases = {
-        "greedy, shipped kit": [x for x in searches if x[1] == 1 and not x[2]],
-        "greedy, calibrated kit": [x for x in searches if x[2]],
-        f"beam {BEAM}, shipped kit": [x for x in searches if x[1] > 1],
+    searches = family_searches(splits, family_rewards)
+    parts = {
+        "greedy, shipped kit": ("greedy", [x for x in searches if x[1] == 1 and not x[2]]),
+        "greedy, calibrated kit": ("calibrated", [x for x in searches if x[2]]),
+        f"beam {BEAM}, shipped kit": ("beam", [x for x in searches if x[1] > 1]),
     }
     rewards = {**{r: r for r in FAMILY_REWARDS}, **FAMILY_EXTRA}
-    for title, part in phases.items():
+    for title, (phase, part) in parts.items():
+        if phase not in phases:
+            continue
         start = time.perf_counter()
         results = bench_family(rewards, splits, count, part, jobs=jobs)
         print(f"\n{title} ({time.perf_counter() - start:.0f} s): drum hits right of 48 per pattern (exact steps of 16), mean over kits; {time.perf_counter() - t:.0f} s so far\n")
         print(family_table(results, splits), flush=True)
+    if "kicks" not in phases:
+        print(f"\ntotal {time.perf_counter() - t:.0f} s; load average at the end {os.getloadavg()[0]:.1f}", flush=True)
+        return
     start = time.perf_counter()
     kicks = family_kicks(splits, jobs, kick_rewards)
     print(f"\nkick family ({KICK_COUNT} kicks per split, {STARTS} hill climbs each, {time.perf_counter() - start:.0f} s):\n")
@@ -533,13 +542,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=FAMILY_COUNT, help="family: kits (one pattern each) per split")
     parser.add_argument("--jobs", type=int, default=2, help="family: worker processes")
     parser.add_argument("--kick-rewards", nargs="*", default=list(KICK_REWARDS), help="family: rewards of the kick hill climbs")
+    parser.add_argument("--family-rewards", nargs="*", default=list(FAMILY_REWARDS), choices=FAMILY_REWARDS, help="family: rewards of the greedy rows")
+    parser.add_argument("--phases", nargs="*", default=list(PHASES), choices=PHASES, help="family: which phases to run")
     args = parser.parse_args()
     rewards = args.rewards
     if args.only == "bounds":
         main_bounds(args.splits[0] if len(args.splits) == 1 else "dev", min(args.count, 40), args.jobs)
         return
     if args.only == "family":
-        main_family(args.splits, args.count, args.jobs, args.kick_rewards)
+        main_family(args.splits, args.count, args.jobs, args.kick_rewards, args.family_rewards, args.phases)
         return
     if args.only == "cost":
         bench_cost([*rewards, R.combine(mfcc=1.0, multiscale=0.5)])

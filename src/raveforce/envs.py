@@ -26,10 +26,11 @@ class DrumLoopEnv(RaveForceEnv):
     Step k starts at sample round(k * 5512.5), rounded half up.
 
     ## Rewards
-    Minus the band-onset distance ("onsets", the default: per-band onsets and levels in dB with a
-    time tolerance, the most robust to loops played on other kits, see BENCHMARKS.md "Kit
-    family"), or "multiscale", the paper's "mse", "mfcc", "stft", "cqt", any other registered
-    reward, or a callable; between the audio so far and the same prefix of the target.
+    Minus the hit-classifier distance ("hits", the default: which of kick, snare and hat a
+    classifier trained on the kit family hears start at each step, the most robust to loops
+    played on other kits, see BENCHMARKS.md "Kit family"), or "onsets", "multiscale", the paper's
+    "mse", "mfcc", "stft", "cqt", any other registered reward, or a callable; between the audio
+    so far and the same prefix of the target.
     `reward_mode="delta"` gives the improvement per step.
 
     ## Target

@@ -21,7 +21,8 @@ of ``audio - target``.  librosa is not needed at run time.
 One module per family: ``base`` (protocol, registry, :func:`make`), ``paper`` (the four
 above), ``robust`` (multi-resolution magnitudes, spectral optimal transport), ``pitch``
 (``steady_ot``: where a sound settles in log frequency), ``onsets`` (band
-onsets and levels with a time tolerance, for loops on other kits), ``combine``
+onsets and levels with a time tolerance, for loops on other kits), ``hits`` (a drum-hit
+classifier trained on the kit family: which drums each step starts), ``combine``
 (weighted sums), ``batch`` (many criteria in a few numpy calls).
 """
 
@@ -35,6 +36,7 @@ from raveforce.rewards.base import (
 )
 from raveforce.rewards.batch import batch_distances
 from raveforce.rewards.combine import Combination, combine
+from raveforce.rewards.hits import Hits
 from raveforce.rewards.onsets import Onsets, onsets
 from raveforce.rewards.paper import (
     CQT,
@@ -65,6 +67,7 @@ __all__ = [
     "CallableCriterion",
     "Combination",
     "Criterion",
+    "Hits",
     "Multiscale",
     "MultiscaleLog",
     "Onsets",

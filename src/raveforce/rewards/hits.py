@@ -1,0 +1,162 @@
+"""``hits``: what a drum-hit classifier hears at each step, for loops played on other kits.
+
+A small convolutional network, trained on loops of the kit family's *train* split
+(``scripts/train_hit_classifier.py``), listens to the first ~110 ms of a step (log-mel frames
+from 23 ms before its start to 105 ms after, each window relative to its own loudest value) and
+gives the probability that a kick, a snare and a hat start there. The distance after step k is
+the mean squared difference between the probabilities of the rendered prefix's steps 0..k and
+the target's (differences under ``SAME`` count as none): a different kit playing the same
+pattern scores near 0. Runs in numpy, one window at a time (so a step's value does not depend on
+what else is computed with it); the weights ship in ``raveforce/data/models/hit_classifier.npz``.
+
+Step j's window sees only samples before ``boundaries[j + 1]`` (zero after), in the rendered
+audio as in the target, so a step's probabilities never change once it is played.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from raveforce import _features as F
+from raveforce.rewards.base import Criterion, register
+
+MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "models" / "hit_classifier.npz"
+FORMAT = "raveforce-hit-classifier-1"
+SAMPLE_RATE = 44100  # Hz: the rate the classifier was trained at
+N_FFT, HOP, BANDS = 1024, 256, 64
+PRE, POST = 4, 18  # frames of a window before and from a step's start
+FLOOR_DB = 80.0
+SAME = 1e-6  # probabilities this close count as equal: the same drums rendered another way differ by ~1e-10
+VOICES = ("kick", "snare", "hat")
+
+
+@functools.cache
+def _mel() -> np.ndarray:
+    return F.mel_triangles(SAMPLE_RATE, N_FFT, BANDS, 30.0, 16000.0)
+
+
+@functools.cache
+def _hann() -> np.ndarray:
+    return np.hanning(N_FFT + 1)[:-1]
+
+
+def step_windows(audio: np.ndarray, starts: np.ndarray, stops: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """float32 (len(starts), PRE + POST, BANDS): the classifier's input for steps starting at
+    ``starts`` (samples) in ``audio`` (1-D), each seeing samples before its ``stops`` only: Hann
+    frames of N_FFT centred every HOP samples from ``start - PRE * HOP``, mel power in dB, minus
+    the window's largest value, floored at -80 dB and mapped to [0, 1]. At another
+    ``sample_rate`` than 44.1 kHz, each window's prefix is resampled to it first (slower)."""
+    audio = np.asarray(audio, np.float64)
+    starts, stops = np.asarray(starts, np.int64), np.asarray(stops, np.int64)
+    lead = PRE * HOP + N_FFT // 2  # samples from a window's first sample to its step's start
+    out = np.empty((len(starts), PRE + POST, BANDS), np.float32)
+    span = (PRE + POST - 1) * HOP + N_FFT
+    hann = _hann()
+    for i, (start, stop) in enumerate(zip(starts.tolist(), stops.tolist())):
+        source = audio[:stop]
+        if sample_rate != SAMPLE_RATE:
+            from scipy.signal import resample_poly
+
+            source = resample_poly(source, SAMPLE_RATE, sample_rate)
+            start, stop = start * SAMPLE_RATE // sample_rate, len(source)
+        lo = start - lead
+        seen = np.zeros(span)
+        a, b = max(lo, 0), min(stop, lo + span, len(source))
+        if b > a:
+            seen[a - lo : b - lo] = source[a:b]
+        frames = sliding_window_view(seen, N_FFT)[::HOP]
+        spectrum = F.rfft(frames * hann)
+        power = spectrum.real**2 + spectrum.imag**2
+        db = 10.0 * np.log10(np.maximum(power @ _mel(), 1e-10))
+        out[i] = np.maximum(db - db.max(), -FLOOR_DB) / FLOOR_DB + 1.0
+    return out
+
+
+class HitClassifier:
+    """The network: two 3x3 convolutions (ReLU, each max-pooled by its entry of ``pools``, (time,
+    band) frames), a dense layer (ReLU) and 3 logits (kick, snare, hat), as trained with torch;
+    the layers' sizes are those of the weight ``arrays``."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], pools: tuple[tuple[int, int], ...] = ((1, 2), (2, 2))) -> None:
+        self.w = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
+        self.pools = tuple(tuple(p) for p in pools)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> HitClassifier:
+        """The classifier in ``path`` (.npz with a JSON ``header`` naming FORMAT); a missing or
+        foreign file is a ValueError naming it."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                arrays = {k: data[k] for k in data.files if k != "header"}
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{path} is not a readable hit classifier ({exc})") from None
+        if header.get("format") != FORMAT:
+            raise ValueError(f"{path} holds format {header.get('format')!r}, not {FORMAT!r}")
+        return cls(arrays, header["pools"])
+
+    @staticmethod
+    def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """(n, out, h, w): 3x3 convolution with zero padding 1 of (n, in, h, w), then ReLU."""
+        n, c, h, width = x.shape
+        padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        patches = sliding_window_view(padded, (3, 3), axis=(2, 3)).transpose(0, 2, 3, 1, 4, 5).reshape(n, h, width, c * 9)
+        y = patches @ w.reshape(len(w), c * 9).T + b  # (n, h, w, out)
+        return np.maximum(y, 0.0).transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def _pool(x: np.ndarray, ph: int, pw: int) -> np.ndarray:
+        n, c, h, w = x.shape
+        return x[:, :, : h // ph * ph, : w // pw * pw].reshape(n, c, h // ph, ph, w // pw, pw).max(axis=(3, 5))
+
+    def probabilities(self, windows: np.ndarray) -> np.ndarray:
+        """float64 (n, 3): P(kick, snare, hat starts) for (n, PRE + POST, BANDS) windows."""
+        w = self.w
+        (h1, w1), (h2, w2) = self.pools
+        x = self._pool(self._conv(windows[:, None].astype(np.float32), w["conv1.weight"], w["conv1.bias"]), h1, w1)
+        x = self._pool(self._conv(x, w["conv2.weight"], w["conv2.bias"]), h2, w2)
+        x = np.maximum(x.reshape(len(x), -1) @ w["dense1.weight"].T + w["dense1.bias"], 0.0)
+        logits = (x @ w["dense2.weight"].T + w["dense2.bias"]).astype(np.float64)
+        return np.exp(-np.logaddexp(0.0, -logits))  # the logistic function, without overflow
+
+
+@functools.cache
+def classifier() -> HitClassifier:
+    """The shipped classifier, loaded once per process."""
+    return HitClassifier.load()
+
+
+@register
+class Hits(Criterion):
+    """Mean squared difference of the hit classifier's (kick, snare, hat) probabilities over the
+    steps played so far (each difference less SAME, floored at 0). The classifier listens at
+    44.1 kHz: audio at other rates is resampled (each step's prefix again: slower)."""
+
+    name = "hits"
+
+    def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
+        super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
+        self._target_p = self._probabilities(self.target, 0, self.n_steps - 1)
+        self._new_caches()
+
+    def _probabilities(self, audio: np.ndarray, first: int, last: int) -> np.ndarray:
+        """(last - first + 1, 3) of steps first..last, one window at a time: a product's rounding
+        depends on its batch size, and a step must score the same alone or among others."""
+        b = self.boundaries
+        windows = step_windows(audio, b[first : last + 1], b[first + 1 : last + 2], self.sample_rate)
+        return np.concatenate([classifier().probabilities(w[None]) for w in windows])
+
+    def _new_caches(self) -> None:
+        self._p = np.zeros((self.n_steps, len(VOICES)))
+
+    def _update(self, audio: np.ndarray, step: int, start: int) -> float:
+        first = step if start else 0  # earlier steps' windows end before this step's samples
+        self._p[first : step + 1] = self._probabilities(audio, first, step)
+        diff = np.maximum(np.abs(self._p[: step + 1] - self._target_p[: step + 1]) - SAME, 0.0)
+        return float(np.mean(diff * diff))
