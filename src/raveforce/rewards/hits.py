@@ -16,12 +16,14 @@ audio as in the target, so a step's probabilities never change once it is played
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import zipfile
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from raveforce import _features as F
 from raveforce.rewards.base import Criterion, register
@@ -32,6 +34,9 @@ SAMPLE_RATE = 44100  # Hz: the rate the classifier was trained at
 N_FFT, HOP, BANDS = 1024, 256, 64
 PRE, POST = 4, 18  # frames of a window before and from a step's start
 FLOOR_DB = 80.0
+LEAD = PRE * HOP + N_FFT // 2  # samples from a window's first sample to its step's start
+SPAN = (PRE + POST - 1) * HOP + N_FFT  # samples a window sees
+MEMO = 1 << 14  # windows' probabilities kept per process (search agents replay the same prefixes)
 SAME = 1e-6  # probabilities this close count as equal: the same drums rendered another way differ by ~1e-10
 VOICES = ("kick", "snare", "hat")
 
@@ -46,36 +51,39 @@ def _hann() -> np.ndarray:
     return np.hanning(N_FFT + 1)[:-1]
 
 
-def step_windows(audio: np.ndarray, starts: np.ndarray, stops: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """float32 (len(starts), PRE + POST, BANDS): the classifier's input for steps starting at
-    ``starts`` (samples) in ``audio`` (1-D), each seeing samples before its ``stops`` only: Hann
-    frames of N_FFT centred every HOP samples from ``start - PRE * HOP``, mel power in dB, minus
-    the window's largest value, floored at -80 dB and mapped to [0, 1]. At another
-    ``sample_rate`` than 44.1 kHz, each window's prefix is resampled to it first (slower)."""
-    audio = np.asarray(audio, np.float64)
-    starts, stops = np.asarray(starts, np.int64), np.asarray(stops, np.int64)
-    lead = PRE * HOP + N_FFT // 2  # samples from a window's first sample to its step's start
-    out = np.empty((len(starts), PRE + POST, BANDS), np.float32)
-    span = (PRE + POST - 1) * HOP + N_FFT
-    hann = _hann()
-    for i, (start, stop) in enumerate(zip(starts.tolist(), stops.tolist())):
-        source = audio[:stop]
-        if sample_rate != SAMPLE_RATE:
-            from scipy.signal import resample_poly
+def heard(audio: np.ndarray, start: int, stop: int, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """float64 (SPAN,): the samples the window of a step starting at ``start`` sees in ``audio``
+    (1-D), zero before sample 0 and from ``stop`` on; at another ``sample_rate`` than 44.1 kHz,
+    the prefix is resampled to it first (slower)."""
+    source = audio[:stop]
+    if sample_rate != SAMPLE_RATE:
+        from scipy.signal import resample_poly
 
-            source = resample_poly(source, SAMPLE_RATE, sample_rate)
-            start, stop = start * SAMPLE_RATE // sample_rate, len(source)
-        lo = start - lead
-        seen = np.zeros(span)
-        a, b = max(lo, 0), min(stop, lo + span, len(source))
-        if b > a:
-            seen[a - lo : b - lo] = source[a:b]
-        frames = sliding_window_view(seen, N_FFT)[::HOP]
-        spectrum = F.rfft(frames * hann)
-        power = spectrum.real**2 + spectrum.imag**2
-        db = 10.0 * np.log10(np.maximum(power @ _mel(), 1e-10))
-        out[i] = np.maximum(db - db.max(), -FLOOR_DB) / FLOOR_DB + 1.0
-    return out
+        source = resample_poly(np.asarray(source, np.float64), SAMPLE_RATE, sample_rate)
+        start, stop = start * SAMPLE_RATE // sample_rate, len(source)
+    lo = start - LEAD
+    seen = np.zeros(SPAN)
+    a, b = max(lo, 0), min(stop, lo + SPAN, len(source))
+    if b > a:
+        seen[a - lo : b - lo] = source[a:b]
+    return seen
+
+
+def window(seen: np.ndarray) -> np.ndarray:
+    """float32 (PRE + POST, BANDS): the classifier's input from ``heard``'s samples: Hann frames of
+    N_FFT every HOP samples (the step's start at frame PRE), mel power in dB, minus the window's
+    largest value, floored at -80 dB and mapped to [0, 1]."""
+    spectrum = F.rfft(as_strided(seen, (PRE + POST, N_FFT), (HOP * seen.strides[0], seen.strides[0]), writeable=False) * _hann())
+    power = spectrum.real**2 + spectrum.imag**2
+    db = 10.0 * np.log10(np.maximum(power @ _mel(), 1e-10))
+    return (np.maximum(db - db.max(), -FLOOR_DB) / FLOOR_DB + 1.0).astype(np.float32)
+
+
+def step_windows(audio: np.ndarray, starts: np.ndarray, stops: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """float32 (len(starts), PRE + POST, BANDS): ``window`` of each step starting at ``starts``
+    (samples) in ``audio``, each seeing samples before its ``stops`` only."""
+    audio = np.asarray(audio, np.float64)
+    return np.stack([window(heard(audio, a, b, sample_rate)) for a, b in zip(np.asarray(starts).tolist(), np.asarray(stops).tolist())])
 
 
 class HitClassifier:
@@ -132,6 +140,21 @@ def classifier() -> HitClassifier:
     return HitClassifier.load()
 
 
+_memo: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+
+def _heard_probabilities(seen: np.ndarray) -> np.ndarray:
+    """(3,) the shipped classifier's probabilities for ``heard`` samples, remembered by their
+    digest for the last MEMO windows (the same samples always give the same bits)."""
+    key = hashlib.blake2b(seen.tobytes(), digest_size=16).digest()
+    found = _memo.get(key)
+    if found is None:
+        found = _memo[key] = classifier().probabilities(window(seen)[None])[0]
+        if len(_memo) > MEMO:
+            _memo.popitem(last=False)
+    return found
+
+
 @register
 class Hits(Criterion):
     """Mean squared difference of the hit classifier's (kick, snare, hat) probabilities over the
@@ -148,9 +171,8 @@ class Hits(Criterion):
     def _probabilities(self, audio: np.ndarray, first: int, last: int) -> np.ndarray:
         """(last - first + 1, 3) of steps first..last, one window at a time: a product's rounding
         depends on its batch size, and a step must score the same alone or among others."""
-        b = self.boundaries
-        windows = step_windows(audio, b[first : last + 1], b[first + 1 : last + 2], self.sample_rate)
-        return np.concatenate([classifier().probabilities(w[None]) for w in windows])
+        b = self._edges
+        return np.stack([_heard_probabilities(heard(audio, b[k], b[k + 1], self.sample_rate)) for k in range(first, last + 1)])
 
     def _new_caches(self) -> None:
         self._p = np.zeros((self.n_steps, len(VOICES)))
