@@ -23,7 +23,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from raveforce import _features as F
 from raveforce.rewards.base import Criterion, register
@@ -113,8 +113,13 @@ class HitClassifier:
     def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(n, out, h, w): 3x3 convolution with zero padding 1 of (n, in, h, w), then ReLU."""
         n, c, h, width = x.shape
-        padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-        patches = sliding_window_view(padded, (3, 3), axis=(2, 3)).transpose(0, 2, 3, 1, 4, 5).reshape(n, h, width, c * 9)
+        padded = np.zeros((n, h + 2, width + 2, c), x.dtype)
+        padded[:, 1:-1, 1:-1] = x.transpose(0, 2, 3, 1)
+        patches = np.empty((n, h, width, c, 3, 3), x.dtype)  # patches[..., c, i, j] = x[c, row + i - 1, column + j - 1]
+        for i in range(3):
+            for j in range(3):
+                patches[..., i, j] = padded[:, i : i + h, j : j + width]
+        patches = patches.reshape(n, h, width, c * 9)
         y = patches @ w.reshape(len(w), c * 9).T + b  # (n, h, w, out)
         return np.maximum(y, 0.0).transpose(0, 3, 1, 2)
 
