@@ -438,15 +438,13 @@ def main_family(splits: Sequence[str], count: int, jobs: int, kick_rewards: Sequ
         results = bench_family(rewards, splits, count, part, jobs=jobs)
         print(f"\n{title} ({time.perf_counter() - start:.0f} s): drum hits right of 48 per pattern (exact steps of 16), mean over kits; {time.perf_counter() - t:.0f} s so far\n")
         print(family_table(results, splits), flush=True)
-    if "kicks" not in phases:
-        print(f"\ntotal {time.perf_counter() - t:.0f} s; load average at the end {os.getloadavg()[0]:.1f}", flush=True)
-        return
-    start = time.perf_counter()
-    kicks = family_kicks(splits, jobs, kick_rewards)
-    print(f"\nkick family ({KICK_COUNT} kicks per split, {STARTS} hill climbs each, {time.perf_counter() - start:.0f} s):\n")
-    print("| reward | " + " | ".join(splits) + " |\n|---|" + "---|" * len(splits))
-    for r in kick_rewards:
-        print(f"| `{r}` | " + " | ".join(f"{100 * sum(kicks[(r, s)]) / (STARTS * KICK_COUNT):.1f}%" for s in splits) + " |")
+    if "kicks" in phases:
+        start = time.perf_counter()
+        kicks = family_kicks(splits, jobs, kick_rewards)
+        print(f"\nkick family ({KICK_COUNT} kicks per split, {STARTS} hill climbs each, {time.perf_counter() - start:.0f} s):\n")
+        print("| reward | " + " | ".join(splits) + " |\n|---|" + "---|" * len(splits))
+        for r in kick_rewards:
+            print(f"| `{r}` | " + " | ".join(f"{100 * sum(kicks[(r, s)]) / (STARTS * KICK_COUNT):.1f}%" for s in splits) + " |")
     print(f"\ntotal {time.perf_counter() - t:.0f} s; load average at the end {os.getloadavg()[0]:.1f}", flush=True)
 
 

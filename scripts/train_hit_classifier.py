@@ -30,7 +30,7 @@ BATCH = 256
 
 
 def loops(seeds: list[int], patterns: np.ndarray, take: int) -> np.ndarray:
-    """float32 (len(seeds), samples): the loops, rendered in 2 processes."""
+    """float32 (len(seeds), samples): the loops, rendered by 2 scsynths at once (from 2 threads)."""
     parts = [slice(i, i + 155) for i in range(0, len(seeds), 155)]
 
     def job(part):
