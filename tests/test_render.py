@@ -219,3 +219,45 @@ def test_stream_reads_a_render_into_a_given_array_and_checks_it():
             stream.collect(out=np.zeros((64, 2)))  # float64
     finally:
         stream.close()
+
+
+def test_sounding_frames_keeps_the_sound_and_a_margin_of_its_trailing_zeros(tmp_path):
+    import soundfile
+
+    from raveforce.audio import ONE_SHOT_MARGIN, sounding_frames
+
+    cases = {
+        "tail.wav": np.r_[np.ones(100), np.zeros(50)],
+        "short_tail.wav": np.r_[np.ones(100), np.zeros(2)],
+        "no_tail.wav": np.ones(100),
+        "silent.wav": np.zeros(30),
+        "stereo.wav": np.c_[np.r_[np.ones(10), np.zeros(40)], np.r_[np.zeros(20), np.ones(1), np.zeros(29)]],
+    }
+    want = {"tail.wav": 100 + ONE_SHOT_MARGIN, "short_tail.wav": 102, "no_tail.wav": 100, "silent.wav": ONE_SHOT_MARGIN, "stereo.wav": 21 + ONE_SHOT_MARGIN}
+    for name, audio in cases.items():
+        soundfile.write(tmp_path / name, audio, 44100, subtype="FLOAT")
+        assert sounding_frames(tmp_path / name) == want[name], name
+
+
+def test_one_shot_buffers_are_loaded_without_their_silence_and_render_the_same(tmp_path, rng):
+    """DrumLoop's kit without its trailing zeros (one at another sample rate, so PlayBuf interpolates
+    between samples) renders the same values as the whole files."""
+    import soundfile
+
+    from raveforce.audio import sounding_frames
+    from raveforce.render import setup_messages
+
+    kit = []
+    for i, path in enumerate(DRUM_LOOP.buffers):
+        audio, rate = soundfile.read(path, dtype="float32")
+        kit.append(tmp_path / path.name)
+        soundfile.write(kit[-1], audio, 48000 if i == 1 else rate, subtype="FLOAT")
+        assert sounding_frames(kit[-1]) < len(audio)  # the shipped kit has trailing zeros to skip
+    whole = dataclasses.replace(DRUM_LOOP, buffers=tuple(kit), one_shot_buffers=False)
+    trimmed = dataclasses.replace(whole, one_shot_buffers=True)
+    assert setup_messages(trimmed) != setup_messages(whole)
+    for _ in range(3):
+        notes = [whole.actions.notes(a) for a in rng.integers(0, 8, whole.steps)]
+        reference = render_episode(whole, notes)
+        assert np.abs(reference).max() > 0.1
+        assert np.array_equal(render_episode(trimmed, notes), reference)  # == : a zero's sign may differ

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from pathlib import Path
@@ -74,6 +75,26 @@ def read_sound(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     if not np.all(np.isfinite(audio)):
         raise TargetError(f"target file {str(path)!r} contains NaN or infinite samples")
     return audio, rate
+
+
+ONE_SHOT_MARGIN = 4  # zero frames kept after the last sound: PlayBuf's cubic interpolation reads 2 ahead
+
+
+def sounding_frames(path: str | os.PathLike) -> int:
+    """Frames of a sound file up to its last non-zero frame plus ONE_SHOT_MARGIN frames of its
+    trailing zeros (at most the whole file): what a synth playing it forward from the
+    start, once, can hear.  Its later zeros only add +-0.0 to the output (a zero's sign may differ)."""
+    path = Path(path)
+    stat = path.stat()
+    return _sounding_frames(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _sounding_frames(path: Path, mtime_ns: int, size: int) -> int:
+    audio, _ = soundfile.read(path, dtype="float32", always_2d=True)
+    sounding = np.flatnonzero(np.any(audio != 0.0, axis=1))
+    last = int(sounding[-1]) if len(sounding) else -1
+    return min(len(audio), last + 1 + ONE_SHOT_MARGIN)
 
 
 def _check_rate(rate, what: str) -> None:

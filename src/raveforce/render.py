@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from raveforce import osc
+from raveforce.audio import sounding_frames
 from raveforce.errors import ArgumentError, ScsynthError
 from raveforce.scsynth import BlockClock, ScsynthStream, find_scsynth, render_nrt
 from raveforce.task import Note, Task
@@ -33,7 +34,9 @@ class Renderer(Protocol):
 def setup_messages(task: Task) -> list[bytes]:
     """Load the task's SynthDefs and sound files and make the group its notes play in."""
     messages = [osc.message("/d_recv", d) for d in task.compiled_synthdefs()]
-    messages += [osc.message("/b_allocRead", i, str(path)) for i, path in enumerate(task.buffers)]
+    for i, path in enumerate(task.buffers):
+        frames = (0, sounding_frames(path)) if task.one_shot_buffers else ()  # from frame 0; else the whole file
+        messages.append(osc.message("/b_allocRead", i, str(path), *frames))
     messages.append(osc.message("/g_new", MAIN_GROUP, 0, 0))
     return messages
 

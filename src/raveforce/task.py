@@ -142,6 +142,9 @@ class Task:
 
     synthdefs: compiled SynthDefs (`.scsyndef` bytes, or objects with `.compile()` such as supriya's).
     buffers: sound files loaded as buffers 0, 1, ... before the first step (for PlayBuf).
+    one_shot_buffers: True if the synths only play the buffers forward from their start, once
+      (PlayBuf with rate > 0, no loop, freed at the end): each is then loaded without its trailing
+      silence, which costs scsynth time and adds only zeros (`audio.sounding_frames`).
     actions: how one step's action becomes notes (`Choices` or `Controls`).
     target: the default target, a sound file (or None: the user must pass one).
     Step k starts at sample round(k * step_seconds * sample_rate), rounded half up.
@@ -151,6 +154,7 @@ class Task:
     synthdefs: tuple[bytes, ...]
     actions: Choices | Controls
     buffers: tuple[Path, ...] = ()
+    one_shot_buffers: bool = False
     target: Path | None = None
     sample_rate: int = 44100
     bpm: float = 120.0

@@ -31,6 +31,7 @@ DRUM_LOOP = Task(
     name="DrumLoop",
     synthdefs=(_synthdef("drum"),),
     buffers=tuple(DATA / "kit" / f"{name}.wav" for name in KIT),
+    one_shot_buffers=True,  # the drum synth: PlayBuf from the start, freed at the end
     actions=drum_choices(),
     target=DATA / "targets" / "drum_loop.wav",
     bpm=120.0,
