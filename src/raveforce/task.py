@@ -168,6 +168,8 @@ class Task:
             raise ArgumentError(f"sample_rate={self.sample_rate!r} is not an integer from 1000 to 768000 Hz")
         if not (isinstance(self.steps, int) and not isinstance(self.steps, bool) and self.steps >= 1):
             raise ArgumentError(f"steps={self.steps!r} is not a whole number >= 1")
+        if not isinstance(self.one_shot_buffers, bool):
+            raise ArgumentError(f"one_shot_buffers={self.one_shot_buffers!r} is not True or False")
         for name in ("bpm", "beats_per_step"):
             value = getattr(self, name)
             if isinstance(value, bool) or not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
