@@ -37,3 +37,18 @@ def test_parse_rejects_unknown_tags():
 @pytest.mark.parametrize("values", [[], [1001], [1, 2, 3], [5, -6, 7, 8], list(range(1000, 1100))])
 def test_int_message_equals_message(values):
     assert osc.int_message("/n_free", values) == osc.message("/n_free", *values)
+
+
+def test_frames_encode_rows_of_templates_as_framed_messages():
+    """Frames fills a row of templates per row of ints, as the messages one by one would be framed."""
+    s_new = osc.Template("/s_new", "drum", None, 0, 1, "out", None, "buf", 2.0)
+    n_set = osc.Template("/n_set", None, "out", None)
+    frames = osc.Frames(s_new, n_set)
+    rows = [[1001, 7, 1002, 0], [-5, 2**31 - 1, 0, -(2**31)]]
+    want = osc.framed([s_new(1001, 7), n_set(1002, 0), s_new(-5, 2**31 - 1), n_set(0, -(2**31))])
+    assert frames(rows) == want
+    assert frames([]) == b""
+    entry = osc.score_entry(5, [osc.message("/error", -1)], want)
+    assert entry == osc.score_entry(5, [osc.message("/error", -1), s_new(1001, 7), n_set(1002, 0), s_new(-5, 2**31 - 1), n_set(0, -(2**31))])
+    with pytest.raises(ValueError):
+        frames([1, 2, 3])  # not a whole row

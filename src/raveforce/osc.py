@@ -9,6 +9,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 OSC_UNITS_PER_SECOND = 1 << 32
 
 _BUNDLE_HEAD = b"#bundle\x00"
@@ -71,6 +73,14 @@ class Template:
         bounds = zip([0, *(slot + 4 for slot in slots)], [*slots, len(data)])
         self._pieces = [data[a:b] for a, b in bounds]
 
+    def slots(self) -> list[int]:
+        """Byte offsets of the int32 arguments filled per call, in the encoded message."""
+        offsets, pos = [], len(self._pieces[0])
+        for piece in self._pieces[1:]:
+            offsets.append(pos)
+            pos += 4 + len(piece)
+        return offsets
+
     def __call__(self, *ints: int) -> bytes:
         if len(ints) != len(self._pieces) - 1:
             raise TypeError(f"this template takes {len(self._pieces) - 1} ints, got {len(ints)}")
@@ -84,19 +94,52 @@ _INT = struct.Struct(">i")
 _FLOAT = struct.Struct(">f")
 
 
-def bundle(time_tag: int, messages: Iterable[bytes]) -> bytes:
-    """An OSC bundle of encoded messages at a raw 64-bit time tag."""
-    parts = [_BUNDLE_HEAD, struct.pack(">Q", time_tag)]
+class Frames:
+    """Many messages of a few Templates, encoded as a bundle's elements (each after its int32 size)
+    in one numpy call: a row of ints fills one message of each template, in order.
+
+    >>> Frames(Template("/n_set", None, "out", None))([[1001, 0], [1002, 1]]) == (
+    ...     framed([message("/n_set", 1001, "out", 0), message("/n_set", 1002, "out", 1)]))
+    True
+    """
+
+    def __init__(self, *templates: Template) -> None:
+        row, slots = b"", []
+        for template in templates:
+            data = template(*[0] * len(template.slots()))
+            slots += [len(row) + 4 + offset for offset in template.slots()]
+            row += _INT.pack(len(data)) + data
+        self._row = np.frombuffer(row, dtype=">i4")  # OSC pads everything to 4 bytes
+        self._slots = np.array(slots) // 4
+        self.width = len(slots)
+
+    def __call__(self, ints) -> bytes:
+        """(rows, width) ints -> the rows' messages, framed, one row after another."""
+        ints = np.asarray(ints, dtype=np.int64).reshape(-1, self.width)
+        rows = np.tile(self._row, (len(ints), 1))
+        rows[:, self._slots] = ints
+        return rows.tobytes()
+
+
+def framed(messages: Iterable[bytes]) -> bytes:
+    """Encoded messages as a bundle's elements: each after its int32 size."""
+    parts = []
     for msg in messages:
-        parts.append(struct.pack(">i", len(msg)))
+        parts.append(_INT.pack(len(msg)))
         parts.append(msg)
     return b"".join(parts)
 
 
-def score_entry(time_tag: int, messages: Sequence[bytes]) -> bytes:
+def bundle(time_tag: int, messages: Iterable[bytes], elements: bytes = b"") -> bytes:
+    """An OSC bundle of encoded messages at a raw 64-bit time tag, then `elements` already framed
+    (`framed`, `Frames`)."""
+    return _BUNDLE_HEAD + struct.pack(">Q", time_tag) + framed(messages) + elements
+
+
+def score_entry(time_tag: int, messages: Sequence[bytes], elements: bytes = b"") -> bytes:
     """A bundle framed as scsynth's NRT command file wants it: a big-endian int32 length first."""
-    data = bundle(time_tag, messages)
-    return struct.pack(">i", len(data)) + data
+    data = bundle(time_tag, messages, elements)
+    return _INT.pack(len(data)) + data
 
 
 def parse_message(data: bytes) -> tuple[str, list[int | float | str | bytes]]:

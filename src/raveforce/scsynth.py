@@ -259,12 +259,13 @@ class ScsynthStream:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def send(self, tag: int, messages: Sequence[bytes]) -> None:
-        """Queue one bundle at a raw time tag (tags must never go backwards)."""
+    def send(self, tag: int, messages: Sequence[bytes], elements: bytes = b"") -> None:
+        """Queue one bundle at a raw time tag (tags must never go backwards): `messages`, then
+        `elements`, messages already framed (`osc.Frames`)."""
         if tag < self._last_tag:
             raise ScsynthError(f"time tag {tag} is earlier than the previous bundle's {self._last_tag}")
         self._last_tag = tag
-        self._write(osc.score_entry(tag, messages))
+        self._write(osc.score_entry(tag, messages, elements))
 
     def _write(self, data: bytes) -> None:
         try:
