@@ -52,3 +52,5 @@ def test_frames_encode_rows_of_templates_as_framed_messages():
     assert entry == osc.score_entry(5, [osc.message("/error", -1), s_new(1001, 7), n_set(1002, 0), s_new(-5, 2**31 - 1), n_set(0, -(2**31))])
     with pytest.raises(ValueError):
         frames([1, 2, 3])  # not a whole row
+    with pytest.raises(OverflowError, match="2147483648"):
+        frames([[1, 2, 3, 2**31]])

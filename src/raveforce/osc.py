@@ -114,9 +114,12 @@ class Frames:
         self.width = len(slots)
 
     def __call__(self, ints) -> bytes:
-        """(rows, width) ints -> the rows' messages, framed, one row after another."""
-        ints = np.asarray(ints, dtype=np.int64).reshape(-1, self.width)
-        rows = np.tile(self._row, (len(ints), 1))
+        """Rows of ints, (rows, width) or flat -> the rows' messages, framed, one row after another."""
+        ints = np.asarray(ints).reshape(-1, self.width)
+        if ints.size and not (-(2**31) <= ints.min() and ints.max() < 2**31):
+            raise OverflowError(f"OSC int32 arguments from {ints.min()} to {ints.max()} do not fit in 32 bits")
+        rows = np.empty((len(ints), len(self._row)), dtype=">i4")
+        rows[:] = self._row
         rows[:, self._slots] = ints
         return rows.tobytes()
 
