@@ -108,3 +108,44 @@ def drums():
     yield served
     assert served.stop() == 0
     assert session_processes(served.sclang_pid) == []
+
+
+# --- the `raveforce` command in this process -----------------------------------------------------
+
+
+@pytest.fixture
+def raveforce_cli(capsys):
+    """`raveforce ARGS` as its main() in this process (what `python -m raveforce` and the console
+    script call): a `subprocess.CompletedProcess` with its exit code, stdout and stderr. A
+    subprocess would pay ~1 s of imports (numpy, scipy, gymnasium, matplotlib) each time; the tests
+    of the entry points themselves (the console script, a pipe closed early) still start one."""
+    from raveforce.__main__ import main
+
+    def run(*args, timeout=None) -> subprocess.CompletedProcess:  # timeout: as subprocess.run's callers pass
+        argv = [str(a) for a in args]
+        capsys.readouterr()  # what earlier code printed is not this command's
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # the parser's usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(["raveforce", *argv], code, out.out, out.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def loop95_example(tmp_path_factory):
+    """examples/loop_to_midi.py run as documented (a subprocess), once per test worker: it exports
+    a one-bar loop at 95 BPM as a 48 kHz stereo MP3, then runs `raveforce solve drum-loop --target
+    loop95.mp3 --bpm auto --out DIR`. (its stdout, with the command's, and DIR). test_examples checks
+    what it prints, test_loops what the command found and wrote; both tests are in
+    xdist_group("loop95"), so one worker runs it once."""
+    import sys
+    from pathlib import Path
+
+    out = tmp_path_factory.mktemp("loop95") / "loop95"
+    example = Path(__file__).resolve().parents[1] / "examples" / "loop_to_midi.py"
+    done = subprocess.run([sys.executable, str(example), str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, out
