@@ -41,6 +41,8 @@ def pytest_collection_modifyitems(config, items):
     - In each module, the tests that use a module- or class-scoped fixture (a solved run, a quark
       server, reference episodes): spread over both workers, and interleaved with other modules'
       tests, they set it up again each time the worker came back to the module.
+    - The tests that use the session's sclang servers (`tasks`, `drums`, below; in test_sclang and
+      test_faults): on one worker, which boots each server once, not once per worker.
     """
     if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
         return
@@ -49,6 +51,8 @@ def pytest_collection_modifyitems(config, items):
             continue
         names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
         fixtures = item._fixtureinfo.name2fixturedefs.values()
+        if not names and {"tasks", "drums"} & set(item.fixturenames):
+            names = {"sclang_served"}
         if not names and any(defs and defs[-1].scope in ("module", "class") for defs in fixtures):
             names = {item.path.stem}
         if names:
