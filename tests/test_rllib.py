@@ -3,6 +3,7 @@
 Skips only when ray is not installed (`make test` installs it: the `rllib` extra).
 """
 
+import importlib.util
 import os
 import signal
 import threading
@@ -12,18 +13,25 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-pytest.importorskip("ray", reason="the rllib extra is not installed: pip install -e '.[rllib]'")
-
-import ray  # noqa: E402
+if importlib.util.find_spec("ray") is None:
+    pytest.skip("the rllib extra is not installed: pip install -e '.[rllib]'", allow_module_level=True)
 
 pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.heavy]  # one local Ray at a time: `make test`'s workers run these on one
 
-from raveforce.integrations import rllib  # noqa: E402
 from raveforce.vector import RaveForceVectorEnv  # noqa: E402
 from raveforce.wrappers import AppendStep, LogMelObservation  # noqa: E402
 
 ENV_ID = "raveforce/DrumLoop-v0"
 ENVS_PER_RUNNER = 4
+
+
+def _rllib():
+    """raveforce.integrations.rllib, imported by the tests that use it: ray, RLlib and torch cost
+    ~2 s of imports, which the test worker that does not run this module (`make test`'s
+    xdist_group("ray")) need not pay collecting it."""
+    from raveforce.integrations import rllib
+
+    return rllib
 
 
 def processes() -> dict[int, tuple[int, str]]:
@@ -83,6 +91,7 @@ def _state(pid: int):
 
 def test_make_env_is_the_batched_vector_env_with_the_sb3_observation(rng):
     """What each env runner builds: a RaveForceVectorEnv whose rows equal the single wrapped env."""
+    rllib = _rllib()
     envs = rllib.make_env(ENV_ID, {"num_envs": 3, "reward": "mse", "observation": "logmel"})
     single = AppendStep(LogMelObservation(gym.make(ENV_ID, reward="mse")))
     try:
@@ -126,6 +135,8 @@ def runner_scsynths(algo) -> dict[int, list[tuple[int, str]]]:
 def local_ray():
     """One local Ray for TestPPOOnOneLocalRay's runs: {pid: command name} of what Ray and the runs
     started (the runs add theirs) and the runs' scsynth FIFO paths, both checked after `ray.shutdown()`."""
+    import ray
+
     assert not ray.is_initialized()
     earlier = descendants(os.getpid())  # e.g. the session's sclang fixtures, in this test worker
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="error")  # never a running cluster
@@ -223,6 +234,7 @@ class Watch(threading.Thread):
 
 def _ppo_recovers_from_a_killed_scsynth(recovery: str, started: dict[int, str], all_fifos: list[str]) -> None:
     """PPO, 2 env runners on the local Ray: a scsynth killed mid-step, sampling goes on."""
+    rllib = _rllib()
     algo = None
     try:
         config = rllib.ppo_config(
