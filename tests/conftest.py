@@ -41,6 +41,8 @@ def pytest_collection_modifyitems(config, items):
     - In each module, the tests that use a module- or class-scoped fixture (a solved run, a quark
       server, reference episodes): spread over both workers, and interleaved with other modules'
       tests, they set it up again each time the worker came back to the module.
+    - The tests that use the session's sclang servers (`tasks`, `drums`, below; in test_sclang and
+      test_faults): on one worker, which boots each server once, not once per worker.
     """
     if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
         return
@@ -49,6 +51,8 @@ def pytest_collection_modifyitems(config, items):
             continue
         names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
         fixtures = item._fixtureinfo.name2fixturedefs.values()
+        if not names and {"tasks", "drums"} & set(item.fixturenames):
+            names = {"sclang_served"}
         if not names and any(defs and defs[-1].scope in ("module", "class") for defs in fixtures):
             names = {item.path.stem}
         if names:
@@ -108,3 +112,44 @@ def drums():
     yield served
     assert served.stop() == 0
     assert session_processes(served.sclang_pid) == []
+
+
+# --- the `raveforce` command in this process -----------------------------------------------------
+
+
+@pytest.fixture
+def raveforce_cli(capsys):
+    """`raveforce ARGS` as its main() in this process (what `python -m raveforce` and the console
+    script call): a `subprocess.CompletedProcess` with its exit code, stdout and stderr. A
+    subprocess would pay ~1 s of imports (numpy, scipy, gymnasium, matplotlib) each time; the tests
+    of the entry points themselves (the console script, a pipe closed early) still start one."""
+    from raveforce.__main__ import main
+
+    def run(*args, timeout=None) -> subprocess.CompletedProcess:  # timeout: as subprocess.run's callers pass
+        argv = [str(a) for a in args]
+        capsys.readouterr()  # what earlier code printed is not this command's
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # the parser's usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(["raveforce", *argv], code, out.out, out.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def loop95_example(tmp_path_factory):
+    """examples/loop_to_midi.py run as documented (a subprocess), once per test worker: it exports
+    a one-bar loop at 95 BPM as a 48 kHz stereo MP3, then runs `raveforce solve drum-loop --target
+    loop95.mp3 --bpm auto --out DIR`. (its stdout, with the command's, and DIR). test_examples checks
+    what it prints, test_loops what the command found and wrote; both tests are in
+    xdist_group("loop95"), so one worker runs it once."""
+    import sys
+    from pathlib import Path
+
+    out = tmp_path_factory.mktemp("loop95") / "loop95"
+    example = Path(__file__).resolve().parents[1] / "examples" / "loop_to_midi.py"
+    done = subprocess.run([sys.executable, str(example), str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout, out

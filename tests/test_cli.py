@@ -1,4 +1,8 @@
-"""The `raveforce` command as a user runs it: solve, figure, render, and one-line errors on bad input."""
+"""The `raveforce` command as a user runs it: solve, figure, render, and one-line errors on bad input.
+
+The console script and `python -m raveforce` are started as processes where the entry point is
+what is tested (the shipped solve, a pipe closed early); the other commands run as their main() in
+this process (conftest's `raveforce_cli`: exit code, stdout and stderr), without ~1 s of imports each."""
 
 import csv
 import json
@@ -12,10 +16,6 @@ from raveforce.midi import read_notes
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
 RAVEFORCE = Path(sys.executable).parent / "raveforce"  # the console script pip installed
-
-
-def run(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "raveforce", *map(str, args)], capture_output=True, text=True, timeout=timeout)
 
 
 def pattern_keys(pattern) -> list[tuple[int, int]]:
@@ -42,12 +42,12 @@ def test_solve_drum_loop_recovers_the_shipped_pattern(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["demo"]  # no temporary directory left
 
 
-def test_solve_again_replaces_only_its_own_files(tmp_path):
+def test_solve_again_replaces_only_its_own_files(tmp_path, raveforce_cli):
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
     (out / "result.json").write_text("old")
-    done = run("solve", "drum-loop", "--agent", "random", "--seed", "3", "--reward", "mse", "--out", out)
+    done = raveforce_cli("solve", "drum-loop", "--agent", "random", "--seed", "3", "--reward", "mse", "--out", out)
     assert done.returncode == 0, done.stderr
     assert (out / "mine.txt").read_text() == "keep me"
     result = json.loads((out / "result.json").read_text())
@@ -56,8 +56,8 @@ def test_solve_again_replaces_only_its_own_files(tmp_path):
 
 
 @pytest.mark.parametrize("agent", ["sweep", "actor-critic"])
-def test_solve_kick_frequency(tmp_path, agent):
-    done = run("solve", "kick-frequency", "--agent", agent, "--reward", "stft", "--out", tmp_path / "kick")
+def test_solve_kick_frequency(tmp_path, agent, raveforce_cli):
+    done = raveforce_cli("solve", "kick-frequency", "--agent", agent, "--reward", "stft", "--out", tmp_path / "kick")
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "kick" / "result.json").read_text())
     assert result["task"] == "raveforce/KickFrequency-v0" and result["agent"] == agent and result["reward"] == "stft"
@@ -66,12 +66,12 @@ def test_solve_kick_frequency(tmp_path, agent):
     assert f"frequency {result['frequency_hz']:.2f} Hz" in done.stdout
 
 
-def test_solve_with_a_target_file(tmp_path):
+def test_solve_with_a_target_file(tmp_path, raveforce_cli):
     """The drum loop's target rendered by `raveforce render` from another pattern: dp finds that pattern."""
     pattern = [1, 0, 2, 0, 4, 4, 3, 0, 1, 1, 2, 0, 7, 0, 4, 0]
     wav = tmp_path / "other.wav"
-    assert run("render", "drumloop", "--actions", " ".join(map(str, pattern)), "--out", wav).returncode == 0
-    done = run("solve", "drum-loop", "--agent", "greedy", "--target", wav, "--out", tmp_path / "out")
+    assert raveforce_cli("render", "drumloop", "--actions", " ".join(map(str, pattern)), "--out", wav).returncode == 0
+    done = raveforce_cli("solve", "drum-loop", "--agent", "greedy", "--target", wav, "--out", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["actions"] == pattern and "matches_shipped_pattern" not in result
@@ -80,10 +80,10 @@ def test_solve_with_a_target_file(tmp_path):
 
 
 @pytest.mark.heavy
-def test_figures_write_png_and_csv(tmp_path):
+def test_figures_write_png_and_csv(tmp_path, raveforce_cli):
     out = tmp_path / "figures"
     for args, rows in ((("5", "--random", "3"), 4 * 4 * 16), (("6", "--points", "64"), 4 * 64), (("7", "--episodes", "2"), 2 * 2 * 17)):
-        done = run("figure", *args, "--out", out)
+        done = raveforce_cli("figure", *args, "--out", out)
         assert done.returncode == 0, done.stderr
         n = args[0]
         assert (out / f"figure{n}.png").read_bytes()[:4] == b"\x89PNG"
@@ -114,17 +114,17 @@ def test_figures_write_png_and_csv(tmp_path):
         (["train", "drum-loop", "--algo", "a2c", "--out", "{out}"], "invalid choice: 'a2c' (choose from 'ppo', 'dqn')"),
     ],
 )
-def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, args, message):
+def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, args, message, raveforce_cli):
     (tmp_path / "notes.wav").write_text("not a sound file")
     before = sorted(p.name for p in tmp_path.iterdir())
-    done = run(*[a.format(out=tmp_path / "out", tmp=tmp_path) for a in args], timeout=60)
+    done = raveforce_cli(*[a.format(out=tmp_path / "out", tmp=tmp_path) for a in args], timeout=60)
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing half-written
 
 
-def test_render_still_works(tmp_path):
-    done = run("render", "raveforce/KickFrequency-v0", "--actions", "0.18", "--out", tmp_path / "kick.wav")
+def test_render_still_works(tmp_path, raveforce_cli):
+    done = raveforce_cli("render", "raveforce/KickFrequency-v0", "--actions", "0.18", "--out", tmp_path / "kick.wav")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "kick.wav").stat().st_size > 22050 * 4
 

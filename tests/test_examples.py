@@ -1,21 +1,27 @@
 """The examples run as documented."""
 
-import subprocess
+import runpy
 import sys
 from pathlib import Path
+
+import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def test_custom_task_example_recovers_its_riff():
-    done = subprocess.run([sys.executable, str(EXAMPLES / "custom_task.py")], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("found", "answer")))
+def test_custom_task_example_recovers_its_riff(monkeypatch, capsys):
+    """`python examples/custom_task.py`, run in this process (runpy, as __main__): no second import
+    of numpy, scipy, gymnasium and raveforce."""
+    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / "custom_task.py")])
+    runpy.run_path(str(EXAMPLES / "custom_task.py"), run_name="__main__")
+    stdout = capsys.readouterr().out
+    lines = dict(line.split(" ", 1) for line in stdout.splitlines() if line.startswith(("found", "answer")))
     assert lines["found"].strip() == lines["answer"].strip()
 
 
-def test_loop_to_midi_example_finds_the_pattern_it_played(tmp_path):
-    done = subprocess.run([sys.executable, str(EXAMPLES / "loop_to_midi.py"), str(tmp_path / "loop95")], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    lines = dict(line.split(":", 1) for line in done.stdout.splitlines() if line.startswith(("pattern found:", "pattern played:")))
-    assert lines["pattern found"].split() == lines["pattern played"].split() and "best.mid at 95 BPM:" in done.stdout
+@pytest.mark.xdist_group("loop95")
+def test_loop_to_midi_example_finds_the_pattern_it_played(loop95_example):
+    """The example's run: conftest's `loop95_example` (test_loops checks the files it wrote)."""
+    stdout, _ = loop95_example
+    lines = dict(line.split(":", 1) for line in stdout.splitlines() if line.startswith(("pattern found:", "pattern played:")))
+    assert lines["pattern found"].split() == lines["pattern played"].split() and "best.mid at 95 BPM:" in stdout

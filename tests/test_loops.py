@@ -1,8 +1,9 @@
-"""Any loop as a target: FLAC/OGG/MP3, `--bpm auto` / `--task-steps auto`, cut and silent targets."""
+"""Any loop as a target: FLAC/OGG/MP3, `--bpm auto` / `--task-steps auto`, cut and silent targets.
+
+The `raveforce solve` runs are its main() in this process (conftest's `raveforce_cli`)."""
 
 import json
-import subprocess
-import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from raveforce.tasks import DRUM_LOOP
 
 GROOVE = [5, 0, 4, 1, 2, 0, 4, 0, 1, 4, 1, 0, 6, 0, 4, 2]  # kick, snare and hats in one bar of 16ths
 KEYS = ((1, 36), (2, 38), (4, 42))  # action bit: General MIDI drum
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "loop_to_midi.py"
 
 
 def render(pattern, bpm) -> np.ndarray:
@@ -37,10 +39,6 @@ def export(path, audio, *, rate=48000, **format_):
     return path
 
 
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "raveforce", *map(str, args)], capture_output=True, text=True, timeout=600)
-
-
 def test_soundfile_reads_and_writes_mp3_sample_exact(tmp_path):
     x = np.zeros(44100)
     x[[1000, 30000]] = 0.9
@@ -50,17 +48,21 @@ def test_soundfile_reads_and_writes_mp3_sample_exact(tmp_path):
     assert np.argmax(np.abs(y[:20000])) == 1000 and 20000 + np.argmax(np.abs(y[20000:])) == 30000
 
 
-def test_mp3_loop_at_95_bpm_comes_back_as_midi(tmp_path):
-    """A one-bar loop exported at 95 BPM as a 48 kHz stereo MP3: tempo and length found, the
-    pattern recovered, and best.mid holds its notes at 95 BPM."""
-    mp3 = export(tmp_path / "loop95.mp3", render(GROOVE, 95.0), format="MP3", subtype="MPEG_LAYER_III")
-    done = run("solve", "drum-loop", "--target", mp3, "--bpm", "auto", "--out", tmp_path / "out")
-    assert done.returncode == 0, done.stderr
-    assert "95 BPM, 1 bar of 4/4" in done.stdout
-    result = json.loads((tmp_path / "out" / "result.json").read_text())
+@pytest.mark.xdist_group("loop95")
+def test_mp3_loop_at_95_bpm_comes_back_as_midi(loop95_example):
+    """A one-bar loop of GROOVE exported at 95 BPM as a 48 kHz stereo MP3: tempo and length found, the
+    pattern recovered, and best.mid holds its notes at 95 BPM. The loop and the command's run are
+    examples/loop_to_midi.py's (conftest's `loop95_example`; test_examples checks what it prints):
+    the same export and the same `solve drum-loop --target loop95.mp3 --bpm auto` this test ran."""
+    import runpy
+
+    assert runpy.run_path(str(EXAMPLE))["GROOVE"] == GROOVE  # the example plays this test's groove
+    stdout, out = loop95_example
+    assert "95 BPM, 1 bar of 4/4" in stdout
+    result = json.loads((out / "result.json").read_text())
     assert result["bpm"] == 95.0 and result["bars"] == 1 and result["episode_steps"] == 16 and result["bpm_estimated"]
     assert result["actions"] == GROOVE
-    bpm, notes = read_notes(tmp_path / "out" / "best.mid")
+    bpm, notes = read_notes(out / "best.mid")
     assert bpm == pytest.approx(95.0, abs=1e-3)
     assert [(n.start, n.key, n.channel) for n in notes] == [(k * 120, key, 9) for k, a in enumerate(GROOVE) for bit, key in KEYS if a & bit]
 
@@ -77,35 +79,35 @@ def test_estimate_finds_tempo_and_bars_of_exported_loops(tmp_path, bars, bpm, fm
     assert found.steps() == 16 * bars
 
 
-def test_a_loop_no_reading_fits_is_refused_with_the_valid_lengths(tmp_path):
+def test_a_loop_no_reading_fits_is_refused_with_the_valid_lengths(tmp_path, raveforce_cli):
     path = export(tmp_path / "short.flac", render(GROOVE, 240.0), format="FLAC")  # 1 s: 240 BPM a bar
-    done = run("solve", "drum-loop", "--target", path, "--bpm", "auto", "--out", tmp_path / "out")
+    done = raveforce_cli("solve", "drum-loop", "--target", path, "--bpm", "auto", "--out", tmp_path / "out")
     assert done.returncode == 2 and "1.000 s is not 1, 2 or 4 bars of 4/4 between 60 and 200 BPM" in done.stderr
     assert not (tmp_path / "out").exists()
 
 
-def test_silent_and_unreadable_targets_exit_2_with_the_reason(tmp_path):
+def test_silent_and_unreadable_targets_exit_2_with_the_reason(tmp_path, raveforce_cli):
     soundfile.write(tmp_path / "silence.wav", np.zeros(88200), 44100)
     (tmp_path / "notes.mp3").write_text("not audio")
     for path, reason in ((tmp_path / "silence.wav", "is silent"), (tmp_path / "notes.mp3", "is not readable audio")):
         for extra in ([], ["--bpm", "auto"]):
-            done = run("solve", "drum-loop", "--agent", "greedy", "--target", path, *extra, "--out", tmp_path / "out")
+            done = raveforce_cli("solve", "drum-loop", "--agent", "greedy", "--target", path, *extra, "--out", tmp_path / "out")
             assert done.returncode == 2 and reason in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp3", "silence.wav"]
 
 
-def test_a_target_longer_than_the_episode_is_cut_with_a_warning(tmp_path):
+def test_a_target_longer_than_the_episode_is_cut_with_a_warning(tmp_path, raveforce_cli):
     path = export(tmp_path / "long.ogg", render(GROOVE * 2, 120.0), rate=44100, format="OGG", subtype="VORBIS")  # 4 s
-    done = run("solve", "drum-loop", "--agent", "greedy", "--target", path, "--task-steps", "4", "--out", tmp_path / "out")
+    done = raveforce_cli("solve", "drum-loop", "--agent", "greedy", "--target", path, "--task-steps", "4", "--out", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if "warning" in line]
     assert warnings == [f"raveforce: warning: target {str(path)!r} lasts 4.000 s; the episode keeps 0.000-0.500 s (4 steps at 120 BPM)"]
     assert json.loads((tmp_path / "out" / "result.json").read_text())["actions"] == GROOVE[:4]
 
 
-def test_task_steps_auto_at_a_given_tempo(tmp_path):
+def test_task_steps_auto_at_a_given_tempo(tmp_path, raveforce_cli):
     path = export(tmp_path / "loop.flac", render(GROOVE * 2, 100.0), rate=44100, format="FLAC")
-    done = run("solve", "drum-loop", "--agent", "greedy", "--target", path, "--bpm", "100", "--task-steps", "auto", "--out", tmp_path / "out")
+    done = raveforce_cli("solve", "drum-loop", "--agent", "greedy", "--target", path, "--bpm", "100", "--task-steps", "auto", "--out", tmp_path / "out")
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["episode_steps"] == 32 and result["bpm"] == 100.0 and result["steps_estimated"]

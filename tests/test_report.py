@@ -3,7 +3,6 @@
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -22,12 +21,16 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def solved(tmp_path_factory):
+    """`raveforce solve drum-loop --agent greedy --out DIR`, its main() in this process."""
+    import contextlib
+    import io
+
+    from raveforce.__main__ import main
+
     out = tmp_path_factory.mktemp("solve") / "greedy"
-    done = subprocess.run(
-        [sys.executable, "-m", "raveforce", "solve", "drum-loop", "--agent", "greedy", "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+        code = main(["solve", "drum-loop", "--agent", "greedy", "--out", str(out)])
+    assert code == 0, err.getvalue()
     return out
 
 

@@ -5,8 +5,6 @@ without it), scipy.stats.wasserstein_distance for spectral_ot, plain numpy STFTs
 """
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -211,10 +209,11 @@ def test_delta_rewards_are_differences_and_sum_to_the_last_absolute_reward():
     assert all(r[1] == 0.0 for r in vec)  # the shipped optimum: distance 0 throughout
 
 
-def test_landscape_command_writes_csv_and_png(tmp_path):
+def test_landscape_command_writes_csv_and_png(tmp_path, raveforce_cli):
+    """`raveforce landscape` as its main() in this process (conftest's `raveforce_cli`)."""
     pytest.importorskip("matplotlib")
-    cmd = [sys.executable, "-m", "raveforce", "landscape", "KickFrequency", "--reward", "mse,spectral_ot", "--points", "24", "--out", str(tmp_path)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    cmd = ["landscape", "KickFrequency", "--reward", "mse,spectral_ot", "--points", "24", "--out", str(tmp_path)]
+    done = raveforce_cli(*cmd)
     assert done.returncode == 0, done.stderr
     rows = np.genfromtxt(tmp_path / "landscape.csv", delimiter=",", names=True)
     assert len(rows) == 24 and set(rows.dtype.names) == {"action", "freq", "mse", "spectral_ot"}
@@ -222,6 +221,6 @@ def test_landscape_command_writes_csv_and_png(tmp_path):
     assert basin(ot) == (0, 23)  # one basin over the whole range
     assert 40 < rows["freq"][np.argmax(ot)] < 90  # the kit's kick sweeps 180 -> 48 Hz
     assert (tmp_path / "landscape.png").stat().st_size > 10_000
-    bad = subprocess.run([*cmd[:5], "--reward", "loudness", "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    bad = raveforce_cli(*cmd[:2], "--reward", "loudness", "--out", str(tmp_path))
     assert bad.returncode == 2 and "'loudness'" in bad.stderr
     json.dumps(rows.tolist())  # plain numbers

@@ -3,26 +3,35 @@
 Skips only when ray is not installed (`make test` installs it: the `rllib` extra).
 """
 
+import importlib.util
 import os
 import signal
+import threading
 import time
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
-pytest.importorskip("ray", reason="the rllib extra is not installed: pip install -e '.[rllib]'")
-
-import ray  # noqa: E402
+if importlib.util.find_spec("ray") is None:
+    pytest.skip("the rllib extra is not installed: pip install -e '.[rllib]'", allow_module_level=True)
 
 pytestmark = [pytest.mark.xdist_group("ray"), pytest.mark.heavy]  # one local Ray at a time: `make test`'s workers run these on one
 
-from raveforce.integrations import rllib  # noqa: E402
 from raveforce.vector import RaveForceVectorEnv  # noqa: E402
 from raveforce.wrappers import AppendStep, LogMelObservation  # noqa: E402
 
 ENV_ID = "raveforce/DrumLoop-v0"
 ENVS_PER_RUNNER = 4
+
+
+def _rllib():
+    """raveforce.integrations.rllib, imported by the tests that use it: ray, RLlib and torch cost
+    ~2 s of imports, which the test worker that does not run this module (`make test`'s
+    xdist_group("ray")) need not pay collecting it."""
+    from raveforce.integrations import rllib
+
+    return rllib
 
 
 def processes() -> dict[int, tuple[int, str]]:
@@ -82,6 +91,7 @@ def _state(pid: int):
 
 def test_make_env_is_the_batched_vector_env_with_the_sb3_observation(rng):
     """What each env runner builds: a RaveForceVectorEnv whose rows equal the single wrapped env."""
+    rllib = _rllib()
     envs = rllib.make_env(ENV_ID, {"num_envs": 3, "reward": "mse", "observation": "logmel"})
     single = AppendStep(LogMelObservation(gym.make(ENV_ID, reward="mse")))
     try:
@@ -125,6 +135,8 @@ def runner_scsynths(algo) -> dict[int, list[tuple[int, str]]]:
 def local_ray():
     """One local Ray for TestPPOOnOneLocalRay's runs: {pid: command name} of what Ray and the runs
     started (the runs add theirs) and the runs' scsynth FIFO paths, both checked after `ray.shutdown()`."""
+    import ray
+
     assert not ray.is_initialized()
     earlier = descendants(os.getpid())  # e.g. the session's sclang fixtures, in this test worker
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="error")  # never a running cluster
@@ -143,17 +155,86 @@ def local_ray():
 
 
 class TestPPOOnOneLocalRay:
-    """The PPO runs share one local Ray (starting one costs ~10 s of the machine's two cores and
-    warms the worker processes the next run reuses); after its shutdown nothing it started lives."""
+    """The PPO runs and the `train --engine rllib` command share one local Ray (starting one costs
+    ~10 s of the machine's two cores and warms the worker processes the next run reuses); after its
+    shutdown nothing it started lives."""
 
     @pytest.mark.parametrize("recovery", ["sub_environments", "env_runner"])
     def test_ppo_two_env_runners_one_scsynth_each_recovers_from_a_killed_scsynth(self, local_ray, recovery):
         started, all_fifos = local_ray
         _ppo_recovers_from_a_killed_scsynth(recovery, started, all_fifos)
 
+    def test_cli_train_engine_rllib_writes_its_checkpoint_and_stops_its_scsynths(self, local_ray, tmp_path, capsys):
+        """`raveforce train drum-loop --engine rllib`: the command's main() in this process, on the
+        local Ray already up (a subprocess would import ray, RLlib and torch again and start a Ray of
+        its own: ~20 s of the machine's two cores). What it started is watched while it runs: its
+        scsynth is gone when main() returns, the rest after the shared Ray's shutdown (`local_ray`)."""
+        from raveforce.__main__ import main
+
+        started, all_fifos = local_ray
+        earlier = set(descendants(os.getpid()))
+        with Watch(exclude=earlier) as seen:
+            code = main(["train", "drum-loop", "--engine", "rllib", "--num-env-runners", "1", "--envs-per-runner", "2",
+                         "--iterations", "1", "--reward", "mse", "--checkpoint", str(tmp_path / "ckpt")])  # fmt: skip
+        out = capsys.readouterr().out
+        assert code == 0, out
+        # one env runner (the PPO tests above run two): the command's plumbing, one actor less to start
+        assert "iteration 1: 64 env steps, 4 episodes" in out, out
+        assert "healthy env runners 1/1" in out and "done: 64 env steps" in out
+        assert (tmp_path / "ckpt").is_dir() and f"checkpoint: {tmp_path / 'ckpt'}" in out
+        # its env runner ran one scsynth, with its FIFO in a temp dir of its own; main() stopped both
+        assert len(seen.scsynths) == 1, seen.scsynths
+        assert not wait_until_gone(list(seen.scsynths)), seen.scsynths
+        assert not any(os.path.exists(os.path.dirname(f)) for f in seen.scsynths.values())
+        started.update(seen.processes)  # its env runner, checked after the shutdown with the rest
+        all_fifos.extend(seen.scsynths.values())
+
+        assert main(["train", "nope", "--engine", "rllib"]) == 2
+        stderr = capsys.readouterr().err
+        assert "unknown task 'nope'" in stderr and "raveforce/DrumLoop-v0" in stderr
+
+
+class Watch(threading.Thread):
+    """While in its `with` block: every process below this one (but `exclude`) and the FIFO of every
+    scsynth among them, looked at every 0.1 s."""
+
+    def __init__(self, exclude=()) -> None:
+        super().__init__(daemon=True)
+        self.exclude = set(exclude)
+        self.processes: dict[int, str] = {}
+        self.scsynths: dict[int, str] = {}  # pid -> FIFO path
+        self._stop_event = threading.Event()
+
+    def __enter__(self) -> "Watch":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop_event.set()
+        self.join()
+
+    def run(self) -> None:
+        while True:
+            last = self._stop_event.is_set()
+            for pid, name in descendants(os.getpid()).items():
+                if pid in self.exclude:
+                    continue
+                self.processes[pid] = name  # again: a child forked as "python" may exec scsynth later
+                if name == "scsynth" and pid not in self.scsynths:
+                    try:
+                        with open(f"/proc/{pid}/cmdline", "rb") as f:
+                            argv = f.read().split(b"\0")
+                        self.scsynths[pid] = argv[argv.index(b"-N") + 3].decode()  # scsynth -N score _ <out>
+                    except (OSError, ValueError, IndexError):
+                        pass  # gone, or its command line not yet readable: the next look
+            if last:
+                return
+            self._stop_event.wait(0.1)
+
 
 def _ppo_recovers_from_a_killed_scsynth(recovery: str, started: dict[int, str], all_fifos: list[str]) -> None:
     """PPO, 2 env runners on the local Ray: a scsynth killed mid-step, sampling goes on."""
+    rllib = _rllib()
     algo = None
     try:
         config = rllib.ppo_config(
@@ -167,7 +248,8 @@ def _ppo_recovers_from_a_killed_scsynth(recovery: str, started: dict[int, str], 
             num_epochs=1,
             hidden=(32,),
             num_cpus_per_env_runner=0.5,
-            seed=0,
+            # no seed: RLlib seeds torch with use_deterministic_algorithms, whose import of
+            # torch._dynamo costs every env runner actor ~1.5 s of CPU; no check here needs it
         )
         if recovery == "env_runner":  # the env runner fails; RLlib restarts the actor
             config = config.fault_tolerance(restart_failed_sub_environments=False, delay_between_env_runner_restarts_s=0.5)
@@ -227,49 +309,6 @@ def _ppo_recovers_from_a_killed_scsynth(recovery: str, started: dict[int, str], 
     finally:
         if algo is not None:
             algo.stop()
-
-
-def test_cli_train_engine_rllib_runs_and_leaves_nothing_behind(capsys):
-    """`raveforce train drum-loop --engine rllib` as a user runs it: its own local Ray, then nothing left."""
-    import shutil
-    import subprocess
-    import sys
-    import tempfile
-
-    tmp = tempfile.mkdtemp(prefix="rf-rllib-")  # short: Ray's socket paths live under it
-    try:
-        env = {**os.environ, "TMPDIR": tmp, "RAY_TMPDIR": tmp}  # scsynth FIFOs and Ray's session dir
-        command = [sys.executable, "-m", "raveforce", "train", "drum-loop", "--engine", "rllib", "--num-env-runners", "1",
-                   "--envs-per-runner", "2", "--iterations", "1", "--reward", "mse", "--checkpoint", os.path.join(tmp, "ckpt")]  # fmt: skip
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
-        # one env runner (the PPO tests above run two): the command's plumbing, one actor less to start
-        assert "iteration 1: 64 env steps, 4 episodes" in done.stdout, done.stdout
-        assert "healthy env runners 1/1" in done.stdout and "done: 64 env steps" in done.stdout
-        assert os.path.isdir(os.path.join(tmp, "ckpt"))
-        deadline = time.monotonic() + 20
-        while True:  # no raylet, worker or scsynth mentions our temp dir any more
-            left = []
-            for pid in processes():
-                try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        if tmp.encode() in f.read() and _state(pid) not in (None, "Z"):
-                            left.append(pid)
-                except OSError:
-                    continue
-            if not left or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert not left, left
-        assert not [name for name in os.listdir(tmp) if name.startswith("raveforce-")]
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    from raveforce.__main__ import main  # in this process: a subprocess would spend 3 s importing
-
-    assert main(["train", "nope", "--engine", "rllib"]) == 2
-    stderr = capsys.readouterr().err
-    assert "unknown task 'nope'" in stderr and "raveforce/DrumLoop-v0" in stderr
 
 
 def test_without_ray_the_error_says_what_to_install():
