@@ -155,43 +155,45 @@ def local_ray():
 
 
 class TestPPOOnOneLocalRay:
-    """The PPO runs and the `train --engine rllib` command share one local Ray (starting one costs
-    ~10 s of the machine's two cores and warms the worker processes the next run reuses); after its
-    shutdown nothing it started lives."""
+    """The PPO runs share one local Ray (starting one costs ~10 s of the machine's two cores and
+    warms the worker processes the next run reuses); after its shutdown nothing it started lives."""
 
     @pytest.mark.parametrize("recovery", ["sub_environments", "env_runner"])
     def test_ppo_two_env_runners_one_scsynth_each_recovers_from_a_killed_scsynth(self, local_ray, recovery):
         started, all_fifos = local_ray
         _ppo_recovers_from_a_killed_scsynth(recovery, started, all_fifos)
 
-    def test_cli_train_engine_rllib_writes_its_checkpoint_and_stops_its_scsynths(self, local_ray, tmp_path, capsys):
-        """`raveforce train drum-loop --engine rllib`: the command's main() in this process, on the
-        local Ray already up (a subprocess would import ray, RLlib and torch again and start a Ray of
-        its own: ~20 s of the machine's two cores). What it started is watched while it runs: its
-        scsynth is gone when main() returns, the rest after the shared Ray's shutdown (`local_ray`)."""
-        from raveforce.__main__ import main
 
-        started, all_fifos = local_ray
-        earlier = set(descendants(os.getpid()))
-        with Watch(exclude=earlier) as seen:
-            code = main(["train", "drum-loop", "--engine", "rllib", "--num-env-runners", "1", "--envs-per-runner", "2",
-                         "--iterations", "1", "--reward", "mse", "--checkpoint", str(tmp_path / "ckpt")])  # fmt: skip
-        out = capsys.readouterr().out
-        assert code == 0, out
-        # one env runner (the PPO tests above run two): the command's plumbing, one actor less to start
-        assert "iteration 1: 64 env steps, 4 episodes" in out, out
-        assert "healthy env runners 1/1" in out and "done: 64 env steps" in out
-        assert (tmp_path / "ckpt").is_dir() and f"checkpoint: {tmp_path / 'ckpt'}" in out
-        # its env runner ran one scsynth, with its FIFO in a temp dir of its own; main() stopped both
-        assert len(seen.scsynths) == 1, seen.scsynths
-        assert not wait_until_gone(list(seen.scsynths)), seen.scsynths
-        assert not any(os.path.exists(os.path.dirname(f)) for f in seen.scsynths.values())
-        started.update(seen.processes)  # its env runner, checked after the shutdown with the rest
-        all_fifos.extend(seen.scsynths.values())
+def test_cli_train_engine_rllib_starts_and_stops_a_ray_of_its_own(tmp_path, capsys):
+    """`raveforce train drum-loop --engine rllib` with no Ray running: its main() in this process (a
+    subprocess would import ray, RLlib and torch again, ~10 s of the two cores) starts a local Ray,
+    writes its checkpoint and shuts the Ray down; nothing it started outlives it. Runs after
+    TestPPOOnOneLocalRay's shared Ray is shut down (collection order, one worker: xdist_group "ray")."""
+    import ray
 
-        assert main(["train", "nope", "--engine", "rllib"]) == 2
-        stderr = capsys.readouterr().err
-        assert "unknown task 'nope'" in stderr and "raveforce/DrumLoop-v0" in stderr
+    from raveforce.__main__ import main
+
+    assert not ray.is_initialized()
+    earlier = set(descendants(os.getpid()))
+    with Watch(exclude=earlier) as seen:
+        code = main(["train", "drum-loop", "--engine", "rllib", "--num-env-runners", "1", "--envs-per-runner", "2",
+                     "--iterations", "1", "--reward", "mse", "--checkpoint", str(tmp_path / "ckpt")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    # one env runner (the PPO tests run two): the command's plumbing, one actor less to start
+    assert "iteration 1: 64 env steps, 4 episodes" in out, out
+    assert "healthy env runners 1/1" in out and "done: 64 env steps" in out
+    assert (tmp_path / "ckpt").is_dir() and f"checkpoint: {tmp_path / 'ckpt'}" in out
+    assert not ray.is_initialized()  # it shut down the Ray it started
+    assert {"raylet", "gcs_server", "scsynth"} <= set(seen.processes.values()), seen.processes
+    assert len(seen.scsynths) == 1, seen.scsynths  # its env runner's, with its FIFO in a temp dir of its own
+    left = wait_until_gone(list(seen.processes), seconds=60)  # a loaded machine takes a while to stop Ray's workers
+    assert not left, {p: seen.processes[p] for p in left}
+    assert not any(os.path.exists(os.path.dirname(f)) for f in seen.scsynths.values())
+
+    assert main(["train", "nope", "--engine", "rllib"]) == 2
+    stderr = capsys.readouterr().err
+    assert "unknown task 'nope'" in stderr and "raveforce/DrumLoop-v0" in stderr
 
 
 class Watch(threading.Thread):
