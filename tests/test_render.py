@@ -261,3 +261,16 @@ def test_one_shot_buffers_are_loaded_without_their_silence_and_render_the_same(t
         reference = render_episode(whole, notes)
         assert np.abs(reference).max() > 0.1
         assert np.array_equal(render_episode(trimmed, notes), reference)  # == : a zero's sign may differ
+
+
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_actions_with_no_notes_render_silence(lanes):
+    """Steps off scsynth's chunks with no candidate notes at all (every action a rest)."""
+    task = dataclasses.replace(DRUM_LOOP, actions=Choices(((), ())))
+    renderer = StreamRenderer(task, lanes=lanes)
+    try:
+        renderer.reset()
+        audio = np.concatenate([renderer.step_lanes(k, [()] * lanes) for k in range(task.steps)], axis=1)
+    finally:
+        renderer.close()
+    assert audio.shape == (lanes, task.total_samples) and not audio.any()

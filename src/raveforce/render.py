@@ -343,9 +343,10 @@ class StreamRenderer:
             self._pending = [range(first + lane * count, first + (lane + 1) * count) for lane in range(self.lanes)]
             if self.lanes > 1:  # the shared candidates, freed with the choice
                 self._shared = list(range(first + self.lanes * count, first + (self.lanes + 1) * count))
-            ints = self._start_ints.copy()
-            ints[:, 0::2] += first
-            stream.send(clock.tag(end), (), self._starts(ints))
+            if self._starts is not None:  # None: the actions play no notes at all
+                ints = self._start_ints.copy()
+                ints[:, 0::2] += first
+                stream.send(clock.tag(end), (), self._starts(ints))
         stream.request(self._ceil(end) - stream.frames_rendered)
         self._span = (start, end)
         self._step = step + 1
