@@ -30,6 +30,7 @@ from raveforce.errors import ScsynthError, ScsynthNotFoundError
 
 INSTALL_HINT = "sudo apt-get install --no-install-recommends supercollider-server sc3-plugins-server"
 _PIPE_SIZE = 1 << 20
+_STDIN_BUFFER = 1 << 18  # a step's bundles reach scsynth in one write at request()'s flush: one wake-up, not three
 _F_SETPIPE_SZ = 1031
 
 
@@ -230,6 +231,7 @@ class ScsynthStream:
             self._process = subprocess.Popen(
                 ["stdbuf", "-oL", "-eL", *cmd] if shutil.which("stdbuf") else cmd,
                 stdin=subprocess.PIPE,
+                bufsize=_STDIN_BUFFER,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 cwd=self._tmpdir,
