@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-from scipy.signal import correlate2d
 
 from raveforce import kits, rewards
 from raveforce.calibration import mixed_search
@@ -17,6 +16,8 @@ B = DRUM_LOOP.boundaries
 
 def test_the_numpy_network_is_the_convolutions_it_says():
     """Each layer against scipy's 2-D correlation and plain loops, on random weights."""
+    from scipy.signal import correlate2d  # scipy.signal costs ~1.4 s to import: only this test needs it
+
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 6, 8)).astype(np.float32)
     w, b = rng.standard_normal((4, 3, 3, 3)).astype(np.float32), rng.standard_normal(4).astype(np.float32)

@@ -1,13 +1,13 @@
 """stable-baselines3 on the drum loop: the wrapped env passes check_env, a short PPO run beats random."""
 
+import importlib.util
 import json
 
 import numpy as np
 import pytest
 
-pytest.importorskip("stable_baselines3", reason="the sb3 extra is not installed (make install adds it)")
-
-from stable_baselines3.common.env_checker import check_env  # noqa: E402
+if importlib.util.find_spec("stable_baselines3") is None:  # not importorskip: torch's import (~2.5 s) waits for the tests
+    pytest.skip("the sb3 extra is not installed (make install adds it)", allow_module_level=True)
 
 from raveforce import agents  # noqa: E402
 from raveforce.tasks import DRUM_LOOP  # noqa: E402
@@ -17,6 +17,8 @@ from conftest import scsynth_children  # noqa: E402
 
 
 def test_check_env_passes_on_the_wrapped_drum_loop():
+    from stable_baselines3.common.env_checker import check_env
+
     env = make_env(DRUM_LOOP)
     try:
         check_env(env, warn=True)
