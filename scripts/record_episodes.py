@@ -7,8 +7,7 @@
 Single env: every paper criterion, multiscale and the default reward (absolute; mse and mfcc also
 delta), `episodes` seeded episodes of seeded random actions; vector env (N = 5, autoreset):
 mse, mfcc, multiscale, three episodes' worth of steps. `compare` exits 1 unless every array is
-equal with `==` and byte for byte (same shape, dtype and bits, signed zeros included); with
-`--zero-signs`, arrays equal with `==` that differ only in the signs of zeros pass (and are counted).
+equal with `==` and byte for byte (same shape, dtype and bits, signed zeros included).
 """
 
 from __future__ import annotations
@@ -58,33 +57,16 @@ def record(path: str, episodes: int) -> None:
     np.savez(path, **arrays)
 
 
-def compare(a_path: str, b_path: str, *, zero_signs: bool = False) -> bool:
-    """Whether every array is bit-identical; with ``zero_signs``, equal with ``==`` is enough where
-    the only differing bits are the signs of zeros (counted and printed)."""
+def compare(a_path: str, b_path: str) -> bool:
     a, b = np.load(a_path), np.load(b_path)
     names = sorted(set(a.files) | set(b.files))
     def same(x: np.ndarray, y: np.ndarray) -> bool:  # equal with ==, and the same bytes (signed zeros, NaN payloads)
         return x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y) and x.tobytes() == y.tobytes()
 
     differ = [n for n in names if n not in a.files or n not in b.files or not same(a[n], b[n])]
-    signs = {}  # arrays equal with == whose only differing bits are zeros' signs: how many zeros
-    for n in differ:
-        x, y = a[n] if n in a.files else None, b[n] if n in b.files else None
-        if x is not None and y is not None and x.shape == y.shape and x.dtype == y.dtype and np.array_equal(x, y):
-            flipped = np.signbit(x) != np.signbit(y)
-            if np.all(x[flipped] == 0):
-                signs[n] = int(flipped.sum())
     values = sum(a[n].size for n in a.files)
-    if not differ:
-        print(f"{len(names)} arrays, {values:,} values: bit-identical")
-        return True
-    rest = [n for n in differ if n not in signs]
-    if signs:
-        print(f"{len(signs)} arrays equal with == whose only differing bits are the signs of {sum(signs.values()):,} zeros: "
-              + ", ".join(f"{n} ({k:,})" for n, k in signs.items()))
-    if rest:
-        print(f"{len(names)} arrays, {values:,} values: DIFFERENT: {', '.join(rest)}")
-    return not rest and zero_signs
+    print(f"{len(names)} arrays, {values:,} values: " + ("bit-identical" if not differ else f"DIFFERENT: {', '.join(differ)}"))
+    return not differ
 
 
 def main() -> None:
@@ -96,12 +78,11 @@ def main() -> None:
     cmp = sub.add_parser("compare")
     cmp.add_argument("a")
     cmp.add_argument("b")
-    cmp.add_argument("--zero-signs", action="store_true", help="accept arrays whose only differing bits are zeros' signs")
     args = parser.parse_args()
     if args.command == "record":
         record(args.out, args.episodes)
     else:
-        sys.exit(0 if compare(args.a, args.b, zero_signs=args.zero_signs) else 1)
+        sys.exit(0 if compare(args.a, args.b) else 1)
 
 
 if __name__ == "__main__":

@@ -142,11 +142,11 @@ class Task:
 
     synthdefs: compiled SynthDefs (`.scsyndef` bytes, or objects with `.compile()` such as supriya's).
     buffers: sound files loaded as buffers 0, 1, ... before the first step (for PlayBuf).
+    actions: how one step's action becomes notes (`Choices` or `Controls`).
+    target: the default target, a sound file (or None: the user must pass one).
     one_shot_buffers: True if the synths only play the buffers forward from their start, once
       (PlayBuf with rate > 0, no loop, freed at the end): each is then loaded without its trailing
       silence, which costs scsynth time and adds only zeros (`audio.sounding_frames`).
-    actions: how one step's action becomes notes (`Choices` or `Controls`).
-    target: the default target, a sound file (or None: the user must pass one).
     Step k starts at sample round(k * step_seconds * sample_rate), rounded half up.
     """
 
@@ -154,7 +154,6 @@ class Task:
     synthdefs: tuple[bytes, ...]
     actions: Choices | Controls
     buffers: tuple[Path, ...] = ()
-    one_shot_buffers: bool = False
     target: Path | None = None
     sample_rate: int = 44100
     bpm: float = 120.0
@@ -162,6 +161,7 @@ class Task:
     beats_per_step: float = 0.25
     reward: str = "mse"
     description: str = field(default="", compare=False)
+    one_shot_buffers: bool = False  # last: the fields before it keep their positions
 
     def __post_init__(self) -> None:
         if not (isinstance(self.sample_rate, int) and 1000 <= self.sample_rate <= 768_000):
