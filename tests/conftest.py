@@ -125,7 +125,7 @@ def raveforce_cli(capsys):
     of the entry points themselves (the console script, a pipe closed early) still start one."""
     from raveforce.__main__ import main
 
-    def run(*args, timeout=None) -> subprocess.CompletedProcess:  # timeout: as subprocess.run's callers pass
+    def run(*args) -> subprocess.CompletedProcess:
         argv = [str(a) for a in args]
         capsys.readouterr()  # what earlier code printed is not this command's
         try:
@@ -134,6 +134,28 @@ def raveforce_cli(capsys):
             code = exc.code if isinstance(exc.code, int) else 1
         out = capsys.readouterr()
         return subprocess.CompletedProcess(["raveforce", *argv], code, out.out, out.err)
+
+    return run
+
+
+@pytest.fixture
+def run_example(monkeypatch, capsys):
+    """`python examples/SCRIPT ARGS` run in this process (runpy, as __main__), in `cwd` if given:
+    its stdout. numpy, scipy, gymnasium, raveforce (and torch) are imported once per test worker,
+    not once more for each script."""
+    import runpy
+    import sys
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+
+    def run(script, *args, cwd=None) -> str:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        monkeypatch.setattr(sys, "argv", [str(examples / script), *map(str, args)])
+        capsys.readouterr()
+        runpy.run_path(str(examples / script), run_name="__main__")
+        return capsys.readouterr().out
 
     return run
 

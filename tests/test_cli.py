@@ -117,7 +117,7 @@ def test_figures_write_png_and_csv(tmp_path, raveforce_cli):
 def test_bad_input_is_one_line_exit_2_and_leaves_nothing(tmp_path, args, message, raveforce_cli):
     (tmp_path / "notes.wav").write_text("not a sound file")
     before = sorted(p.name for p in tmp_path.iterdir())
-    done = raveforce_cli(*[a.format(out=tmp_path / "out", tmp=tmp_path) for a in args], timeout=60)
+    done = raveforce_cli(*[a.format(out=tmp_path / "out", tmp=tmp_path) for a in args])
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing half-written

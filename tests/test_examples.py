@@ -1,20 +1,11 @@
 """The examples run as documented."""
 
-import runpy
-import sys
-from pathlib import Path
-
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
-
-def test_custom_task_example_recovers_its_riff(monkeypatch, capsys):
-    """`python examples/custom_task.py`, run in this process (runpy, as __main__): no second import
-    of numpy, scipy, gymnasium and raveforce."""
-    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / "custom_task.py")])
-    runpy.run_path(str(EXAMPLES / "custom_task.py"), run_name="__main__")
-    stdout = capsys.readouterr().out
+def test_custom_task_example_recovers_its_riff(run_example):
+    """`python examples/custom_task.py`, run in this process (conftest's `run_example`)."""
+    stdout = run_example("custom_task.py")
     lines = dict(line.split(" ", 1) for line in stdout.splitlines() if line.startswith(("found", "answer")))
     assert lines["found"].strip() == lines["answer"].strip()
 
