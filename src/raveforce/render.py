@@ -54,8 +54,7 @@ def note_message(note: Note, node: int, bus: int) -> bytes:
     return _note_template(note)(node, bus)
 
 
-_N_SET_OUT = osc.Template("/n_set", None, "out", None)
-_N_SETS_OUT = osc.Frames(_N_SET_OUT)  # rows of (node, bus)
+_N_SETS_OUT = osc.Frames(osc.Template("/n_set", None, "out", None))  # rows of (node, bus)
 _NO_ERRORS = osc.message("/error", -1)  # a note shorter than a block may have ended: no error
 
 
@@ -187,7 +186,6 @@ class StreamRenderer:
         self.clock = BlockClock(task.sample_rate)
         self.chunk = self._chunk(task)
         self._candidates: tuple[Note, ...] = task.actions.candidates if self._needs_candidates(task) else ()
-        self._candidate_templates = [_note_template(c) for c in self._candidates]
         self._choices: dict[tuple[Note, ...], tuple[tuple[int, ...], tuple[int, ...]]] = {}
         self.channels = lanes + len(self._candidates)
         self._silent_bus = self.channels  # a private bus past the outputs
@@ -256,7 +254,7 @@ class StreamRenderer:
         ints[:, 1::2] = self._silent_bus if shared else self.lanes + np.arange(count)
         if shared:  # the shared candidates write the side channels
             ints[-1, 1::2] = self.lanes + np.arange(count)
-        return osc.Frames(*self._candidate_templates), ints
+        return osc.Frames(*(_note_template(c) for c in self._candidates)), ints
 
     def _start(self) -> None:
         # Every lane may hold every note it started in one episode, plus the candidates.
