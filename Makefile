@@ -37,10 +37,12 @@ demo: install
 	$(PY) -m raveforce solve drum-loop --out out/demo
 
 # Two pytest workers (pytest-xdist; each starts its own scsynths and sclangs), the 15 slowest tests listed.
+# One BLAS and OpenMP thread per worker: with two workers on two cores, OpenBLAS's threads on the
+# rewards' small products wait for each other (hits' 22x513 @ 513x64: 0.25 ms alone, 1-5 ms contended).
 TEST_WORKERS ?= 2
 
 test: install
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 bench: install
 	$(PY) benchmarks/bench_env.py

@@ -16,6 +16,7 @@ from raveforce import _features as F
 from raveforce.rewards.base import Criterion, register
 
 ROUNDING_DB = 1e-3  # dB: feature differences below this are float rounding of a render (~6e-5 dB at the floor): 0
+BLOCK = 32  # frames per band-power product (see Onsets._db)
 
 
 @register
@@ -66,7 +67,14 @@ class Onsets(Criterion):
         span = np.asarray(audio[first * self.hop : (stop - 1) * self.hop + self.n_fft], np.float64)
         frames = sliding_window_view(span, self.n_fft)[:: self.hop]  # (stop - first, n_fft)
         spectra = np.fft.rfft(frames * self._window, axis=1)
-        return 10.0 * np.log10(np.maximum((spectra.real**2 + spectra.imag**2) @ self._basis, 1e-20))
+        # A BLAS product's rounding of a row depends on how many rows it has and where the row is
+        # (and on BLAS's threads): each frame is computed in the block of BLOCK frames it falls in,
+        # so a step's frames have the same bits as the whole prefix's.
+        lo = first - first % BLOCK
+        power = np.zeros((-(-(stop - lo) // BLOCK) * BLOCK, spectra.shape[1]))
+        power[first - lo : stop - lo] = spectra.real**2 + spectra.imag**2
+        band = np.concatenate([power[b : b + BLOCK] @ self._basis for b in range(0, len(power), BLOCK)])
+        return 10.0 * np.log10(np.maximum(band[first - lo : stop - lo], 1e-20))
 
     def _new_caches(self) -> None:
         self._audio_db = np.zeros_like(self._target_db)
