@@ -4,6 +4,7 @@ References: auraloss's MultiResolutionSTFTLoss for multiscale (the `reference` e
 without it), scipy.stats.wasserstein_distance for spectral_ot, plain numpy STFTs for prefixes.
 """
 
+import functools
 import json
 
 import numpy as np
@@ -73,6 +74,32 @@ def test_incremental_equals_from_scratch_and_forks_are_independent(name):
             assert criterion.distance(other, k) == fresh > 0  # bit-identical
     for k in (3, 9, 2, 2, 15):  # skipped, backwards, repeated
         assert criterion.distance(other, k) == rewards.make(reward, target=target, sample_rate=SR, boundaries=BOUNDS).distance(other, k)
+
+
+@pytest.mark.parametrize("name", ROBUST + ("steady_ot",))  # steady_ot writes its weights into the frames first
+def test_envs_on_one_target_share_its_analysis_within_a_budget(name, monkeypatch):
+    """A criterion made again on an equal target reuses the target's frames (read-only) and scores
+    as one computed anew; the analyses of the last targets are kept up to KEPT_BYTES."""
+    from collections import OrderedDict
+
+    from raveforce.rewards import robust
+
+    target, other, audio = hits(int(BOUNDS[-1]), seed=1), hits(int(BOUNDS[-1]), seed=5), hits(int(BOUNDS[-1]), seed=2, freq=330.0)
+    make = functools.partial(rewards.make, name, sample_rate=SR, boundaries=BOUNDS)
+    monkeypatch.setattr(robust, "_kept", OrderedDict())
+    first = make(target=target)
+    again = make(target=target.copy())
+    assert again._targets is first._targets and make(target=other)._targets is not first._targets
+    assert not first._targets[0].final.flags.writeable
+    monkeypatch.setattr(robust, "_kept", OrderedDict())
+    fresh = make(target=target)
+    assert fresh._targets is not first._targets
+    for k in range(STEPS):
+        assert again.distance(audio, k) == fresh.distance(audio, k)
+    (_, size), = robust._kept.values()
+    monkeypatch.setattr(robust, "KEPT_BYTES", size)  # room for one target's
+    make(target=other)
+    assert make(target=target)._targets is not fresh._targets and len(robust._kept) == 1
 
 
 @pytest.mark.parametrize("resolutions", [rewards.DEFAULT_RESOLUTIONS, ((1024, 120, 600), (2048, 240, 1200), (512, 50, 240))])

@@ -56,14 +56,18 @@ class SteadyOT(_Framewise):
 
     def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
         super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
-        frames = self._targets[0]
+        weights = self._targets[0].final[:, -1]
+        # _Framewise gives sum(w * cost) / frames; times frames / sum(w) makes it the weighted mean
+        counts = [F.n_frames(int(b), self.hop) for b in self.boundaries[1:]]
+        self._rescale = np.array([n / w if (w := weights[:n].sum()) > 0 else 0.0 for n in counts])
+
+    def _finish_target_frames(self, frames) -> None:
+        """Each target frame's last column: its weight."""
+        (frames,) = frames
         weights = self._steady_weights(frames.final)
         frames.final[:, -1] = weights
         for first, snap in zip(frames.firsts, frames.snaps):
             snap[:, -1] = weights[first : first + len(snap)]
-        # _Framewise gives sum(w * cost) / frames; times frames / sum(w) makes it the weighted mean
-        counts = [F.n_frames(int(b), self.hop) for b in self.boundaries[1:]]
-        self._rescale = np.array([n / w if (w := weights[:n].sum()) > 0 else 0.0 for n in counts])
 
     def _analyses(self) -> list:
         du = F.log_frequency_steps(self.n_fft, self.sample_rate, self.fmin)

@@ -10,6 +10,9 @@ their basins are wide.
 from __future__ import annotations
 
 import functools
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import ClassVar
 
 import numpy as np
@@ -45,6 +48,42 @@ class _PrefixFrames:
         return np.concatenate([self.final[first:fk], self.snaps[step][: stop - fk]])
 
 
+KEPT_BYTES = 64 << 20  # the last targets' analyses kept per process (~9 MB for a 2 s multiscale target)
+_kept: OrderedDict[tuple, tuple[list[_PrefixFrames], int]] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _target_frames(criterion: _Framewise) -> list[_PrefixFrames]:
+    """criterion's ``_PrefixFrames`` of the target, one per analysis (read-only, shared): an env
+    made again on the same target, with the same class, sample rate and boundaries, reuses those of
+    the last ones made, up to KEPT_BYTES of them."""
+    key = (
+        type(criterion),
+        criterion.sample_rate,
+        criterion.target.dtype.str,
+        hashlib.blake2b(criterion.target.tobytes(), digest_size=16).digest(),
+        criterion.boundaries.tobytes(),
+    )
+    with _kept_lock:
+        if key in _kept:
+            _kept.move_to_end(key)
+            return _kept[key][0]
+    found = [
+        _PrefixFrames(make_tracker(), criterion.target, criterion.boundaries, feature)
+        for make_tracker, feature, _, _ in criterion._plan
+    ]
+    criterion._finish_target_frames(found)
+    for frames in found:
+        for array in (frames.final, *frames.snaps):
+            array.flags.writeable = False  # shared by every criterion on this target
+    size = sum(p.final.nbytes + sum(s.nbytes for s in p.snaps) for p in found)
+    with _kept_lock:
+        _kept[key] = (found, size)
+        while sum(n for _, n in _kept.values()) > KEPT_BYTES:
+            _kept.popitem(last=False)
+    return found
+
+
 class _Framewise(Criterion):
     """A criterion that is a sum over analyses of a mean over frames of a per-frame cost.
 
@@ -70,14 +109,14 @@ class _Framewise(Criterion):
     def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
         super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
         self._plan = self._analyses()
-        self._targets = [
-            _PrefixFrames(make_tracker(), self.target, self.boundaries, feature)
-            for make_tracker, feature, _, _ in self._plan
-        ]
+        self._targets = _target_frames(self)
         self._new_caches()
 
     def _analyses(self) -> list:
         raise NotImplementedError
+
+    def _finish_target_frames(self, frames: list[_PrefixFrames]) -> None:
+        """Change the target's frames, freshly computed, before they are shared (default: none)."""
 
     def _new_caches(self) -> None:
         self._trackers = [make_tracker() for make_tracker, *_ in self._plan]
