@@ -160,6 +160,27 @@ def test_every_episode_of_a_stream_is_bit_identical(rng):
     assert np.array_equal(episodes[0], episodes[2])
 
 
+def test_node_ids_count_again_every_episode(rng):
+    """A reset frees every note, so the next episode's notes take the same node ids again (no
+    "duplicate node ID" from scsynth); OSC's int32 ids never run out, as they did (OverflowError)
+    after ~11 million steps of 64 lanes."""
+    actions = rng.integers(0, 8, (2, DRUM_LOOP.steps))
+    renderer = StreamRenderer(DRUM_LOOP, lanes=2)
+
+    def episode():
+        renderer.reset()
+        return np.concatenate([renderer.step_lanes(k, [DRUM_LOOP.actions.notes(a) for a in actions[:, k]]) for k in range(DRUM_LOOP.steps)], axis=1)
+
+    try:
+        first = episode()
+        used = renderer._next_node
+        assert np.array_equal(episode(), first) and renderer._next_node == used  # the same ids again
+        renderer._next_node = 2**31 - 100  # as after the long run: the next ids did not fit an int32
+        assert np.array_equal(episode(), first)
+    finally:
+        renderer.close()
+
+
 def test_lanes_render_what_single_streams_render(rng):
     lanes = 5
     actions = rng.integers(0, 8, (lanes, DRUM_LOOP.steps))

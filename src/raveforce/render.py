@@ -285,6 +285,7 @@ class StreamRenderer:
             # A chunk's gap absorbs OffsetOut's leftovers, and every episode starts in the same
             # phase of scsynth's chunks, so the same actions always give the same samples.
             self._origin = position + self.chunk
+        self._next_node = 1000  # every node of the last episode is freed first: ids count again (int32 in OSC)
         self._step = 0
         self._pending = []
         self._shared = []
