@@ -284,6 +284,29 @@ def test_one_shot_buffers_are_loaded_without_their_silence_and_render_the_same(t
         assert np.array_equal(render_episode(trimmed, notes), reference)  # == : a zero's sign may differ
 
 
+@pytest.mark.parametrize("one_shot", [False, True])
+def test_a_missing_or_unreadable_buffer_is_an_error_naming_it(tmp_path, one_shot):
+    """scsynth plays a buffer it cannot read as silence, without a word: the renderers say which
+    file, before scsynth starts."""
+    from raveforce.env import RaveForceEnv
+    from raveforce.errors import ArgumentError
+
+    from conftest import scsynth_children
+
+    (tmp_path / "notes.wav").write_text("not a sound file")
+    for bad, message in ((tmp_path / "missing.wav", "does not exist"), (tmp_path / "notes.wav", "is not a sound file")):
+        task = dataclasses.replace(DRUM_LOOP, buffers=(DRUM_LOOP.buffers[0], bad, DRUM_LOOP.buffers[2]), one_shot_buffers=one_shot)
+        for renderer in ("stream", "nrt"):
+            env = RaveForceEnv(task, renderer=renderer)
+            try:
+                with pytest.raises(ArgumentError, match=rf"task 'DrumLoop': buffers\[1\] '{bad}' {message}"):
+                    env.reset()
+                    env.step(2)  # the NRT renderer starts scsynth at a step
+                assert scsynth_children() == []
+            finally:
+                env.close()
+
+
 @pytest.mark.parametrize("lanes", [1, 3])
 def test_actions_with_no_notes_render_silence(lanes):
     """Steps off scsynth's chunks with no candidate notes at all (every action a rest)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from raveforce.errors import TargetError
+from raveforce.errors import ArgumentError, TargetError
 
 
 def load_target(target, *, sample_rate: int, length: int) -> np.ndarray:
@@ -78,6 +78,17 @@ def read_sound(path: str | os.PathLike) -> tuple[np.ndarray, int]:
 
 
 ONE_SHOT_MARGIN = 4  # zero frames kept after the last sound: PlayBuf's cubic interpolation reads 2 ahead
+
+
+def check_sound_file(path: str | os.PathLike, what: str) -> None:
+    """ArgumentError naming `what` and `path` unless libsndfile (as scsynth) can read it: scsynth
+    itself plays a missing or unreadable buffer as silence, without a word."""
+    if not Path(path).is_file():
+        raise ArgumentError(f"{what} {str(path)!r} does not exist or is not a file")
+    try:
+        soundfile.info(str(path))
+    except (OSError, RuntimeError) as exc:  # soundfile's LibsndfileError is a RuntimeError
+        raise ArgumentError(f"{what} {str(path)!r} is not a sound file libsndfile can read ({exc})") from None
 
 
 def sounding_frames(path: str | os.PathLike) -> int:

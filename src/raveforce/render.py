@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from raveforce import osc
-from raveforce.audio import sounding_frames
+from raveforce.audio import check_sound_file, sounding_frames
 from raveforce.errors import ArgumentError, ScsynthError
 from raveforce.scsynth import BlockClock, ScsynthStream, find_scsynth, render_nrt
 from raveforce.task import Note, Task
@@ -35,6 +35,7 @@ def setup_messages(task: Task) -> list[bytes]:
     """Load the task's SynthDefs and sound files and make the group its notes play in."""
     messages = [osc.message("/d_recv", d) for d in task.compiled_synthdefs()]
     for i, path in enumerate(task.buffers):
+        check_sound_file(path, f"task {task.name!r}: buffers[{i}]")
         frames = (0, sounding_frames(path)) if task.one_shot_buffers else ()  # from frame 0; else the whole file
         messages.append(osc.message("/b_allocRead", i, str(path), *frames))
     messages.append(osc.message("/g_new", MAIN_GROUP, 0, 0))
@@ -260,6 +261,7 @@ class StreamRenderer:
         # Every lane may hold every note it started in one episode, plus the candidates.
         most_notes = max((len(o) for o in getattr(self.task.actions, "options", ((None,),))), default=1)
         nodes = 64 + 2 * len(self._candidates) + self.lanes * (self.task.steps * max(1, most_notes) + len(self._candidates) + 8)
+        setup = setup_messages(self.task)  # its errors before scsynth starts
         self._stream = ScsynthStream(
             sample_rate=self.task.sample_rate,
             channels=self.channels,
@@ -268,7 +270,7 @@ class StreamRenderer:
             timeout=self.timeout,
             max_nodes=nodes,
         )
-        self._stream.send(0, setup_messages(self.task))
+        self._stream.send(0, setup)
         # Render one silent chunk now, so reset() returns with scsynth started and its setup done.
         self._stream.render(self.chunk)
         self._origin = self.chunk
