@@ -82,7 +82,7 @@ def test_solve_with_a_target_file(tmp_path, raveforce_cli):
 @pytest.mark.heavy
 def test_figures_write_png_and_csv(tmp_path, raveforce_cli):
     out = tmp_path / "figures"
-    for args, rows in ((("5", "--random", "3"), 4 * 4 * 16), (("6", "--points", "64"), 4 * 64), (("7", "--episodes", "2"), 2 * 2 * 17)):
+    for args, rows in ((("5", "--random", "3"), 4 * 4 * 16), (("6", "--points", "64"), 4 * 64), (("7", "--episodes", "1"), 2 * 1 * 17)):
         done = raveforce_cli("figure", *args, "--out", out)
         assert done.returncode == 0, done.stderr
         n = args[0]
