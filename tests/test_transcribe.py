@@ -180,7 +180,7 @@ def test_train_drum_transcribe_writes_curve_and_policy(tmp_path):
 
     out, board = tmp_path / "run", tmp_path / "tb"
     tensorboard = ["--tensorboard", str(board)] if importlib.util.find_spec("tensorboard") else []
-    assert main(["train", "drum-transcribe", "--algo", "ppo", "--steps", "256", "--envs", "8", "--dev-size", "50", "--out", str(out), *tensorboard]) == 0
+    assert main(["train", "drum-transcribe", "--algo", "ppo", "--steps", "256", "--envs", "8", "--dev-size", "16", "--out", str(out), *tensorboard]) == 0
     assert not tensorboard or list(board.rglob("events.out.tfevents.*"))
     rows = (out / "curve.csv").read_text().splitlines()
     assert rows[0].startswith("env_steps,") and len(rows) >= 3  # a header, the untrained policy and the end
@@ -188,8 +188,8 @@ def test_train_drum_transcribe_writes_curve_and_policy(tmp_path):
     policy = transcriber.load(out / "policy.npz")
     assert policy.meta["algo"] == "ppo" and policy.meta["env_steps"] >= 256
     result = json.loads((out / "result.json").read_text())
-    assert 0 <= result["dev"]["hit_accuracy"] <= 1 and result["dev_size"] == 50
-    assert "a fixed dev set of 50 patterns" in (out / "index.html").read_text()
+    assert 0 <= result["dev"]["hit_accuracy"] <= 1 and result["dev_size"] == 16
+    assert "a fixed dev set of 16 patterns" in (out / "index.html").read_text()
 
 
 def test_spectral_peak_kick_finds_the_frequency():
