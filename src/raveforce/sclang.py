@@ -512,7 +512,12 @@ def serve(file: str | os.PathLike, *, port: int | None = None, sclang: str | Non
     def interrupted(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupted)
+    stops = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and os.getsid(0) == os.getpid():
+        # Started by a shell as a background job (SIGINT ignored) in a session of its own, which
+        # no terminal's Ctrl-C reaches: a SIGINT is then sent on purpose (BackgroundServer.stop).
+        stops.append(signal.SIGINT)
+    previous = {sig: signal.signal(sig, interrupted) for sig in stops}
     startup: list[str] = []  # class-library chatter, shown only if sclang fails before the file runs
     started = False
     try:
@@ -542,7 +547,8 @@ def serve(file: str | os.PathLike, *, port: int | None = None, sclang: str | Non
         print("raveforce sclang: stopping sclang", file=out, flush=True)
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         finalizer()
 
 
