@@ -303,6 +303,17 @@ def test_launcher_stops_cleanly(tmp_path, sig):
     assert session_processes(served.sclang_pid) == []
 
 
+def test_a_launcher_killed_before_its_cleanup_leaves_no_sclang(tmp_path):
+    """sclang runs in a session of its own; a launcher killed by a signal it does not handle
+    (here SIGUSR1; after stop()'s 15 s, SIGKILL) cannot stop it: BackgroundServer.stop() does."""
+    file = tmp_path / "t.scd"
+    file.write_text(TASKS_SCD)
+    server = BackgroundServer(file)
+    assert session_processes(server.sclang_pid, wait=0) != []
+    assert server.stop(signal.SIGUSR1) == -signal.SIGUSR1
+    assert session_processes(server.sclang_pid) == []
+
+
 def test_launcher_refuses_a_busy_port(tasks, tmp_path):
     file = tmp_path / "t.scd"
     file.write_text(TASKS_SCD)

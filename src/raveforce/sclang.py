@@ -38,6 +38,7 @@ the request was too malformed to carry one).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -469,7 +470,8 @@ class BackgroundServer:
         self._ready.set()
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Signal the launcher (SIGKILL to its group after 15 s); its exit code."""
+        """Signal the launcher (after 15 s, SIGKILL to its group); its exit code. A launcher killed
+        by a signal before its cleanup takes sclang's session with it."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:
@@ -478,6 +480,9 @@ class BackgroundServer:
             if self.process.poll() is None:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+            if self.process.returncode < 0:  # killed by a signal before its cleanup: sclang, in a
+                with contextlib.suppress(AttributeError, ProcessLookupError):  # session of its own, lives on
+                    os.killpg(self.sclang_pid, signal.SIGKILL)
             self.leftovers = os.listdir(self.tmpdir) if os.path.isdir(self.tmpdir) else []
             shutil.rmtree(self.tmpdir, ignore_errors=True)
         return code
