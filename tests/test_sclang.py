@@ -290,7 +290,7 @@ def test_launcher_surfaces_sclang_errors(tmp_path, code, messages):
         assert message in done.stdout
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])  # SIGHUP: its terminal closed
 def test_launcher_stops_cleanly(tmp_path, sig):
     file = tmp_path / "t.scd"
     file.write_text(TASKS_SCD)

@@ -489,7 +489,8 @@ class BackgroundServer:
 
 
 def serve(file: str | os.PathLike, *, port: int | None = None, sclang: str | None = None, quark: str | None = None, out=None) -> int:
-    """Run FILE.scd in headless sclang with the quark on its include path until Ctrl-C/SIGTERM.
+    """Run FILE.scd in headless sclang with the quark on its include path until Ctrl-C, SIGTERM or
+    SIGHUP (sclang runs in a session of its own: it is stopped with the launcher).
 
     Prints sclang's output (its errors included) and returns sclang's exit code, 1 when FILE
     fails to compile, raises or starts no task, 0 when stopped by a signal.
@@ -518,6 +519,8 @@ def serve(file: str | os.PathLike, *, port: int | None = None, sclang: str | Non
         raise KeyboardInterrupt
 
     stops = [signal.SIGTERM]
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # its terminal closed (not under nohup)
+        stops.append(signal.SIGHUP)
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN and os.getsid(0) == os.getpid():
         # Started by a shell as a background job (SIGINT ignored) in a session of its own, which
         # no terminal's Ctrl-C reaches: a SIGINT is then sent on purpose (BackgroundServer.stop).
