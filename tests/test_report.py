@@ -102,6 +102,27 @@ def test_record_episode_audio_writes_every_nth_episode(tmp_path):
     assert not scsynth_children()
 
 
+def test_log_mel_computes_only_changed_frames_and_equals_a_fresh_wrapper(rng):
+    """Each call computes again the frames whose samples changed since its slot's last call: the
+    values of a wrapper that never saw the audio, through steps, a change far back, a whole new
+    episode, an unchanged call and a reset, with another slot's calls in between."""
+    base = gym.make("raveforce/DrumLoop-v0")
+    kept, x = LogMelObservation(base), np.zeros(88200, np.float32)
+    try:
+        for lo, hi in [(0, 5512), (5512, 11025), (11025, 16537), (100, 200), (0, 88200), (0, 0)]:
+            x[lo:hi] = rng.standard_normal(hi - lo)
+            other = rng.standard_normal(88200).astype(np.float32)
+            for slot, audio in ((None, x), (3, other)):
+                assert np.array_equal(kept.log_mel(audio, slot=slot), LogMelObservation(base).log_mel(audio))
+        x[:] = 0.0  # a reset
+        out = kept.log_mel(x)
+        assert not out.any()
+        out[:] = 5.0  # the caller's copy
+        assert not kept.log_mel(x).any()
+    finally:
+        base.close()
+
+
 def test_log_mel_and_step_observations():
     env = AppendStep(LogMelObservation(gym.make("raveforce/DrumLoop-v0"), n_mels=32))
     try:

@@ -51,21 +51,39 @@ class LogMelObservation(gym.ObservationWrapper):
         self.frames = 1 + (samples - n_fft) // hop
         self.window = np.hanning(n_fft).astype(np.float32)
         self.filters = mel_filterbank(rate, n_fft, n_mels)
+        self._last: dict = {}  # slot -> (audio, (frames, n_mels) values) of its last call
         box = spaces.Box(0.0, np.inf, (self.frames * n_mels,), dtype=np.float32)
         self.observation_space = spaces.Dict({key: box for key in space.spaces}) if isinstance(space, spaces.Dict) else box
 
-    def observation(self, observation):
+    def observation(self, observation, slot=None):
         if isinstance(observation, dict):
-            return {key: self.log_mel(value) for key, value in observation.items()}
-        return self.log_mel(observation)
+            return {key: self.log_mel(value, slot=(slot, key)) for key, value in observation.items()}
+        return self.log_mel(observation, slot=slot)
 
-    def log_mel(self, audio: np.ndarray) -> np.ndarray:
-        """float32 (frames * n_mels,) of float (samples,) audio."""
-        x = np.asarray(audio, np.float32)
-        frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft)[:: self.hop][: self.frames]
-        power = np.abs(np.fft.rfft(frames * self.window, axis=1)) ** 2 / self.n_fft
-        db = 10.0 * np.log10(np.maximum(power @ self.filters.T, 1e-12))
-        return np.maximum(0.0, 1.0 - db / self.floor_db).astype(np.float32).ravel()
+    def log_mel(self, audio: np.ndarray, slot=None) -> np.ndarray:
+        """float32 (frames * n_mels,) of float (samples,) audio.
+
+        The audio and frames of the last call with the same `slot` (any hashable: a sub-env's
+        index, a Dict key) are kept, and only the frames whose samples changed are computed again:
+        an episode's observation changes only where the new step's samples land."""
+        x = np.array(audio, np.float32)  # a copy: kept for the next call
+        last, values = self._last.get(slot, (None, None))
+        if last is None or last.shape != x.shape:
+            values, rows = np.empty((self.frames, len(self.filters)), np.float32), range(self.frames)
+        else:
+            changed = np.flatnonzero(x != last)
+            if len(changed) == 0:
+                rows = range(0)
+            else:  # frames k with k * hop + n_fft > first changed sample and k * hop <= the last
+                first = max(0, -(-(int(changed[0]) - self.n_fft + 1) // self.hop))
+                rows = range(first, min(self.frames, int(changed[-1]) // self.hop + 1))
+        if len(rows):
+            frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft)[rows.start * self.hop :: self.hop][: len(rows)]
+            power = np.abs(np.fft.rfft(frames * self.window, axis=1)) ** 2 / self.n_fft
+            for k, p in zip(rows, power):  # a row at a time: a product's rounding depends on its row count
+                values[k] = np.maximum(0.0, 1.0 - 10.0 * np.log10(np.maximum(p @ self.filters.T, 1e-12)) / self.floor_db)
+        self._last[slot] = (x, values)
+        return values.ravel().copy()
 
 
 class AppendStep(gym.Wrapper):

@@ -112,7 +112,7 @@ class VectorLogMelObservation(gym.vector.VectorObservationWrapper):
     def observations(self, observations: np.ndarray) -> np.ndarray:
         one_hot = np.zeros(self._steps, np.float32)
         one_hot[min(self._k, self._steps - 1)] = 1.0
-        mels = np.stack([self._log_mel.observation(row) for row in observations])
+        mels = np.stack([self._log_mel.observation(row, slot=i) for i, row in enumerate(observations)])
         return np.concatenate([mels, np.broadcast_to(one_hot, (len(mels), self._steps))], axis=1)
 
 
