@@ -48,8 +48,13 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}; {now:%Y-%m-%d %H:%M} UTC{load}"
 
 
-def steps_per_second(env_id: str, *, reward: str, renderer: str, episodes: int, seed: int = 0) -> float:
+def steps_per_second(env_id: str, *, reward: str, renderer: str, episodes: int, seed: int = 0, wrapped: bool = False) -> float:
+    """wrapped: with the training wrappers (`AppendStep(LogMelObservation(env))`, as `raveforce train`)."""
     env = gym.make(env_id, reward=reward, renderer=renderer)
+    if wrapped:
+        from raveforce.wrappers import AppendStep, LogMelObservation
+
+        env = AppendStep(LogMelObservation(env))
     rng = np.random.default_rng(seed)
     env.action_space.seed(seed)
     actions = [[env.action_space.sample() for _ in range(env.unwrapped.task.steps)] for _ in range(episodes)]
@@ -93,6 +98,10 @@ def main() -> None:
             ours = steps_per_second(env_id, reward=reward, renderer="stream", episodes=args.episodes * (1 if "Drum" in env_id else 16))
             paper = steps_per_second(env_id, reward=reward, renderer="nrt", episodes=args.paper_episodes * (1 if "Drum" in env_id else 16))
             print(f"| {env_id} | {reward} | {ours:,.0f} | {paper:,.1f} | {ours / paper:,.0f}x |", flush=True)
+    env_id = "raveforce/DrumLoop-v0"  # what an agent trains on: log-mel frames and the step
+    ours = steps_per_second(env_id, reward="mse", renderer="stream", episodes=args.episodes, wrapped=True)
+    paper = steps_per_second(env_id, reward="mse", renderer="nrt", episodes=args.paper_episodes, wrapped=True)
+    print(f"| {env_id}, training wrappers | mse | {ours:,.0f} | {paper:,.1f} | {ours / paper:,.0f}x |", flush=True)
     print()
     for env_id in ("raveforce/DrumLoop-v0", "raveforce/KickFrequency-v0"):
         print(f"gym.make + first reset, {env_id}: {make_and_reset_seconds(env_id) * 1000:.0f} ms (best of 3, raveforce imported)")
