@@ -119,6 +119,8 @@ def test_log_mel_computes_only_changed_frames_and_equals_a_fresh_wrapper(rng):
         assert not out.any()
         out[:] = 5.0  # the caller's copy
         assert not kept.log_mel(x).any()
+        with pytest.raises(ValueError, match=r"audio of shape \(88199,\); this wrapper's observations are \(88200,\)"):
+            kept.log_mel(x[1:])
     finally:
         base.close()
 

@@ -47,7 +47,7 @@ class LogMelObservation(gym.ObservationWrapper):
         if samples < n_fft:
             raise ValueError(f"observations of {samples} samples are shorter than n_fft={n_fft}")
         rate = env.unwrapped.task.sample_rate
-        self.n_fft, self.hop, self.floor_db = n_fft, hop, floor_db
+        self.samples, self.n_fft, self.hop, self.floor_db = samples, n_fft, hop, floor_db
         self.frames = 1 + (samples - n_fft) // hop
         self.window = np.hanning(n_fft).astype(np.float32)
         self.filters = mel_filterbank(rate, n_fft, n_mels)
@@ -67,8 +67,10 @@ class LogMelObservation(gym.ObservationWrapper):
         index, a Dict key) are kept, and only the frames whose samples changed are computed again:
         an episode's observation changes only where the new step's samples land."""
         x = np.array(audio, np.float32)  # a copy: kept for the next call
+        if x.shape != (self.samples,):
+            raise ValueError(f"audio of shape {x.shape}; this wrapper's observations are ({self.samples},) samples")
         last, values = self._last.get(slot, (None, None))
-        if last is None or last.shape != x.shape:
+        if last is None:
             values, rows = np.empty((self.frames, len(self.filters)), np.float32), range(self.frames)
         else:
             changed = np.flatnonzero(x != last)
