@@ -82,13 +82,25 @@ ONE_SHOT_MARGIN = 4  # zero frames kept after the last sound: PlayBuf's cubic in
 
 def check_sound_file(path: str | os.PathLike, what: str) -> None:
     """ArgumentError naming `what` and `path` unless libsndfile (as scsynth) can read it: scsynth
-    itself plays a missing or unreadable buffer as silence, without a word."""
-    if not Path(path).is_file():
+    itself plays a missing or unreadable buffer as silence, without a word. A file read once is
+    not opened again until it changes (every NRT render checks its task's buffers)."""
+    path = Path(path)
+    if not path.is_file():
         raise ArgumentError(f"{what} {str(path)!r} does not exist or is not a file")
+    stat = path.stat()
+    error = _libsndfile_error(path, stat.st_mtime_ns, stat.st_size)
+    if error is not None:
+        raise ArgumentError(f"{what} {str(path)!r} is not a sound file libsndfile can read ({error})")
+
+
+@functools.lru_cache(maxsize=64)
+def _libsndfile_error(path: Path, mtime_ns: int, size: int) -> str | None:
     try:
-        soundfile.info(str(path))
+        with _quiet_decoder():  # as _read: the error says what went wrong
+            soundfile.info(str(path))
     except (OSError, RuntimeError) as exc:  # soundfile's LibsndfileError is a RuntimeError
-        raise ArgumentError(f"{what} {str(path)!r} is not a sound file libsndfile can read ({exc})") from None
+        return str(exc)
+    return None
 
 
 def sounding_frames(path: str | os.PathLike) -> int:
