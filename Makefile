@@ -37,12 +37,15 @@ demo: install
 	$(PY) -m raveforce solve drum-loop --out out/demo
 
 # Two pytest workers (pytest-xdist; each starts its own scsynths and sclangs), the 15 slowest tests listed.
+# Python's bytecode cache on, whatever the environment says: without it every test worker, CLI
+# subprocess and the wheel test's fresh venv compile again each module they import (~3 s of each
+# worker's collection, ~0.25 s of each subprocess that imports raveforce).
 # One BLAS and OpenMP thread per worker: with two workers on two cores, OpenBLAS's threads on the
 # rewards' small products wait for each other (hits' 22x513 @ 513x64: 0.25 ms alone, 1-5 ms contended).
 TEST_WORKERS ?= 2
 
 test: install
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 bench: install
 	$(PY) benchmarks/bench_env.py
