@@ -294,7 +294,13 @@ def test_launcher_surfaces_sclang_errors(tmp_path, code, messages):
 def test_launcher_stops_cleanly(tmp_path, sig):
     file = tmp_path / "t.scd"
     file.write_text(TASKS_SCD)
-    served = Served(file)
+    # The launcher as a terminal starts it, SIGHUP at its default: under `nohup make test` it would
+    # inherit SIGHUP ignored, and then (by design, as nohup asks) not stop on it.
+    hup = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        served = Served(file)
+    finally:
+        signal.signal(signal.SIGHUP, hup)
     with contextlib.closing(SCLangEnv("sine", port=served.port, mode="sclang", target=str(KICK))) as env:
         env.reset(seed=0)
         env.step(np.array([0.5], dtype=np.float32))  # leaves a render file in sclang's temp dir
