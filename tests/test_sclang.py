@@ -300,7 +300,7 @@ def test_launcher_stops_cleanly(tmp_path, sig):
     try:
         served = Served(file)
     finally:
-        signal.signal(signal.SIGHUP, hup)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL if hup is None else hup)  # None: set outside Python
     with contextlib.closing(SCLangEnv("sine", port=served.port, mode="sclang", target=str(KICK))) as env:
         env.reset(seed=0)
         env.step(np.array([0.5], dtype=np.float32))  # leaves a render file in sclang's temp dir
