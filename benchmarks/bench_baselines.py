@@ -10,7 +10,7 @@ per run. Success: final distance <= 0.1 % of the median distance of 64 uniformly
 The distance of silence is printed for scale (under STFT and MSE a kick imitation is often worse).
 Agents come from `raveforce.agents` (random_search, greedy, beam_search, sweep, actor_critic)
 plus `local_search` below for the 5-dimensional one-step tasks; PPO is stable-baselines3
-through `raveforce.train` (same settings for continuous tasks). Prints a Markdown table.
+through `raveforce.agents.sb3` (same settings for continuous tasks). Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import time
 import numpy as np
 
 from raveforce import agents, tasks
+from raveforce.app.progress import ProgressLine
 from raveforce.audio import load_target
-from raveforce.progress import ProgressLine
 from raveforce.rewards import make as make_criterion
-from raveforce.task import Task
+from raveforce.task import Choices, Controls, Task
 from raveforce.vector import RaveForceVectorEnv
 
 SUCCESS = 1e-3  # of the median distance of a random episode
@@ -89,11 +89,11 @@ def local_search(task: Task, *, budget: int = 1024, population: int = 32, sigma:
 
 def ppo(task: Task, *, steps: int, seed: int) -> tuple[float, int]:
     """(final reward of the trained policy's deterministic episode, env steps trained)."""
-    from raveforce import train
+    from raveforce.agents import sb3 as train
 
-    if isinstance(task.actions, tasks.Choices):
+    if isinstance(task.actions, Choices):
         return train.train("ppo", task=task, steps=steps, seed=seed).rewards[-1], steps
-    # raveforce.train.train plays discrete actions only: the same settings for a Box action.
+    # raveforce.agents.sb3.train plays discrete actions only: the same settings for a Box action.
     import stable_baselines3 as sb3
     import torch
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
@@ -115,7 +115,7 @@ def ppo(task: Task, *, steps: int, seed: int) -> tuple[float, int]:
 def search_agents(task: Task) -> dict:
     """{name: (run(seed) -> (final reward, env steps), True if deterministic)} for the task's kind."""
     one_step = task.steps == 1
-    continuous = isinstance(task.actions, tasks.Controls)
+    continuous = isinstance(task.actions, Controls)
     episodes = 1024 if one_step else 256
 
     def run(agent, **kwargs):

@@ -7,7 +7,7 @@
 
 Kit family (--only family): 100 kits per split (train / dev / held-out seeds of raveforce.kits),
 each playing a random pattern with its rendition; greedy search with every reward, beam search
-with DrumLoop's default (`hits`), and greedy on calibrated kits (raveforce.calibration) with the
+with DrumLoop's default (`hits`), and greedy on calibrated kits (raveforce.kits.calibration) with the
 default and onsets + 5 x multiscale; fraction of the 48 drum hits per pattern right. Then
 KickFrequency hill climbs toward 50 family kicks per split with `steady_ot` (KickFrequency's
 default). About 15 min on 2 idle cores; `--family-rewards` and `--phases` run parts of it.
@@ -45,13 +45,14 @@ import numpy as np
 from supriya import Envelope, synthdef
 from supriya.ugens import BPF, HPF, EnvGen, OffsetOut, RandSeed, SinOsc, WhiteNoise
 
-from raveforce import calibration, kits
+from raveforce import kits
 from raveforce import rewards as R
-from raveforce.calibration import action_shots, mixed_search
-from raveforce.landscape import render_lanes
-from raveforce.progress import ProgressLine
-from raveforce.render import note_message, render_episode, setup_messages
-from raveforce.scsynth import BlockClock, render_nrt
+from raveforce.app.landscape import render_lanes
+from raveforce.app.progress import ProgressLine
+from raveforce.kits import calibration
+from raveforce.kits.calibration import action_shots, mixed_search
+from raveforce.synth.render import note_message, render_episode, setup_messages
+from raveforce.synth.scsynth import BlockClock, render_nrt
 from raveforce.task import Choices, Note, Task
 from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
 

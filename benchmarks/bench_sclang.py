@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 
 import raveforce  # noqa: F401  (registers the envs)
-from raveforce.sclang import SCLangClient
+from raveforce.synth.sclang import SCLangClient
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "supercollider" / "RaveForce" / "examples" / "drum_loop.scd"
 

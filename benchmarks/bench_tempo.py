@@ -5,7 +5,7 @@ patterns drawn from a small drum grammar (kick on beat 1 and often 3, snare back
 4, hi-hats in 8ths, 16ths or off-beats, a few random extra hits), rendered by scsynth. The
 estimator's three settings (the tempo prior's width, the weight of onsets on beats, the onset
 envelope's top frequency) are chosen on the dev split (seeds 0-199); the held-out split (seeds
-1000-1199) is run once with the choice (which `raveforce.loops` has as its defaults).
+1000-1199) is run once with the choice (which `raveforce.app.loops` has as its defaults).
 
     python benchmarks/bench_tempo.py            # the dev sweep, then the held-out split
 """
@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from raveforce import loops
+from raveforce.app import loops
 from raveforce.env import RaveForceEnv
 from raveforce.tasks import DRUM_LOOP
 

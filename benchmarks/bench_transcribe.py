@@ -22,15 +22,16 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from raveforce import agents, transcriber
-from raveforce.train_transcribe import evaluate, hit_scores, split_patterns
+from raveforce import agents
 from raveforce.transcribe import (
     DRUM_TRANSCRIBE,
     DrumTranscribeEnv,
     draw_pattern,
     mix_pattern,
 )
-from raveforce.transcriber import NumpyPolicy, StepFeatures
+from raveforce.transcribe import policy as transcriber
+from raveforce.transcribe.policy import NumpyPolicy, StepFeatures
+from raveforce.transcribe.training import evaluate, hit_scores, split_patterns
 
 
 def supervised(n_patterns: int = 2048, *, epochs: int = 40, seed: int = 0, lanes: int = 64) -> NumpyPolicy:
@@ -81,14 +82,14 @@ def kick_rows(n: int = 200, lanes: int = 50) -> list[tuple]:
     """KickTranscribe on n held-out frequencies (env seeds 200000+): the share within 50 cents
     and targets/s, for the spectral-peak agent and random actions."""
     from raveforce.transcribe import KickTranscribeEnv
-    from raveforce.transcriber import SpectralPeakKick
+    from raveforce.transcribe.policy import SpectralPeakKick
 
     env = KickTranscribeEnv.make_vector(lanes, copy=False)
     control = env.task.actions.controls[0]
     rows = []
     try:
         rng = np.random.default_rng(0)
-        from raveforce import kick_transcriber
+        from raveforce.transcribe import kick_policy as kick_transcriber
 
         agents_ = {"spectral peak (one pass, not trained)": SpectralPeakKick(env.task).act,
                    "kick transcriber (imitation, one pass)": kick_transcriber.load().act,
@@ -155,7 +156,7 @@ def kit_rows(folder: str | None, n: int = 200) -> None:
     """Kit-family targets: the held-out patterns played on held-out kits of `raveforce.kits`
     (`split_kit_targets("held_out")`), and on the shipped kit, for the shipped policy and the
     policy of a `scripts/train_transcriber.py --kits train` run in `folder`."""
-    from raveforce.train_transcribe import split_kit_targets
+    from raveforce.transcribe.training import split_kit_targets
 
     kit_audio, kit_patterns = split_kit_targets("held_out", n)
     policies = {"shipped policy (shipped kit only)": transcriber.load()}

@@ -154,8 +154,8 @@ def soak(
     import gymnasium as gym
 
     import raveforce  # noqa: F401  (registers the envs)
+    from raveforce.synth.sclang import BackgroundServer
     from raveforce.tasks import DRUM_LOOP_PATTERN
-    from raveforce.sclang import BackgroundServer
 
     result = Result(kind)
     server = BackgroundServer(EXAMPLE) if kind.startswith("sclang") else None

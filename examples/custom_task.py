@@ -10,7 +10,7 @@ from supriya import Envelope, synthdef
 from supriya.ugens import RLPF, EnvGen, OffsetOut, Saw
 
 from raveforce import RaveForceEnv
-from raveforce.render import render_episode
+from raveforce.synth.render import render_episode
 from raveforce.task import Choices, Note, Task
 
 

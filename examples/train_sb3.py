@@ -11,8 +11,8 @@ import sys
 import numpy as np
 
 from raveforce import agents
+from raveforce.agents.sb3 import train
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
-from raveforce.train import train
 
 
 def main(steps: int = 4096) -> None:

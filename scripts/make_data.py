@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from raveforce.audio import write_wav
-from raveforce.instruments import KIT, PLAYED, render_kit_sound
+from raveforce.tasks.instruments import KIT, PLAYED, render_kit_sound
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "raveforce" / "data"
 SAMPLE_RATE = 44100
@@ -29,7 +29,7 @@ def main() -> None:
         path = write_wav(DATA / "kit" / f"{name}.wav", audio, SAMPLE_RATE)
         print(f"wrote {path.relative_to(DATA.parent)} (peak {abs(audio).max():.3f})")
 
-    from raveforce.render import render_episode  # the tasks read the SynthDefs written above
+    from raveforce.synth.render import render_episode  # the tasks read the SynthDefs written above
     from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
     notes = [DRUM_LOOP.actions.notes(a) for a in DRUM_LOOP_PATTERN]

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from raveforce.kick_transcriber import (
+from raveforce.app.progress import ProgressLine
+from raveforce.transcribe import KICK_TRANSCRIBE, KickTranscribeEnv
+from raveforce.transcribe.kick_policy import (
     POLICY_PATH,
     KickPolicy,
     LogFrequencySpectrum,
     windows,
 )
-from raveforce.progress import ProgressLine
-from raveforce.transcribe import KICK_TRANSCRIBE, KickTranscribeEnv
 
 LANES = 64
 

@@ -15,10 +15,10 @@ import argparse
 import shutil
 from pathlib import Path
 
-from raveforce.cli import write_curve_html
-from raveforce.progress import ProgressLine
-from raveforce.train_transcribe import train_transcriber
-from raveforce.transcriber import POLICY_PATH
+from raveforce.app.cli import write_curve_html
+from raveforce.app.progress import ProgressLine
+from raveforce.transcribe.policy import POLICY_PATH
+from raveforce.transcribe.training import train_transcriber
 
 STEPS = 26_240  # 410 vector steps of 64 envs
 

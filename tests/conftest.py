@@ -123,7 +123,7 @@ def raveforce_cli(capsys):
     script call): a `subprocess.CompletedProcess` with its exit code, stdout and stderr. A
     subprocess would pay ~1 s of imports (numpy, scipy, gymnasium, matplotlib) each time; the tests
     of the entry points themselves (the console script, a pipe closed early) still start one."""
-    from raveforce.__main__ import main
+    from raveforce.app.main import main
 
     def run(*args) -> subprocess.CompletedProcess:
         argv = [str(a) for a in args]

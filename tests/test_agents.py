@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import scsynth_children
 
 from raveforce import agents
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN, KICK_FREQUENCY
-
-from conftest import scsynth_children
 
 
 @pytest.mark.parametrize("reward", ["mfcc", "mse"])

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 import raveforce  # noqa: F401  (registers the envs)
-from raveforce import calibration, kits
+from raveforce import kits
 from raveforce import rewards as R
-from raveforce.__main__ import main
+from raveforce.app.landscape import render_lanes
+from raveforce.app.main import main
 from raveforce.errors import TargetError
-from raveforce.landscape import render_lanes
+from raveforce.kits import calibration
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
 PATTERN = [5, 0, 4, 2, 6, 0, 5, 0, 1, 4, 6, 0, 5, 4, 2, 4]

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from raveforce import instruments
-from raveforce.render import render_episode
-from raveforce.tasks import DATA, DRUM_LOOP, DRUM_LOOP_PATTERN
+from raveforce.synth.render import render_episode
+from raveforce.tasks import DATA, DRUM_LOOP, DRUM_LOOP_PATTERN, instruments
 
 
 @pytest.mark.parametrize("synth", instruments.PLAYED, ids=lambda s: s.name)

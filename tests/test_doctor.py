@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from raveforce.scsynth import INSTALL_HINT
+from raveforce.synth.scsynth import INSTALL_HINT
 
 
 def doctor(**env):

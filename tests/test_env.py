@@ -10,15 +10,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import soundfile
+from conftest import scsynth_children
 from gymnasium.utils.env_checker import check_env
 
 import raveforce
 from raveforce.env import RaveForceEnv
 from raveforce.errors import EpisodeError, InvalidActionError, ScsynthError, TargetError
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN, KICK_FREQUENCY
-
-from conftest import scsynth_children
-
 
 
 @pytest.fixture

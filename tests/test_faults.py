@@ -23,15 +23,15 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
-
-from raveforce import osc
-from raveforce.errors import EpisodeError, RaveForceError, SCLangError, SCLangTimeoutError, ScsynthError
-from raveforce.render import render_episode
-from raveforce.sclang import SCLangClient, SCLangEnv
-from raveforce.scsynth import find_scsynth
-from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
-
 from conftest import play, scsynth_children
+
+from raveforce.envs.sclang import SCLangEnv
+from raveforce.errors import EpisodeError, RaveForceError, SCLangError, SCLangTimeoutError, ScsynthError
+from raveforce.synth import osc
+from raveforce.synth.render import render_episode
+from raveforce.synth.sclang import SCLangClient
+from raveforce.synth.scsynth import find_scsynth
+from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
 HAVE_SCLANG = shutil.which("sclang") is not None
 needs_sclang = pytest.mark.skipif(not HAVE_SCLANG, reason="sclang is not installed")

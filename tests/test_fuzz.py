@@ -19,16 +19,16 @@ import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
 import soundfile
+from conftest import scsynth_children
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from raveforce import osc, rewards
+from raveforce import rewards
 from raveforce.env import RaveForceEnv
 from raveforce.errors import RaveForceError, TargetError
-from raveforce.render import render_episode
+from raveforce.synth import osc
+from raveforce.synth.render import render_episode
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
-
-from conftest import scsynth_children
 
 
 def fuzz(n: int):

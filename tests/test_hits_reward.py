@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from raveforce import kits, rewards
-from raveforce.calibration import mixed_search
-from raveforce.landscape import render_lanes
+from raveforce.app.landscape import render_lanes
+from raveforce.kits.calibration import mixed_search
 from raveforce.rewards import hits
 from raveforce.tasks import DRUM_LOOP
 

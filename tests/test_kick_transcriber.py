@@ -9,8 +9,8 @@ import shutil
 import numpy as np
 import pytest
 
-from raveforce import kick_transcriber
 from raveforce.transcribe import KickTranscribeEnv
+from raveforce.transcribe import kick_policy as kick_transcriber
 
 
 def test_shipped_policy_hits_dev_frequencies_within_50_cents_in_one_step():
@@ -48,7 +48,7 @@ def test_corrupt_missing_or_misshapen_kick_policy_file_is_named(tmp_path):
 
 
 def test_solve_kick_frequency_with_the_policy_is_one_env_step(tmp_path):
-    from raveforce.__main__ import main
+    from raveforce.app.main import main
 
     assert main(["solve", "kick-frequency", "--agent", "policy", "--out", str(tmp_path / "out")]) == 0
     result = json.loads((tmp_path / "out" / "result.json").read_text())

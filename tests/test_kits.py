@@ -5,7 +5,7 @@ import pytest
 
 from raveforce import kits
 from raveforce.errors import ArgumentError
-from raveforce.render import render_episode
+from raveforce.synth.render import render_episode
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
 

@@ -10,7 +10,7 @@ import pytest
 import soundfile
 import soxr
 
-from raveforce import loops
+from raveforce.app import loops
 from raveforce.env import RaveForceEnv
 from raveforce.midi import read_notes
 from raveforce.tasks import DRUM_LOOP

@@ -2,7 +2,7 @@ import struct
 
 import pytest
 
-from raveforce import osc
+from raveforce.synth import osc
 
 
 def test_message_round_trip():

@@ -2,7 +2,7 @@
 
 import io
 
-from raveforce.progress import ProgressLine
+from raveforce.app.progress import ProgressLine
 
 
 class Terminal(io.StringIO):

@@ -7,10 +7,10 @@ import pytest
 from supriya import synthdef
 from supriya.ugens import Line, OffsetOut
 
-from raveforce import osc
 from raveforce.errors import ScsynthError, ScsynthNotFoundError
-from raveforce.render import NRTRenderer, StreamRenderer, make_renderer, render_episode
-from raveforce.scsynth import BlockClock, ScsynthStream, find_scsynth, render_nrt
+from raveforce.synth import osc
+from raveforce.synth.render import NRTRenderer, StreamRenderer, make_renderer, render_episode
+from raveforce.synth.scsynth import BlockClock, ScsynthStream, find_scsynth, render_nrt
 from raveforce.task import Choices, Control, Controls, Note, Task
 from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
 
@@ -266,7 +266,7 @@ def test_one_shot_buffers_are_loaded_without_their_silence_and_render_the_same(t
     import soundfile
 
     from raveforce.audio import sounding_frames
-    from raveforce.render import setup_messages
+    from raveforce.synth.render import setup_messages
 
     kit = []
     for i, path in enumerate(DRUM_LOOP.buffers):
@@ -288,10 +288,10 @@ def test_one_shot_buffers_are_loaded_without_their_silence_and_render_the_same(t
 def test_a_missing_or_unreadable_buffer_is_an_error_naming_it(tmp_path, one_shot):
     """scsynth plays a buffer it cannot read as silence, without a word: the renderers say which
     file, before scsynth starts."""
+    from conftest import scsynth_children
+
     from raveforce.env import RaveForceEnv
     from raveforce.errors import ArgumentError
-
-    from conftest import scsynth_children
 
     (tmp_path / "notes.wav").write_text("not a sound file")
     for bad, message in ((tmp_path / "missing.wav", "does not exist"), (tmp_path / "notes.wav", "is not a sound file")):

@@ -9,12 +9,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import soundfile
+from conftest import scsynth_children
 
 import raveforce  # noqa: F401  (registers the environments)
 from raveforce.tasks import DRUM_LOOP_PATTERN
 from raveforce.wrappers import AppendStep, LogMelObservation, RecordEpisodeAudio
-
-from conftest import scsynth_children
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -25,7 +24,7 @@ def solved(tmp_path_factory):
     import contextlib
     import io
 
-    from raveforce.__main__ import main
+    from raveforce.app.main import main
 
     out = tmp_path_factory.mktemp("solve") / "greedy"
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:

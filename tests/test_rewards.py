@@ -316,7 +316,7 @@ def test_batch_distances_of_long_steps_equal_the_per_env_distances(name):
 def test_mfcc_frames_keep_the_bits_of_the_full_dct():
     """The single env's MFCC recomputes only the changed frames' DCT while the clip level stays:
     bit-identical to the whole product, through clip changes, where the BLAS check allows it."""
-    from raveforce import _features as F
+    from raveforce.rewards import features as F
 
     schedule = tuple((F.first_changed_frame(int(BOUNDARIES[k]), hop=F.HOP, n_fft=F.N_FFT), F.n_frames(int(BOUNDARIES[k + 1]), F.HOP)) for k in range(STEPS))
     reuse = F.dct_rows_reusable(schedule)
@@ -339,7 +339,7 @@ def test_mfcc_frames_keep_the_bits_of_the_full_dct():
 def test_batched_mfcc_frames_keep_the_bits_of_the_full_dct():
     """The vector env's MFCC: three rows' changed frames at once, rows on different clip levels
     and one row starting over mid-episode, each to the bit of its whole product."""
-    from raveforce import _features as F
+    from raveforce.rewards import features as F
 
     schedule = tuple((F.first_changed_frame(int(BOUNDARIES[k]), hop=F.HOP, n_fft=F.N_FFT), F.n_frames(int(BOUNDARIES[k + 1]), F.HOP)) for k in range(STEPS))
     if not F.dct_rows_reusable(schedule):
@@ -367,7 +367,7 @@ def test_batched_mfcc_frames_keep_the_bits_of_the_full_dct():
 def test_signal_frames_are_the_centred_sliding_windows():
     from numpy.lib.stride_tricks import sliding_window_view
 
-    from raveforce import _features as F
+    from raveforce.rewards import features as F
 
     rows = np.zeros((2, 1024 + 5000 + 1536))
     for data in (rows[1], rows[:, ::1][1, ::-1]):  # contiguous, and reversed (strided)
@@ -388,7 +388,7 @@ def test_fast_library_calls_give_the_public_calls_bits():
     dispatch (checked on probes at first use): equal to the public calls on other shapes too."""
     import scipy.fft
 
-    from raveforce import _features as F
+    from raveforce.rewards import features as F
 
     rng = np.random.default_rng(11)
     for shape in ((13, 2048), (1, 512), (3, 7, 1024), (45, 256)):

@@ -12,7 +12,7 @@ import pytest
 import scipy.stats
 
 from raveforce import rewards
-from raveforce.landscape import basin
+from raveforce.app.landscape import basin
 
 ROBUST = ("multiscale", "multiscale_log", "spectral_ot")
 SR = 44100

@@ -171,7 +171,7 @@ def test_cli_train_engine_rllib_starts_and_stops_a_ray_of_its_own(tmp_path, caps
     TestPPOOnOneLocalRay's shared Ray is shut down (collection order, one worker: xdist_group "ray")."""
     import ray
 
-    from raveforce.__main__ import main
+    from raveforce.app.main import main
 
     assert not ray.is_initialized()
     earlier = set(descendants(os.getpid()))
@@ -319,7 +319,7 @@ def test_without_ray_the_error_says_what_to_install():
 
     code = (
         "import sys; sys.modules['ray'] = None\n"  # as if ray were not installed
-        "from raveforce.__main__ import main\n"
+        "from raveforce.app.main import main\n"
         "sys.exit(main(['train', 'drum-loop', '--engine', 'rllib']))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

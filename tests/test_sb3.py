@@ -9,11 +9,11 @@ import pytest
 if importlib.util.find_spec("stable_baselines3") is None:  # not importorskip: torch's import (~2.5 s) waits for the tests
     pytest.skip("the sb3 extra is not installed (make install adds it)", allow_module_level=True)
 
-from raveforce import agents  # noqa: E402
-from raveforce.tasks import DRUM_LOOP  # noqa: E402
-from raveforce.train import make_env, train  # noqa: E402
-
 from conftest import scsynth_children  # noqa: E402
+
+from raveforce import agents  # noqa: E402
+from raveforce.agents.sb3 import make_env, train  # noqa: E402
+from raveforce.tasks import DRUM_LOOP  # noqa: E402
 
 
 def test_check_env_passes_on_the_wrapped_drum_loop():
@@ -46,7 +46,7 @@ def test_ppo_after_a_few_hundred_steps_beats_the_random_agent():
 @pytest.mark.heavy
 def test_train_command_writes_model_page_and_recorded_episodes(tmp_path):
     """In this process (torch and stable-baselines3 imported once): the command's main()."""
-    from raveforce.__main__ import main
+    from raveforce.app.main import main
 
     out = tmp_path / "dqn"
     assert main(["train", "drum-loop", "--algo", "dqn", "--steps", "320", "--record-every", "8", "--out", str(out)]) == 0

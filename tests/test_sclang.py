@@ -14,19 +14,19 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import play
 from gymnasium.utils.env_checker import check_env
 
 import raveforce
-from raveforce import osc
-from raveforce.envs import DrumLoopEnv
 from raveforce.env import RaveForceEnv
+from raveforce.envs import DrumLoopEnv
+from raveforce.envs.sclang import SCLangEnv
 from raveforce.errors import InvalidActionError, SCLangError, SCLangTimeoutError
-from raveforce.render import render_episode
-from raveforce.sclang import BackgroundServer, SCLangClient, SCLangEnv, free_udp_port
+from raveforce.synth import osc
+from raveforce.synth.render import render_episode
+from raveforce.synth.sclang import BackgroundServer, SCLangClient, free_udp_port
 from raveforce.task import Control, Controls, Note, Task
 from raveforce.tasks import DATA, DRUM_LOOP_PATTERN
-
-from conftest import play
 
 pytestmark = pytest.mark.skipif(shutil.which("sclang") is None, reason="sclang is not installed")
 

@@ -15,11 +15,10 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import scsynth_children
 
 import raveforce  # noqa: F401
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
-
-from conftest import scsynth_children
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import soak  # noqa: E402
@@ -54,7 +53,7 @@ N = 8
 
 def targets(n: int) -> list[tuple[np.ndarray, int]]:
     """n different targets: the drum loop's optimum, each with its steps rotated."""
-    from raveforce.render import render_episode
+    from raveforce.synth.render import render_episode
 
     out = []
     for i in range(n):

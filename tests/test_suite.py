@@ -8,9 +8,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import soundfile
+from conftest import scsynth_children
 
-from raveforce import instruments, tasks
-from raveforce.render import render_episode
+from raveforce import tasks
+from raveforce.synth.render import render_episode
+from raveforce.task import Note
 from raveforce.tasks import (
     BASS_LINE,
     BASS_LINE_PATTERN,
@@ -20,9 +22,8 @@ from raveforce.tasks import (
     KICK_MATCH_OPTIMUM,
     MELODY,
     MELODY_PATTERN,
+    instruments,
 )
-
-from conftest import scsynth_children
 
 BASS_ACTIONS = [tasks.bass_action(m) for m in BASS_LINE_PATTERN]
 MELODY_ACTIONS = [tasks.melody_action(m) for m in MELODY_PATTERN]
@@ -63,7 +64,7 @@ def test_shipped_target_is_a_one_shot_render_of_the_documented_optimum(env_id):
 
 def test_the_kit_kick_is_the_kick_synth_at_the_kits_parameters():
     assert instruments.KIT["kick"][0].name == "kit_kick"
-    exact = render_episode(KICK_MATCH, [(tasks.Note.of("kick", **tasks.KICK_MATCH_PARAMETERS),)])
+    exact = render_episode(KICK_MATCH, [(Note.of("kick", **tasks.KICK_MATCH_PARAMETERS),)])
     shipped, _ = soundfile.read(KICK_MATCH.target, dtype="float32")
     assert np.abs(shipped - exact).max() <= 1e-6
 

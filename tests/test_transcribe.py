@@ -12,11 +12,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import raveforce
-from raveforce import transcriber
 from raveforce.errors import ArgumentError, TargetError
-from raveforce.render import render_episode
-from raveforce.train_transcribe import hit_scores, split_patterns
+from raveforce.synth.render import render_episode
 from raveforce.transcribe import DRUM_TRANSCRIBE, KICK_TRANSCRIBE, mix_pattern
+from raveforce.transcribe import policy as transcriber
+from raveforce.transcribe.training import hit_scores, split_patterns
 from raveforce.wrappers import AppendStep, LogMelObservation
 
 IDS = ("raveforce/DrumTranscribe-v0", "raveforce/KickTranscribe-v0")
@@ -159,7 +159,7 @@ def test_shipped_policy_transcribes_the_shipped_loop_in_one_pass():
 
 
 def test_solve_with_the_policy_writes_env_steps(tmp_path):
-    from raveforce.__main__ import main
+    from raveforce.app.main import main
 
     assert main(["solve", "drum-loop", "--agent", "policy", "--out", str(tmp_path / "out")]) == 0
     result = json.loads((tmp_path / "out" / "result.json").read_text())
@@ -174,9 +174,9 @@ def test_transcribe_envs_are_registered():
 
 @pytest.mark.heavy
 def test_train_drum_transcribe_writes_curve_and_policy(tmp_path):
-    from raveforce.__main__ import main
-
     import importlib.util
+
+    from raveforce.app.main import main
 
     out, board = tmp_path / "run", tmp_path / "tb"
     tensorboard = ["--tensorboard", str(board)] if importlib.util.find_spec("tensorboard") else []
@@ -194,7 +194,7 @@ def test_train_drum_transcribe_writes_curve_and_policy(tmp_path):
 
 def test_spectral_peak_kick_finds_the_frequency():
     from raveforce.transcribe import KickTranscribeEnv
-    from raveforce.transcriber import SpectralPeakKick
+    from raveforce.transcribe.policy import SpectralPeakKick
 
     env = KickTranscribeEnv.make_vector(4)
     try:
@@ -342,7 +342,7 @@ def test_shipped_policy_transcribes_slower_tempos_and_refuses_too_fast_ones():
 
 def test_step_feature_wrappers_follow_the_episode_tempo():
     from raveforce.transcribe import DrumTranscribeEnv
-    from raveforce.transcriber import StepFeatureObservation, StepFeatures, VectorStepFeatures
+    from raveforce.transcribe.policy import StepFeatureObservation, StepFeatures, VectorStepFeatures
 
     env = StepFeatureObservation(gym.make("raveforce/DrumTranscribe-v0", bpm=(90, 120)))
     features = StepFeatures(DRUM_TRANSCRIBE)
@@ -369,7 +369,7 @@ def test_step_feature_wrappers_follow_the_episode_tempo():
 
 
 def test_evaluate_in_threads_and_on_kit_family_targets_gives_the_same_answers():
-    from raveforce.train_transcribe import evaluate, split_kit_targets
+    from raveforce.transcribe.training import evaluate, split_kit_targets
 
     policy, patterns = transcriber.load(), split_patterns("dev", 12)
     one, two = evaluate(policy.act, patterns, lanes=4), evaluate(policy.act, patterns, lanes=4, threads=2)

@@ -6,14 +6,13 @@ import threading
 import gymnasium as gym
 import numpy as np
 import pytest
+from conftest import scsynth_children
 
 import raveforce
 from raveforce import rewards
 from raveforce.errors import EpisodeError, InvalidActionError
 from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
 from raveforce.vector import RaveForceVectorEnv, SubEnvError
-
-from conftest import scsynth_children
 
 
 def single_episode(actions, **kwargs):

@@ -24,7 +24,7 @@ SCLANG_TASK = textwrap.dedent(
     import numpy as np
 
     import raveforce
-    from raveforce.sclang import BackgroundServer, find_quark
+    from raveforce.synth.sclang import BackgroundServer, find_quark
 
     quark = find_quark()
     assert Path(raveforce.__file__).parent / "quark" == quark, quark

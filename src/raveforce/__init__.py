@@ -31,7 +31,7 @@ ENVS = {
     "raveforce/FMTone-v0": "raveforce.envs:FMToneEnv",
     "raveforce/BassLine-v0": "raveforce.envs:BassLineEnv",
     "raveforce/Melody-v0": "raveforce.envs:MelodyEnv",
-    "raveforce/SCLang-v0": "raveforce.sclang:SCLangEnv",
+    "raveforce/SCLang-v0": "raveforce.envs.sclang:SCLangEnv",
     "raveforce/DrumTranscribe-v0": "raveforce.transcribe:DrumTranscribeEnv",
     "raveforce/KickTranscribe-v0": "raveforce.transcribe:KickTranscribeEnv",
 }
@@ -57,7 +57,7 @@ for _env_id, _entry_point in ENVS.items():
         vector = None if _env_id in SERVED else _vector_entry_point(_entry_point)
         gymnasium.register(_env_id, entry_point=_entry_point, vector_entry_point=vector)
 
-_LAZY = {"rewards", "tasks", "envs", "env", "task", "render", "scsynth", "audio", "osc", "sclang", "vector", "transcribe"}
+_LAZY = {"agents", "audio", "env", "envs", "kits", "midi", "rewards", "synth", "task", "tasks", "transcribe", "vector", "wrappers"}
 
 
 def __getattr__(name: str):

@@ -16,7 +16,7 @@ from gymnasium import spaces
 from raveforce import rewards
 from raveforce.audio import write_wav
 from raveforce.errors import ArgumentError, EpisodeError, RaveForceError, ScsynthError
-from raveforce.render import Renderer, make_renderer
+from raveforce.synth.render import Renderer, make_renderer
 from raveforce.task import Task, replace_options
 
 

@@ -126,9 +126,10 @@ def _pitch_hz(controls: dict[str, float], synth: str) -> float | None:
 
 def midi_notes(task: Task, steps: Sequence[Sequence[Note]], *, kit: Sequence[str] | None = None) -> list[MidiNote]:
     """The MidiNotes of an episode: `steps[k]` holds the notes step k played (a Choices option
-    or a Controls note). kit: the drum name of each buffer (default: the built-in kit's)."""
+    or a Controls note). kit: the drum name of each buffer (default: each buffer's file name,
+    kick.wav -> "kick", as the built-in kit's are named)."""
     if kit is None:
-        from raveforce.tasks import KIT as kit
+        kit = [Path(buffer).stem for buffer in task.buffers]
     defaults = _defaults(tuple(task.compiled_synthdefs()))
     ticks_per_second = task.bpm / 60.0 * TICKS_PER_BEAT
     step_ticks = [round(k * task.beats_per_step * TICKS_PER_BEAT) for k in range(len(steps) + 1)]

@@ -21,10 +21,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from raveforce import rewards
-from raveforce.env import check_reward_mode
-from raveforce.env import check_timeout
+from raveforce.env import check_reward_mode, check_timeout
 from raveforce.errors import ArgumentError, EpisodeError, InvalidActionError, RaveForceError, ScsynthError
-from raveforce.render import NRTRenderer, StreamRenderer
+from raveforce.synth.render import NRTRenderer, StreamRenderer
 from raveforce.task import Choices, Controls, Note, Task, replace_options
 
 

@@ -2,4 +2,6 @@
 
 - `raveforce.integrations.rllib` (`pip install -e '.[rllib]'`): RaveForce envs under Ray RLlib,
   one batched vector env (one scsynth) per env runner.
+
+May import anything in RaveForce; nothing in RaveForce imports it.
 """

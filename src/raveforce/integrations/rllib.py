@@ -28,7 +28,7 @@ sub-environment instead, each with its own scsynth: correct, but slower.
   as the stable-baselines3 path (log-mel frames and a one-hot of the step, 1392 values for the
   drum loop): small enough for RLlib's default MLP, which has 22.6 M weights on raw audio.
   The transcription envs (Dict(audio, target) observations) get `"features"` instead:
-  `raveforce.transcriber.StepFeatureObservation`, what the shipped transcriber sees.
+  `raveforce.transcribe.policy.StepFeatureObservation`, what the shipped transcriber sees.
 - `observation_options`: keyword arguments of `LogMelObservation` (`n_mels`, `n_fft`, `hop`, ...).
 
 A dead scsynth: the vector env raises `raveforce.vector.SubEnvError` (which sub-environments,
@@ -128,7 +128,7 @@ def wrap_observation(env, observation: str = "audio", **options):
         raise ValueError(f"observation={observation!r} is not one of {OBSERVATIONS}")
     space = getattr(env, "single_observation_space", env.observation_space)
     if isinstance(space, gym.spaces.Dict) or observation == "features":  # a transcription env: StepFeatures
-        from raveforce.transcriber import StepFeatureObservation, VectorStepFeatures
+        from raveforce.transcribe.policy import StepFeatureObservation, VectorStepFeatures
 
         return (VectorStepFeatures if isinstance(env, gym.vector.VectorEnv) else StepFeatureObservation)(env, **options)
     if isinstance(env, gym.vector.VectorEnv):
@@ -362,7 +362,7 @@ def write_curve(history: list[dict[str, Any]], out: str | os.PathLike, *, title:
         writer.writeheader()
         writer.writerows(history)
     try:
-        from raveforce.report import pyplot
+        from raveforce._optional import pyplot
 
         plt = pyplot()
     except ImportError:

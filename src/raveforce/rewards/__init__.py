@@ -23,7 +23,11 @@ above), ``robust`` (multi-resolution magnitudes, spectral optimal transport), ``
 (``steady_ot``: where a sound settles in log frequency), ``onsets`` (band
 onsets and levels with a time tolerance, for loops on other kits), ``hits`` (a drum-hit
 classifier trained on the kit family: which drums each step starts), ``combine``
-(weighted sums), ``batch`` (many criteria in a few numpy calls).
+(weighted sums), ``batch`` (many criteria in a few numpy calls), ``features`` (the exact
+numpy/scipy feature machinery they share: windows, mel and CQT bases, frame caches).
+
+May import: numpy and scipy; nothing of RaveForce outside this package (a reward is a pure
+function of the audio and the target).
 """
 
 from raveforce.rewards.base import (

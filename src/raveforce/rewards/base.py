@@ -12,12 +12,9 @@ import copy
 import math
 import numbers
 from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from raveforce.rewards.batch import _Batch
 
 RewardFn = Callable[[np.ndarray, np.ndarray, int], float]
 
@@ -139,8 +136,8 @@ class Criterion:
         raise NotImplementedError
 
     @classmethod
-    def _batch_update(cls, batch: _Batch, audio: np.ndarray, step: int, start: int, follows: np.ndarray) -> np.ndarray:
-        """(m,) distances of ``batch.criteria`` for rows of ``audio``; row i is incremental from
+    def _batch_update(cls, batch, audio: np.ndarray, step: int, start: int, follows: np.ndarray) -> np.ndarray:
+        """(m,) distances of ``batch.criteria`` (a ``rewards.batch._Batch``) for rows of ``audio``; row i is incremental from
         ``start`` if ``follows[i]``, else from scratch (classes with ``_batch_caches``)."""
         raise NotImplementedError
 

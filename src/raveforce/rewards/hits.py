@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from raveforce import _features as F
+from raveforce.rewards import features as F
 from raveforce.rewards.base import Criterion, register
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "models" / "hit_classifier.npz"

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import maximum_filter
 
-from raveforce import _features as F
+from raveforce.rewards import features as F
 from raveforce.rewards.base import Criterion, register
 
 ROUNDING_DB = 1e-3  # dB: feature differences below this are float rounding of a render (~6e-5 dB at the floor): 0

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from raveforce import _features as F
+from raveforce.rewards import features as F
 from raveforce.rewards.base import Criterion, _pair, _rate, register
 from raveforce.rewards.batch import _Batch, _write_signals
-
 
 # OpenBLAS runs a dot product on one thread below 10,000 elements and splits longer ones over its
 # threads, which changes the sum's rounding with the thread count (and waits on a busy machine);

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from raveforce import _features as F
+from raveforce.rewards import features as F
 from raveforce.rewards.base import Criterion, _variant, register
 from raveforce.rewards.robust import _Framewise
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from raveforce import rewards as R
-from raveforce.render import note_message, setup_messages
-from raveforce.report import pyplot
-from raveforce.scsynth import BlockClock, render_nrt
+from raveforce._optional import pyplot
+from raveforce.synth.render import note_message, setup_messages
+from raveforce.synth.scsynth import BlockClock, render_nrt
 from raveforce.task import Choices, Controls, Note, Task
 
 MAX_LANES = 128  # output channels per NRT render

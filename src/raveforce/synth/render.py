@@ -16,10 +16,10 @@ from typing import Protocol
 
 import numpy as np
 
-from raveforce import osc
 from raveforce.audio import check_sound_file, sounding_frames
 from raveforce.errors import ArgumentError, ScsynthError
-from raveforce.scsynth import BlockClock, ScsynthStream, find_scsynth, render_nrt
+from raveforce.synth import osc
+from raveforce.synth.scsynth import BlockClock, ScsynthStream, find_scsynth, render_nrt
 from raveforce.task import Note, Task
 
 MAIN_GROUP = 1

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from raveforce import osc
 from raveforce.errors import ArgumentError
-from raveforce.scsynth import BlockClock, render_nrt
+from raveforce.synth import osc
+from raveforce.synth.scsynth import BlockClock, render_nrt
 from raveforce.task import Choices, Note, Task
 from raveforce.tasks import DATA, DRUM_LOOP, KIT
 
@@ -266,4 +266,4 @@ def _s_new(note: Note, bus: int, rng: int) -> bytes:
     return osc.message("/s_new", *args)
 
 
-__all__ = ["SPLITS", "VOICES", "Kit", "Rendition", "draw", "kit_task", "render_kit", "render_loop", "render_loops", "render_notes", "split_seeds"]
+__all__ = ["MIX_RATES", "ROOM", "SHIPPED_VOICES", "SPLITS", "SYNTHS", "VOICES", "Kit", "Rendition", "draw", "kit_task", "render_kit", "render_loop", "render_loops", "render_notes", "shipped_like", "split_seeds", "synthdefs"]

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from raveforce import _features as F
 from raveforce import kits
 from raveforce.errors import TargetError
 from raveforce.rewards import Criterion
+from raveforce.rewards import features as F
 from raveforce.task import Task
 from raveforce.tasks import DRUM_LOOP
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from raveforce.task import Choices, Control, Controls, Note, Task
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 KIT = ("kick", "snare", "hat")  # buffer numbers 0, 1, 2; action bits 1, 2, 4
 DRUM_LOOP_PATTERN = (5, 0, 4, 0, 6, 0, 4, 1, 5, 0, 5, 0, 6, 0, 4, 2)  # the default target's actions
 
@@ -181,3 +181,6 @@ MELODY = Task(
 def melody_action(midi: int | None, *, low: int = MELODY_LOW) -> int:
     """The `melody_choices` action of MIDI note `midi` (None: rest)."""
     return 0 if midi is None else 1 + midi - low
+
+
+__all__ = ["BASS_CUTOFF", "BASS_HIGH", "BASS_LOW", "BASS_LINE", "BASS_LINE_PATTERN", "DATA", "DRUM_LOOP", "DRUM_LOOP_PATTERN", "FM_TONE", "FM_TONE_OPTIMUM", "FM_TONE_PARAMETERS", "KICK_FREQUENCY", "KICK_MATCH", "KICK_MATCH_OPTIMUM", "KICK_MATCH_PARAMETERS", "KIT", "MELODY", "MELODY_HIGH", "MELODY_LOW", "MELODY_PATTERN", "bass_action", "bass_choices", "drum_choices", "melody_action", "melody_choices", "midi_hz", "optimum"]

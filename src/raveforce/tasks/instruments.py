@@ -186,8 +186,8 @@ KIT = {"kick": (kit_kick, 0.5), "snare": (kit_snare, 0.3), "hat": (kit_hat, 0.1)
 
 def render_kit_sound(name: str, sample_rate: int = 44100):
     """float32 (n,): one drum of the kit, rendered by a fresh scsynth."""
-    from raveforce import osc
-    from raveforce.scsynth import BlockClock, render_nrt
+    from raveforce.synth import osc
+    from raveforce.synth.scsynth import BlockClock, render_nrt
 
     synth, seconds = KIT[name]
     score = [

@@ -47,7 +47,7 @@ def _version(executable: str) -> str:
 
 def check_scsynth() -> tuple[Check, str | None]:
     from raveforce.errors import ScsynthNotFoundError
-    from raveforce.scsynth import INSTALL_HINT, find_scsynth
+    from raveforce.synth.scsynth import INSTALL_HINT, find_scsynth
 
     try:
         exe = find_scsynth()
@@ -65,7 +65,7 @@ def plugin_dirs(scsynth: str) -> list[Path]:
 
 
 def check_plugins(scsynth: str | None) -> Check:
-    from raveforce.scsynth import INSTALL_HINT
+    from raveforce.synth.scsynth import INSTALL_HINT
 
     if scsynth is None:
         return Check("plugins", False, f"no scsynth; fix: {INSTALL_HINT}")
@@ -77,7 +77,7 @@ def check_plugins(scsynth: str | None) -> Check:
 
 def check_sclang() -> Check:
     from raveforce.errors import SCLangError
-    from raveforce.sclang import SCLANG_INSTALL_HINT, find_quark, find_sclang
+    from raveforce.synth.sclang import SCLANG_INSTALL_HINT, find_quark, find_sclang
 
     try:
         exe = find_sclang()
@@ -103,9 +103,9 @@ def check_extras() -> list[Check]:
 
 def check_render(scsynth: str | None) -> Check:
     """Render one second of a 440 Hz sine with a fresh scsynth; its wall time."""
-    from raveforce import osc
     from raveforce.errors import ScsynthError
-    from raveforce.scsynth import INSTALL_HINT, BlockClock, render_nrt
+    from raveforce.synth import osc
+    from raveforce.synth.scsynth import INSTALL_HINT, BlockClock, render_nrt
     from raveforce.tasks import KICK_FREQUENCY
 
     if scsynth is None:

@@ -1,7 +1,7 @@
 """The built-in environments: spec sheets for the built-in tasks (registered on `import raveforce`).
 
 The paper's two tasks (DrumLoop, KickFrequency) and the suite beyond it (KickMatch, FMTone,
-BassLine, Melody). Baseline scores of every task: BENCHMARKS.md, "Task suite baselines".
+BassLine, Melody). Baseline scores of every task: the docs, Benchmarks, "Task suite baselines".
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class DrumLoopEnv(RaveForceEnv):
     ## Arguments
     `target`, `reward`, `bpm`, `steps`, `render_mode`, `renderer`, `scsynth`, `timeout`
     (see `RaveForceEnv`). `calibrate=True`: before anything else, fit the agent's kit to the
-    target (`raveforce.calibration.calibrate`: each voice's sound and gain chosen among the kit
+    target (`raveforce.kits.calibration.calibrate`: each voice's sound and gain chosen among the kit
     family's, several seconds); the drums are then that kit's synths (`kits.kit_task`), and
     `env.unwrapped.calibration` holds the fit (`.summary()`: fitted parameters, time).
 
@@ -59,7 +59,7 @@ class DrumLoopEnv(RaveForceEnv):
         self.calibration = None
         if calibrate:
             from raveforce import kits
-            from raveforce.calibration import calibrate as fit_kit
+            from raveforce.kits.calibration import calibrate as fit_kit
 
             options = {k: v for k, v in kwargs.items() if k not in self._ENV_ARGUMENTS}
             base = replace_options(DRUM_LOOP, options) if options else DRUM_LOOP
@@ -108,7 +108,7 @@ class KickMatchEnv(RaveForceEnv):
 
     ## Action Space
     `Box(0, 1, (5,), float32)`, each dimension scaled exponentially into a control of the `kick`
-    synth (`raveforce.instruments.kick`): `freq` 20-200 Hz (where the sweep ends), `sweep`
+    synth (`raveforce.tasks.instruments.kick`): `freq` 20-200 Hz (where the sweep ends), `sweep`
     40-2000 Hz (where it starts), `sweep_time` 0.002-0.5 s, `attack` 0.0005-0.1 s, `decay`
     0.02-2 s. The pitch glides exponentially from `sweep` to 1.25 * `freq` in `sweep_time`, then
     to `freq` in 0.4 s; a percussive envelope (`attack`, `decay`) shapes the sine, and the kit's
@@ -146,7 +146,7 @@ class FMToneEnv(RaveForceEnv):
 
     ## Action Space
     `Box(0, 1, (5,), float32)`, scaled into the controls of the `fm` synth
-    (`raveforce.instruments.fm`, base frequency 220 Hz): `carrier` ratio 0.5-4 (exp),
+    (`raveforce.tasks.instruments.fm`, base frequency 220 Hz): `carrier` ratio 0.5-4 (exp),
     `modulator` ratio 0.25-8 (exp), modulation `index` 0-10 radians (lin), `attack` 0.001-0.1 s
     (exp), `decay` 0.05-2 s (exp). The tone is a sine at carrier * 220 Hz, phase-modulated by a
     sine at modulator * 220 Hz, under a percussive envelope.
@@ -181,7 +181,7 @@ class BassLineEnv(RaveForceEnv):
 
     ## Action Space
     `Discrete(25)`: 0 rests; action 1 + m - 28 plays MIDI note m from 28 (E1) to 51 (D#3) on the
-    `bass` synth (`raveforce.instruments.bass`: a saw through RLPF at 800 Hz, 1/Q 0.3, envelope
+    `bass` synth (`raveforce.tasks.instruments.bass`: a saw through RLPF at 800 Hz, 1/Q 0.3, envelope
     0.003 s attack, 0.2 s decay). A second, discrete dimension (the cutoff) is a task option:
     `actions=tasks.bass_choices(33, 50, cutoffs=(400.0, 800.0, 1600.0))` gives `Discrete(55)`,
     action 1 + (m - 33) * 3 + c (`tasks.bass_action(m, c, low=33, n_cutoffs=3)`); the default
@@ -217,7 +217,7 @@ class MelodyEnv(RaveForceEnv):
 
     ## Action Space
     `Discrete(25)`: 0 rests; action 1 + m - 60 plays MIDI note m from 60 (C4) to 83 (B5) on the
-    `voice` synth (`raveforce.instruments.voice`: a sine with 2nd and 3rd harmonics at 0.3 and
+    `voice` synth (`raveforce.tasks.instruments.voice`: a sine with 2nd and 3rd harmonics at 0.3 and
     0.1, envelope 0.01 s attack, 0.3 s decay; notes overlap the next steps).
 
     ## Observation Space

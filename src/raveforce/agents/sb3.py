@@ -1,6 +1,6 @@
 """Train stable-baselines3 agents on RaveForce tasks (needs the `sb3` extra).
 
-    from raveforce.train import train
+    from raveforce.agents.sb3 import train
     result = train("ppo", steps=2048, seed=0)     # the drum loop, log-mel observations
     result.actions, result.total_reward, result.episode_returns
 
@@ -16,18 +16,10 @@ from dataclasses import dataclass, field
 
 import gymnasium as gym
 
+from raveforce._optional import stable_baselines3
 from raveforce.task import Task
 
 ALGOS = ("ppo", "dqn")
-INSTALL_HINT = "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'"
-
-
-def _sb3():
-    try:
-        import stable_baselines3
-    except ImportError as exc:
-        raise ImportError(INSTALL_HINT) from exc
-    return stable_baselines3
 
 
 def make_env(task: Task, *, target=None, reward=None, record: str | os.PathLike | None = None, every: int = 10, **env_kwargs):
@@ -78,7 +70,7 @@ def train(
         raise ValueError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
     if not (isinstance(steps, int) and steps >= 1):
         raise ValueError(f"steps={steps!r} is not a whole number >= 1")
-    sb3 = _sb3()
+    sb3 = stable_baselines3()
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize

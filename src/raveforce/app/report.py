@@ -13,21 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from raveforce._optional import pyplot
 from raveforce.task import Choices, Task
-
-MATPLOTLIB_HINT = "matplotlib is not installed: pip install -e '.[plot]' (or pip install matplotlib)"
-
-
-def pyplot():
-    """matplotlib.pyplot with the file-only Agg backend (an ImportError with the install hint)."""
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise ImportError(MATPLOTLIB_HINT) from exc
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 1024, hop: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -228,4 +215,4 @@ def write_html(
     return path
 
 
-__all__ = ["note_label", "pyplot", "report_png", "silence_rewards", "spectrogram", "step_grid", "write_html"]
+__all__ = ["note_label", "report_png", "silence_rewards", "spectrogram", "step_grid", "write_html"]

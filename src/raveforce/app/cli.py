@@ -1,4 +1,4 @@
-"""The main-job subcommands of `raveforce`: solve, train, figure (wired in `raveforce.__main__`).
+"""The main-job subcommands of `raveforce`: solve, train, figure (wired in `raveforce.app.main`).
 
 Every command writes its files into a temporary directory next to `--out` and moves them into
 `--out` only when everything is written: a failure leaves nothing half-written behind.
@@ -86,7 +86,7 @@ class OutputDir:
 
 
 def _progress(label: str):
-    from raveforce.progress import ProgressLine
+    from raveforce.app.progress import ProgressLine
 
     return ProgressLine(label)
 
@@ -155,7 +155,7 @@ def fit_task_to_target(task, target_path: str | None, *, bpm=None, steps=None):
 
     estimated: dict = {}
     if "auto" in (bpm, steps):
-        from raveforce import loops
+        from raveforce.app import loops
         from raveforce.audio import read_sound
 
         if target_path is None:
@@ -231,7 +231,7 @@ def run_agent(agent: str, task, *, target, reward, seed: int, steps: int, progre
     if agent == "actor-critic":
         return agents.actor_critic(task, seed=seed, **common)
     if agent == "ppo":
-        from raveforce.train import train
+        from raveforce.agents.sb3 import train
 
         return train("ppo", task=task, steps=steps, seed=seed, target=target, reward=reward, progress=progress)
     if agent == "policy" and task.steps == 1:
@@ -244,8 +244,8 @@ def run_agent(agent: str, task, *, target, reward, seed: int, steps: int, progre
 def calibrated_task(task, target):
     """(the task played on a kit fitted to `target`, the Calibration), with progress printed."""
     from raveforce import kits
-    from raveforce.calibration import calibrate
-    from raveforce.progress import ProgressLine
+    from raveforce.app.progress import ProgressLine
+    from raveforce.kits.calibration import calibrate
 
     calibration = calibrate(task, target, progress=ProgressLine("calibrate"))
     fitted = ", ".join(f"{v} from {'the shipped kit' if s is None else f'kit {s}'}" for v, s in calibration.fitted.items())
@@ -256,7 +256,8 @@ def calibrated_task(task, target):
 def run_policy(task, *, target, reward, progress, policy_path=None):
     """The shipped transcriber's one episode (16 env steps, no search) as a Solution whose
     history holds the episode's "audio" and "target" (so nothing is rendered again)."""
-    from raveforce import agents, transcriber
+    from raveforce import agents
+    from raveforce.transcribe import policy as transcriber
 
     policy = transcriber.load(policy_path)
     target = target if target is not None else (task.load_target(), task.sample_rate)
@@ -269,7 +270,8 @@ def run_policy(task, *, target, reward, progress, policy_path=None):
 
 def run_kick_policy(task, *, target, reward, progress, policy_path=None):
     """The shipped kick transcriber's answer, played once (one env step, no search)."""
-    from raveforce import agents, kick_transcriber
+    from raveforce import agents
+    from raveforce.transcribe import kick_policy as kick_transcriber
 
     policy = kick_transcriber.load(policy_path)
     target_audio = task.load_target(target)
@@ -283,8 +285,8 @@ def run_kick_policy(task, *, target, reward, progress, policy_path=None):
 def cmd_solve(args) -> int:
     import raveforce.tasks
     from raveforce import agents
+    from raveforce.app.report import note_label, report_png, silence_rewards, write_html
     from raveforce.audio import write_wav
-    from raveforce.report import note_label, report_png, silence_rewards, write_html
 
     spec = TASKS[args.task]
     agent = args.agent or spec.default_agent
@@ -375,8 +377,8 @@ def env_steps(solution, training_steps: int, task) -> int:
 
 def cmd_train(args) -> int:
     from raveforce import agents
+    from raveforce.app.report import report_png, silence_rewards, write_html
     from raveforce.audio import write_wav
-    from raveforce.report import report_png, silence_rewards, write_html
     from raveforce.tasks import DRUM_LOOP
 
     if args.task not in TRAIN_TASKS:
@@ -386,7 +388,7 @@ def cmd_train(args) -> int:
     _check_reward(args.reward)
     _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
     _requires("stable_baselines3", "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'")
-    from raveforce.train import train
+    from raveforce.agents.sb3 import train
 
     task, estimated = fit_task_to_target(DRUM_LOOP, args.target, bpm=args.bpm, steps=args.task_steps)
     target = _load_target(args.target, task)
@@ -445,7 +447,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_figure(args) -> int:
-    from raveforce.figures import FIGURES
+    from raveforce.app.figures import FIGURES
 
     _requires("matplotlib", "matplotlib is not installed: pip install -e '.[plot]'")
     kwargs = {"5": {"random": args.random}, "6": {"points": args.points}, "7": {"episodes": args.episodes}}[args.number]
@@ -480,7 +482,7 @@ def add_train_options(p) -> None:
 def cmd_train_transcribe(args) -> int:
     """`raveforce train drum-transcribe`: one policy for every target (sb3 on the vector env);
     curve.csv, curve.png, policy.npz, model.zip, result.json and index.html in --out."""
-    from raveforce.train_transcribe import train_transcriber
+    from raveforce.transcribe.training import train_transcriber
 
     if args.out is None:
         raise UsageError("--out is required: the output directory")

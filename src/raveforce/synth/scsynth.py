@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from raveforce import osc
 from raveforce.errors import ScsynthError, ScsynthNotFoundError
+from raveforce.synth import osc
 
 INSTALL_HINT = "sudo apt-get install --no-install-recommends supercollider-server sc3-plugins-server"
 _PIPE_SIZE = 1 << 20

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from raveforce.report import pyplot
+from raveforce._optional import pyplot
 
 CRITERIA = ("mse", "mfcc", "stft", "cqt")
 Progress = Callable[[int, int, str], None]
@@ -78,7 +78,7 @@ def figure6(out: str | os.PathLike, *, points: int = 256, progress: Progress | N
     """Reward of the kick task against the sine's frequency (`points` actions evenly spread in
     [0, 1], 20-22000 Hz exponentially), one panel per criterion. Writes figure6.png and
     figure6.csv (criterion, action, frequency_hz, reward); returns the best frequency per criterion."""
-    from raveforce.landscape import sweep_continuous
+    from raveforce.app.landscape import sweep_continuous
     from raveforce.tasks import KICK_FREQUENCY
 
     out = Path(out)

@@ -1,6 +1,6 @@
 """Train one policy for every target: stable-baselines3 on `DrumTranscribe-v0`'s vector env.
 
-    from raveforce.train_transcribe import train_transcriber
+    from raveforce.transcribe.training import train_transcriber
     run = train_transcriber("ppo", steps=200_000, envs=64, out="out/tr")   # curve.csv, curve.png, policy.npz
 
 The policy sees `transcriber.StepFeatures` of the target and of the audio rendered so far; the
@@ -22,13 +22,14 @@ from pathlib import Path
 import numpy as np
 from gymnasium import spaces
 
+from raveforce._optional import stable_baselines3
 from raveforce.transcribe import (
     DRUM_TRANSCRIBE,
     DrumTranscribeEnv,
     draw_pattern,
     mix_patterns,
 )
-from raveforce.transcriber import NumpyPolicy, StepFeatures
+from raveforce.transcribe.policy import NumpyPolicy, StepFeatures
 
 SPLIT_SEEDS = {"dev": 100_000, "held_out": 200_000}  # pattern i of a split is drawn from default_rng(base + i)
 ALGOS = ("ppo", "dqn")
@@ -119,12 +120,6 @@ def evaluate(
             env.close()
     return {**hit_scores(predicted, patterns), "mean_return": float(returns.mean()), "env_steps": int(predicted.size),
             "targets_per_s": len(patterns) / seconds, "predicted": predicted}  # fmt: skip
-
-
-def _sb3():
-    from raveforce.train import _sb3
-
-    return _sb3()
 
 
 def sb3_vec_env(env, features: StepFeatures):
@@ -242,7 +237,7 @@ def train_transcriber(
     `kits=`); the dev set is then the dev patterns on dev kits (`split_kit_targets`)."""
     if algo not in ALGOS:
         raise ValueError(f"unknown algorithm {algo!r}; valid: {', '.join(ALGOS)}")
-    sb3 = _sb3()
+    sb3 = stable_baselines3()
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.vec_env import VecNormalize
@@ -330,7 +325,7 @@ def write_run(run: TranscriberRun, out: Path, *, model=None) -> None:
 
 def curve_png(rows: list[dict], path: Path, *, title: str = "", dev_size: int = 200) -> Path:
     """Mean return and dev per-hit accuracy against env steps."""
-    from raveforce.report import pyplot
+    from raveforce._optional import pyplot
 
     plt = pyplot()
     x = [r["env_steps"] for r in rows]

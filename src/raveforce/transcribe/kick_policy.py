@@ -1,7 +1,7 @@
 """The shipped kick transcriber: a small numpy model that hears a KickTranscribe-v0 target and
 answers its frequency in one pass (one env step).
 
-    from raveforce import kick_transcriber
+    from raveforce.transcribe import kick_policy as kick_transcriber
     policy = kick_transcriber.load()          # raveforce/data/policies/kick_transcriber.npz
     actions = policy.act(obs["audio"], obs["target"], 0)   # float32 (n, 1)
 
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from raveforce.task import Task
-from raveforce.transcriber import PolicyFileError, read_policy_file
+from raveforce.transcribe.policy import PolicyFileError, read_policy_file
 
-POLICY_PATH = Path(__file__).parent / "data" / "policies" / "kick_transcriber.npz"
+POLICY_PATH = Path(__file__).resolve().parents[1] / "data" / "policies" / "kick_transcriber.npz"
 FORMAT = "raveforce-kick-policy-1"
 
 

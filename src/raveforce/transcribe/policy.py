@@ -1,7 +1,7 @@
 """The shipped drum transcriber: a small policy that listens to a target and writes its pattern
 down in one episode (16 env steps, no search), in numpy.
 
-    from raveforce import transcriber
+    from raveforce.transcribe import policy as transcriber
     policy = transcriber.load()                       # raveforce/data/policies/drum_transcriber.npz
     actions, audio, rewards = transcriber.transcribe("loop.wav", policy=policy)
 
@@ -26,7 +26,7 @@ from raveforce.errors import ArgumentError, RaveForceError
 from raveforce.task import Task
 from raveforce.wrappers import mel_filterbank
 
-POLICY_PATH = Path(__file__).parent / "data" / "policies" / "drum_transcriber.npz"
+POLICY_PATH = Path(__file__).resolve().parents[1] / "data" / "policies" / "drum_transcriber.npz"
 
 
 class PolicyFileError(RaveForceError):

@@ -1,0 +1,27 @@
+"""Optional dependencies, imported on demand: each missing one is an ImportError with its install command."""
+
+from __future__ import annotations
+
+MATPLOTLIB_HINT = "matplotlib is not installed: pip install -e '.[plot]' (or pip install matplotlib)"
+SB3_HINT = "stable-baselines3 is not installed: pip install torch==2.13.0 && pip install -e '.[sb3]'"
+
+
+def pyplot():
+    """matplotlib.pyplot with the file-only Agg backend."""
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ImportError(MATPLOTLIB_HINT) from exc
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def stable_baselines3():
+    """The stable_baselines3 module."""
+    try:
+        import stable_baselines3
+    except ImportError as exc:
+        raise ImportError(SB3_HINT) from exc
+    return stable_baselines3
