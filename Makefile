@@ -1,6 +1,7 @@
 # make install: what is missing (SuperCollider from Debian's packages, a .venv with raveforce)
 # make demo:    install, then the main job      make test: install, then the tests
-# make bench:   the benchmarks (see BENCHMARKS.md)
+# make docs:    the manual (docs/) as a site in site/, warnings as errors
+# make bench:   the benchmarks (see docs/benchmarks/)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEBIAN_PACKAGES := supercollider-server sc3-plugins-server supercollider-language chromium
 
-.PHONY: install system python demo test bench clean
+.PHONY: install system python demo test docs bench clean
 
 install: system python
 
@@ -28,7 +29,7 @@ $(VENV)/.installed: pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,reference,rllib,sb3,plot,tensorboard]'
+	$(PY) -m pip install -q -e '.[test,reference,rllib,sb3,plot,tensorboard,docs]'
 	@echo "compiling librosa's numba kernels once (the tests' reference; ~30 s, cached in $(VENV))"
 	$(PY) -W ignore -c 'import numpy, librosa; librosa.cqt(numpy.zeros(8192), sr=44100)'
 	touch $@
@@ -47,8 +48,11 @@ TEST_WORKERS ?= 2
 test: install
 	PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
+
 bench: install
 	$(PY) benchmarks/bench_env.py
 
 clean:
-	rm -rf $(VENV) out build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) out build site src/*.egg-info .pytest_cache
