@@ -1,4 +1,4 @@
-"""Speed as ratios to the paper's method measured in the same run, against issue 14's targets.
+"""Speed as ratios to the paper's method measured in the same run, against the project's targets.
 
     .venv/bin/python benchmarks/bench_ratios.py [--quick] [--rows single,vector,kick] [--repeats 3]
 
