@@ -31,7 +31,7 @@ def test_check_env_passes_on_the_wrapped_drum_loop():
 @pytest.mark.heavy
 def test_ppo_after_a_few_hundred_steps_beats_the_random_agent():
     # multiscale, the reward this budget was set on (with `onsets`, DrumLoop's default before `hits`,
-    # 512 steps of PPO came 16% closer than random, not 25%: recorded in BENCHMARKS.md)
+    # 512 steps of PPO came 16% closer than random, not 25%: recorded in docs/benchmarks/rewards.md, "PPO on a short budget")
     random = agents.random_search(DRUM_LOOP, episodes=64, seed=0, reward="multiscale")
     random_mean = float(np.mean(random.history["returns"]))
     result = train("ppo", steps=512, seed=0, reward="multiscale")

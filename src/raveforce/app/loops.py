@@ -19,10 +19,10 @@ BEATS_PER_BAR = 4
 BPM_RANGE = (60.0, 200.0)
 PRIOR_BPM = 120.0
 PRIOR_OCTAVES = 2.0  # the prior's standard deviation, in octaves of tempo (chosen on the dev split)
-BEAT_WEIGHT = 4.0  # how much the onsets on beats count against the prior (chosen on the dev split: BENCHMARKS.md)
+BEAT_WEIGHT = 4.0  # how much the onsets on beats count against the prior (chosen on the dev split: docs/benchmarks/tasks.md, "Loop tempo and length")
 HOP = 128  # samples between onset-envelope frames
 N_FFT = 1024
-FLUX_FMAX = 2000.0  # Hz: the onset envelope's top frequency (chosen on the dev split: BENCHMARKS.md)
+FLUX_FMAX = 2000.0  # Hz: the onset envelope's top frequency (chosen on the dev split: docs/benchmarks/tasks.md, "Loop tempo and length")
 TOLERANCE = 0.02  # s: an onset this close to a grid position counts as on it
 
 

@@ -1,7 +1,7 @@
 """The built-in environments: spec sheets for the built-in tasks (registered on `import raveforce`).
 
 The paper's two tasks (DrumLoop, KickFrequency) and the suite beyond it (KickMatch, FMTone,
-BassLine, Melody). Baseline scores of every task: the docs, Benchmarks, "Task suite baselines".
+BassLine, Melody). Baseline scores of every task: docs/benchmarks/tasks.md, "Task-suite baselines".
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class DrumLoopEnv(RaveForceEnv):
     ## Rewards
     Minus the hit-classifier distance ("hits", the default: which of kick, snare and hat a
     classifier trained on the kit family hears start at each step, the most robust to loops
-    played on other kits, see BENCHMARKS.md "Kit family"), or "onsets", "multiscale", the paper's
+    played on other kits, see docs/benchmarks/rewards.md "Kit family"), or "onsets", "multiscale", the paper's
     "mse", "mfcc", "stft", "cqt", any other registered reward, or a callable; between the audio
     so far and the same prefix of the target.
     `reward_mode="delta"` gives the improvement per step.
@@ -83,7 +83,7 @@ class KickFrequencyEnv(RaveForceEnv):
     ## Rewards
     Minus "steady_ot" (the default): optimal transport between per-frame spectra on a
     log-frequency axis, weighted to the frames where the target holds still, so a swept kick is
-    matched at the pitch it settles on (BENCHMARKS.md "Kit family"); or "spectral_ot", the paper's "mse",
+    matched at the pitch it settles on (docs/benchmarks/rewards.md "Kit family"); or "spectral_ot", the paper's "mse",
     "mfcc", "stft", "cqt", any other registered reward, or a callable; between the rendered note
     and the target.
 

@@ -1,5 +1,5 @@
 """The "onsets" reward: per-band onsets and levels compared with a time tolerance (drum loops on
-kits the agent has never heard; chosen on the kit family's dev split, BENCHMARKS.md "Kit family").
+kits the agent has never heard; chosen on the kit family's dev split, docs/benchmarks/rewards.md "Kit family").
 
 `reward="onsets"`, or `onsets(...)` for other parameters.
 """

@@ -3,7 +3,7 @@
 `spectral_ot` weighs each frame by its magnitude, so a short kick is judged by its loud pitch
 sweep and a single sine lands 70-1200 cents above the pitch the kick settles on. `steady_ot`
 compares every frame's spectrum as a distribution (level-free) and weighs the frames where the
-target's spectrum holds still. Chosen on the kit family's train/dev kicks (BENCHMARKS.md "Kit
+target's spectrum holds still. Chosen on the kit family's train/dev kicks (docs/benchmarks/rewards.md "Kit
 family"); KickFrequency's default.
 """
 

@@ -37,7 +37,7 @@ DRUM_LOOP = Task(
     bpm=120.0,
     steps=16,
     beats_per_step=0.25,
-    reward="hits",  # BENCHMARKS.md, "Kit family": best on loops of unheard kits (dev split)
+    reward="hits",  # docs/benchmarks/rewards.md, "Kit family": best on loops of unheard kits (dev split)
     description="Imitate a drum loop with kick, snare and closed hi-hat samples, one 16th note a step.",
 )
 
@@ -49,7 +49,7 @@ KICK_FREQUENCY = Task(
     bpm=120.0,
     steps=1,
     beats_per_step=1.0,
-    reward="steady_ot",  # BENCHMARKS.md, "Kit family": the pitch a swept kick settles on, 100% of dev kicks
+    reward="steady_ot",  # docs/benchmarks/rewards.md, "Kit family": the pitch a swept kick settles on, 100% of dev kicks
     description="Find the frequency of a sine under a fixed percussive envelope that best imitates a kick.",
 )
 

@@ -146,8 +146,9 @@ class KickTranscribeEnv(TranscribeEnv):
     `Dict(audio=Box(-inf, inf, (22050,), float32), target=Box(-inf, inf, (22050,), float32))`.
 
     ## Rewards
-    Minus the spectral optimal-transport distance ("spectral_ot", default) between the note
-    and the target.
+    Minus "steady_ot" (the default, as KickFrequency's: optimal transport between log-frequency
+    spectra, weighted to where the target holds still) between the note and the target; or any
+    other registered reward.
 
     ## Target
     Every `reset()` draws a frequency log-uniformly from `frequency_range` (30-2000 Hz) and plays

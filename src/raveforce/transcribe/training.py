@@ -7,7 +7,7 @@ The policy sees `transcriber.StepFeatures` of the target and of the audio render
 reward is "multiscale" in reward_mode="delta" (each step's improvement): chosen on the dev set
 over "stft" and "mfcc", under which PPO stalls at 0.955-0.963 per-hit accuracy, never playing
 a hi-hat together with a snare. Learning curves are
-measured on a fixed dev set of patterns; the held-out set (other seeds) is for BENCHMARKS only.
+measured on a fixed dev set of patterns; the held-out set (other seeds) is for docs/benchmarks/transcription.md only.
 """
 
 from __future__ import annotations
