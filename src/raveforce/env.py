@@ -118,7 +118,7 @@ class RaveForceEnv(gym.Env):
             raise EpisodeError(
                 "the episode has ended: call reset() to start a new one"
                 if ended
-                else "step() before reset(): call reset() first"
+                else "step() before reset() (or after a failure): call reset() first"
             )
         notes = self.task.actions.notes(action)  # raises InvalidActionError, state unchanged
         b0, b1 = int(self.task.boundaries[k]), int(self.task.boundaries[k + 1])
