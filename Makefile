@@ -1,15 +1,16 @@
 # make install: what is missing (SuperCollider from Debian's packages, a .venv with raveforce)
 # make demo:    install, then the main job      make test: install, then the tests
 # make docs:    the manual (docs/) as a site in site/, warnings as errors
+# make kits:    all 16 of Hydrogen's sampled kits (hydrogen-drumkits, 220 MB), for training and benchmarks
 # make bench:   the benchmarks (see docs/benchmarks/)
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEBIAN_PACKAGES := supercollider-server sc3-plugins-server supercollider-language chromium
+DEBIAN_PACKAGES := supercollider-server sc3-plugins-server supercollider-language chromium hydrogen-data
 
-.PHONY: install system python demo test docs bench clean
+.PHONY: install system python demo test docs kits bench clean
 
 install: system python
 
@@ -47,6 +48,9 @@ TEST_WORKERS ?= 2
 
 test: install
 	PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
+
+kits: install
+	@dpkg -s hydrogen-drumkits >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends hydrogen-drumkits; }
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site

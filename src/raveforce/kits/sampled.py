@@ -1,0 +1,309 @@
+"""Loops played on sampled kits (Hydrogen's) the way a user's loop sounds, rendered by scsynth.
+
+`draw(seed, split)` picks, from the kits of a split, the instruments a loop is played on (one
+kit's pieces, or pieces mixed across kits), distractors that the right answer leaves out
+(toms, cymbals, percussion), and a `Rendition`: velocities that pick the samples' velocity
+layers, humanised timing and swing, per-voice gains, a room and an EQ tilt, bus compression,
+a pitch shift, noise, an MP3 or OGG round trip, and the sample rate of the mix.
+
+    drums = sampled.draw(7, "train")                       # SampledDrums, the same on every machine
+    loop = sampled.render_loop(drums, pattern, DRUM_LOOP)  # float32 (88200,)
+    task = sampled.kit_task(drums)                         # DRUM_LOOP played on these samples
+
+scsynth plays each hit with the `drum` synth from a mono copy of its layer's sample (made once
+into the cache folder, `cache_dir()`); a pitch shift plays that copy at another rate, as a
+sampler does. The room and tilt are the family's `fam_room` synth; compression, noise, the
+codec and the final resampling are numpy, soundfile and soxr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from raveforce.errors import ArgumentError
+from raveforce.kits import family, hydrogen
+from raveforce.kits.hydrogen import Instrument, SampledKit
+from raveforce.synth import osc
+from raveforce.synth.scsynth import BlockClock, render_nrt
+from raveforce.task import Choices, Note, Task
+from raveforce.tasks import DATA, DRUM_LOOP
+
+VOICES = hydrogen.VOICES
+MIX_RATES = (32000, 44100, 48000)  # Hz
+CODECS = (None, "mp3", "ogg")
+PEAK = 0.9  # a rendered loop's peak, as a normalised loop
+_LANES = 31  # loops per scsynth run
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """How a loop is played and mixed (drawn with the drums)."""
+
+    velocity: tuple[float, float]  # each hit's velocity, uniform in [low, high] within [0, 1]
+    humanize_s: float  # each onset moves by up to +-humanize_s (uniform), <= 8 ms
+    swing: float  # off-beat 16ths start late by swing x a 16th, 0..0.3
+    gain_db: dict[str, float]  # per voice
+    room_mix: float  # fam_room's dry/wet, 0..0.3
+    room_size: float
+    room_damp: float
+    tilt_db: float  # EQ tilt: +tilt/2 dB above 1 kHz, -tilt/2 below
+    compress: float  # bus compression's ratio (1: none)
+    pitch_semitones: float  # the whole kit, as a sampler's pitch control
+    noise_db: float  # white noise re the loop's peak (-inf: none)
+    codec: str | None  # "mp3" or "ogg": a lossy round trip
+    sample_rate: int  # Hz, the mix's rate (resampled to the task's)
+
+    @classmethod
+    def dry(cls, sample_rate: int = 44100) -> Rendition:
+        """The samples as they are: velocity 0.8, on the grid, no effects."""
+        return cls((0.8, 0.8), 0.0, 0.0, {v: 0.0 for v in VOICES}, 0.0, 0.5, 0.5, 0.0, 1.0, 0.0, -np.inf, None, sample_rate)
+
+
+@dataclass(frozen=True)
+class SampledDrums:
+    """What a loop is played on: per voice its instruments (the first for most hits; a hat's
+    others, such as an open hat, now and then), distractors, and the rendition."""
+
+    seed: int
+    pieces: dict[str, tuple[Instrument, ...]]
+    distractors: tuple[Instrument, ...]
+    distractor_density: float  # chance per step that a distractor hits
+    rendition: Rendition
+    kits: dict[str, str]  # voice -> the kit its pieces come from
+
+    def replace(self, **changes) -> SampledDrums:
+        return dataclasses.replace(self, **changes)
+
+
+def cache_dir() -> Path:
+    """Where mono copies of the samples are kept: $RAVEFORCE_CACHE, else $XDG_CACHE_HOME/raveforce,
+    else ~/.cache/raveforce; `samples/` inside it."""
+    base = os.environ.get("RAVEFORCE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "raveforce"
+    return Path(base) / "samples"
+
+
+def mono_sample(path: Path, pitch_semitones: float = 0.0) -> Path:
+    """A float32 mono WAV of the sound file `path` (channels averaged), its header's rate scaled
+    by 2 ** (pitch / 12) so that the `drum` synth plays it that much higher; made once."""
+    import soundfile
+
+    stat = path.stat()
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}|{pitch_semitones:.4f}".encode()).hexdigest()[:16]
+    out = cache_dir() / f"{path.stem[:40]}-{key}.wav"
+    if not out.is_file():
+        audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
+        soundfile.write(tmp, audio.mean(axis=1), round(rate * 2 ** (pitch_semitones / 12)), subtype="FLOAT", format="WAV")
+        os.replace(tmp, out)
+    return out
+
+
+def _kits(split_or_names) -> list[SampledKit]:
+    names = hydrogen.split(split_or_names) if isinstance(split_or_names, str) else tuple(split_or_names)
+    installed = set(hydrogen.available())
+    loaded = [hydrogen.load(n) for n in names if n in installed]
+    if not any(all(k.instruments_of(v) for v in VOICES) for k in loaded):
+        missing = [n for n in names if n not in installed]
+        raise hydrogen.HydrogenKitError(
+            f"no kit of {split_or_names!r} with a kick, a snare and a hat is installed (missing: {missing}); "
+            f"install them with `{hydrogen.install_command(missing[0] if missing else '')}`"
+        )
+    return loaded
+
+
+def draw(seed: int, split: str | Sequence[str] = "train", *, mix_chance: float = 0.25) -> SampledDrums:
+    """The drums of `seed` on the installed kits of `split` (a split name of `hydrogen.SPLITS` or
+    kit names): one kit's kick, snare and hat, each from another kit of the split with chance
+    `mix_chance`; up to 3 distractors; a rendition. The same seed and installed kits give the same drums."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ArgumentError(f"seed={seed!r} is not an integer >= 0")
+    kits = _kits(split)
+    rng = np.random.default_rng([int(seed), 0x5A3D])
+    complete = [k for k in kits if all(k.instruments_of(v) for v in VOICES)]
+    main = complete[int(rng.integers(len(complete)))]
+    pieces, sources = {}, {}
+    for voice in VOICES:
+        owners = [k for k in kits if k.instruments_of(voice)]
+        kit = owners[int(rng.integers(len(owners)))] if rng.random() < mix_chance else main
+        options = kit.instruments_of(voice)
+        first = [i for i in options if i.role not in ("open_hat",)] or options
+        chosen = [first[int(rng.integers(len(first)))]]
+        opens = kit.instruments_of("open_hat") if voice == "hat" else []
+        if opens and rng.random() < 0.5:
+            chosen.append(opens[int(rng.integers(len(opens)))])
+        pieces[voice], sources[voice] = tuple(chosen), kit.name
+    others = [i for k in kits for i in k.distractors if i.role not in ("other", "roll")]
+    count = int(rng.integers(0, 4)) if others else 0
+    distractors = tuple(others[int(i)] for i in rng.choice(len(others), size=min(count, len(others)), replace=False)) if count else ()
+    rendition = Rendition(
+        velocity=tuple(sorted(rng.uniform(0.35, 1.0, 2).tolist())),
+        humanize_s=float(rng.uniform(0.0, 0.008)),
+        swing=float(rng.uniform(0.0, 0.3)) if rng.random() < 0.3 else 0.0,
+        gain_db={v: float(rng.uniform(-6.0, 6.0)) for v in VOICES},
+        room_mix=float(rng.uniform(0.0, 0.3)),
+        room_size=float(rng.uniform(0.2, 0.8)),
+        room_damp=float(rng.uniform(0.2, 0.8)),
+        tilt_db=float(rng.uniform(-6.0, 6.0)),
+        compress=float(rng.uniform(1.0, 6.0)) if rng.random() < 0.5 else 1.0,
+        pitch_semitones=float(rng.uniform(-2.0, 2.0)) if rng.random() < 0.3 else 0.0,
+        noise_db=float(rng.uniform(-70.0, -35.0)) if rng.random() < 0.5 else -np.inf,
+        codec=CODECS[int(rng.integers(len(CODECS)))],
+        sample_rate=int(rng.choice(MIX_RATES)),
+    )
+    return SampledDrums(int(seed), pieces, distractors, float(rng.uniform(0.02, 0.1)), rendition, sources)
+
+
+def kit_task(drums: SampledDrums, base: Task = DRUM_LOOP, *, velocity: float = 0.8, name: str | None = None) -> Task:
+    """`base` (DrumLoop-like) with its kick, snare and hat played by the first instrument of each
+    voice of `drums` at `velocity` (its layer and loudness), dry and at the samples' pitch."""
+    buffers, notes = [], []
+    for i, voice in enumerate(VOICES):
+        instrument = drums.pieces[voice][0]
+        layer = instrument.layer(velocity)
+        buffers.append(mono_sample(layer.path, layer.pitch))
+        notes.append(Note.of("drum", buf=i, amp=velocity * instrument.gain * layer.gain))
+    actions = Choices(tuple(tuple(notes[i] for i in range(len(VOICES)) if a >> i & 1) for a in range(2 ** len(VOICES))))
+    return dataclasses.replace(base, name=name or f"{base.name}Sampled{drums.seed}", buffers=tuple(buffers), actions=actions)
+
+
+def render_loop(drums: SampledDrums, pattern: Sequence[int], task: Task = DRUM_LOOP, seed: int = 0, *, scsynth: str | None = None) -> np.ndarray:
+    """float32 (task.total_samples,): `pattern` (DrumLoop actions: bits 1 kick, 2 snare, 4 hat)
+    played on `drums` with its rendition; the hits' velocities, timing and distractors are drawn
+    from (drums.seed, seed)."""
+    return render_loops([(drums, pattern, seed)], task, scsynth=scsynth)[0]
+
+
+def render_loops(loops: Sequence[tuple[SampledDrums, Sequence[int], int]], task: Task = DRUM_LOOP, *, scsynth: str | None = None) -> np.ndarray:
+    """float32 (len(loops), task.total_samples): `render_loop` of each (drums, pattern, seed), the
+    loops of one mix rate rendered together (one output channel each, 31 per scsynth)."""
+    out = np.zeros((len(loops), task.total_samples), np.float32)
+    by_rate: dict[int, list[int]] = {}
+    for i, (drums, pattern, _) in enumerate(loops):
+        family._check_pattern(pattern, task)
+        by_rate.setdefault(drums.rendition.sample_rate, []).append(i)
+    for rate, rows in by_rate.items():
+        for lo in range(0, len(rows), _LANES):
+            batch = rows[lo : lo + _LANES]
+            audio = _render_lanes([loops[i] for i in batch], task, rate, scsynth)
+            for lane, i in enumerate(batch):
+                out[i] = _finish(audio[:, lane], loops[i][0].rendition, loops[i][0].seed, loops[i][2], rate, task)
+    return out
+
+
+def _hits(drums: SampledDrums, pattern: Sequence[int], task: Task, seed: int):
+    """(onset s, instrument, velocity) of every hit of the loop, distractors included."""
+    r = drums.rendition
+    rng = np.random.default_rng([drums.seed, int(seed), 0x5A3E])
+    step_s = task.step_seconds
+    for k, action in enumerate(int(a) for a in pattern):
+        on_grid = task.boundaries[k] / task.sample_rate + (r.swing * step_s if k % 2 else 0.0)
+        for i, voice in enumerate(VOICES):
+            if action >> i & 1:
+                pieces = drums.pieces[voice]
+                piece = pieces[1] if len(pieces) > 1 and rng.random() < 0.2 else pieces[0]
+                yield on_grid + rng.uniform(-r.humanize_s, r.humanize_s), piece, rng.uniform(*r.velocity), r.gain_db[voice]
+        if drums.distractors and rng.random() < drums.distractor_density:
+            piece = drums.distractors[int(rng.integers(len(drums.distractors)))]
+            yield on_grid + rng.uniform(-r.humanize_s, r.humanize_s), piece, rng.uniform(*r.velocity), 0.0
+
+
+def _render_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.ndarray:
+    """float32 (frames at `rate`, len(loops)): each loop's hits on a private bus, through its own room synth."""
+    lanes = max(2, len(loops))
+    clock = BlockClock(rate)
+    synthdefs = [(DATA / "synthdefs" / "drum.scsyndef").read_bytes(), family.synthdefs()[-1]]
+    setup = [osc.message("/d_recv", d) for d in synthdefs] + [osc.message("/g_new", 1, 0, 0)]
+    buffers: dict[Path, int] = {}
+    events: dict[int, list[bytes]] = {}
+    for lane, (drums, pattern, seed) in enumerate(loops):
+        r = drums.rendition
+        bus = lanes + lane  # private: past the outputs
+        for onset, piece, velocity, gain_db in _hits(drums, pattern, task, seed):
+            layer = piece.layer(float(velocity))
+            path = mono_sample(layer.path, layer.pitch + r.pitch_semitones)
+            if path not in buffers:
+                buffers[path] = len(buffers)
+                setup.append(osc.message("/b_allocRead", buffers[path], str(path)))
+            amp = float(velocity) * piece.gain * layer.gain * 10 ** (gain_db / 20)
+            message = osc.message("/s_new", "drum", -1, 0, 1, "out", bus, "buf", buffers[path], "amp", amp)
+            events.setdefault(max(0, round(onset * rate)), []).append(message)
+        setup.append(osc.message(
+            "/s_new", family.ROOM, -1, 3, 1, "out", lane, "source_bus", bus,
+            "mix", r.room_mix, "room", r.room_size, "damp", r.room_damp, "tilt", r.tilt_db,
+        ))  # fmt: skip
+    score = [(0, setup)] + [(clock.tag(s), events[s]) for s in sorted(events)]
+    frames = -(-task.total_samples * rate // task.sample_rate)
+    return render_nrt(score, sample_rate=rate, channels=lanes, frames=frames, executable=scsynth)[:, : len(loops)]
+
+
+def _finish(audio: np.ndarray, r: Rendition, drums_seed: int, seed: int, rate: int, task: Task) -> np.ndarray:
+    """The bus's numpy stages: compression, the loop's peak at PEAK, noise, the codec, the task's rate."""
+    x = audio.astype(np.float64)
+    if r.compress > 1.0:
+        x = compress(x, rate, ratio=r.compress)
+    peak = np.abs(x).max()
+    if peak > 0:
+        x *= PEAK / peak
+        if np.isfinite(r.noise_db):
+            rng = np.random.default_rng([drums_seed, int(seed), 0x5A3F])
+            x += rng.standard_normal(len(x)) * PEAK * 10 ** (r.noise_db / 20)
+    if r.codec is not None:
+        x = codec_round_trip(x, rate, r.codec)
+    if rate != task.sample_rate:
+        import soxr
+
+        x = soxr.resample(x, rate, task.sample_rate, quality="HQ")
+    out = np.zeros(task.total_samples, np.float32)
+    n = min(len(x), task.total_samples)
+    out[:n] = x[:n]
+    return out
+
+
+def compress(x: np.ndarray, rate: int, *, ratio: float, threshold_db: float = -18.0, attack_s: float = 0.003, release_s: float = 0.08) -> np.ndarray:
+    """A feed-forward bus compressor: above `threshold_db` (re the peak) the level rises by
+    1/ratio; the gain follows the level with the attack and release times, then makes up to the peak."""
+    from scipy.signal import lfilter
+
+    peak = np.abs(x).max()
+    if peak == 0:
+        return x
+    level_db = 20 * np.log10(np.maximum(np.abs(x) / peak, 1e-6))
+    over = np.maximum(level_db - threshold_db, 0.0)
+    target = -over * (1 - 1 / ratio)  # dB of gain, <= 0
+    a = np.exp(-1 / (attack_s * rate))
+    smoothed = lfilter([1 - a], [1, -a], target)  # one-pole attack towards the reduction
+    r = np.exp(-1 / (release_s * rate))
+    gain_db = np.minimum(smoothed, lfilter([1 - r], [1, -r], target))  # the release holds the reduction longer
+    y = x * 10 ** (gain_db / 20)
+    return y * (peak / max(np.abs(y).max(), 1e-12))
+
+
+def codec_round_trip(x: np.ndarray, rate: int, codec: str) -> np.ndarray:
+    """`x` written as MP3 or OGG Vorbis and read back (libsndfile), the length kept."""
+    import soundfile
+
+    if codec not in ("mp3", "ogg"):
+        raise ArgumentError(f"codec={codec!r} is not 'mp3' or 'ogg'")
+    buffer = io.BytesIO()
+    clipped = np.clip(x, -1.0, 1.0).astype(np.float32)
+    if codec == "mp3":
+        soundfile.write(buffer, clipped, rate, format="MP3", subtype="MPEG_LAYER_III")
+    else:
+        soundfile.write(buffer, clipped, rate, format="OGG", subtype="VORBIS")
+    buffer.seek(0)
+    y, _ = soundfile.read(buffer, dtype="float64")
+    out = np.zeros(len(x))
+    out[: min(len(x), len(y))] = y[: len(x)]
+    return out
+
+
+__all__ = ["CODECS", "MIX_RATES", "PEAK", "Rendition", "SampledDrums", "cache_dir", "codec_round_trip", "compress", "draw", "kit_task", "mono_sample", "render_loop", "render_loops"]
