@@ -1,14 +1,18 @@
-"""Train the `hits` reward's classifier: which drums start at a step, on loops of the kit family.
+"""Train the `hits` reward's classifier: which drums start at a step, on loops of the kit family
+and of Hydrogen's sampled kits.
 
-    .venv/bin/python scripts/train_hit_classifier.py [--loops 4030] [--epochs 8] [--seed 0]
+    .venv/bin/python scripts/train_hit_classifier.py [--loops 4030] [--sampled-loops 4000] [--epochs 8] [--seed 0]
 
-Data: `--loops` kits of the *train* split (seeds 0..loops-1), each playing a uniform random
-16-step pattern with its rendition (gains, velocities, jitter, room, tilt, mix rate), rendered by
-scsynth; every step of every loop is one example (`rewards.hits.step_windows`), labelled with
-the step's kick, snare and hat bits. Dev: the first 100 dev-split kits with the robustness
-study's patterns, printed after each epoch (the number of epochs was chosen there); the
-held-out split is never read. Writes raveforce/data/models/hit_classifier.npz (--out to write
-elsewhere). Needs torch (the `sb3` extra); about 8 minutes on 2 cores.
+Data: `--loops` kits of the family's *train* split (seeds 0..loops-1), each playing a uniform
+random 16-step pattern with its rendition (gains, velocities, jitter, room, tilt, mix rate), and
+`--sampled-loops` loops on Hydrogen's *train* kits (`raveforce.kits.sampled.draw(i, "train")`:
+velocity layers, humanised timing, swing, distractors, effects, codecs; a `--plain-share` of
+them played plainly), rendered by scsynth. Every step of every loop is one example
+(`rewards.hits.step_windows`), labelled with the step's kick, snare and hat bits. Dev, printed
+after each epoch (the settings were chosen there): the first 100 family dev kits with the
+robustness study's patterns, and 100 loops on Hydrogen's dev kits as drawn and 100 played
+plainly. The held-out splits are never read. Writes raveforce/data/models/hit_classifier.npz
+(--out to write elsewhere). Needs torch (the `sb3` extra) and `make kits`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from raveforce import kits
+from raveforce.kits import sampled
 from raveforce.rewards import hits
 from raveforce.tasks import DRUM_LOOP as TASK
 
@@ -37,6 +42,20 @@ def loops(seeds: list[int], patterns: np.ndarray, take: int) -> np.ndarray:
         return kits.render_loops([(kits.draw(s), p, take) for s, p in zip(seeds[part], patterns[part])], TASK)
 
     with concurrent.futures.ThreadPoolExecutor(2) as pool:  # each call runs its own scsynth
+        return np.concatenate(list(pool.map(job, parts)))
+
+
+def sampled_loops(first: int, count: int, split: str, patterns: np.ndarray, plain_share: float) -> np.ndarray:
+    """float32 (count, samples): loops first.. of Hydrogen's `split` kits (`sampled.draw`), the
+    first `plain_share` of them played plainly, by 2 scsynths at once."""
+    plain = round(count * plain_share)
+    drums = [sampled.draw(first + i, split, mix_chance=0.0).plain() if i < plain else sampled.draw(first + i, split) for i in range(count)]
+    parts = [slice(i, i + 155) for i in range(0, count, 155)]
+
+    def job(part):
+        return sampled.render_loops([(d, p, 0) for d, p in zip(drums[part], patterns[part])], TASK)
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
         return np.concatenate(list(pool.map(job, parts)))
 
 
@@ -79,7 +98,9 @@ def network(torch, pools, hidden: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--loops", type=int, default=4030)
+    parser.add_argument("--loops", type=int, default=4030, help="loops on kit-family train kits")
+    parser.add_argument("--sampled-loops", type=int, default=4000, help="loops on Hydrogen's train kits")
+    parser.add_argument("--plain-share", type=float, default=0.3, help="of the sampled loops, the share played plainly")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pools", default="1x2,2x2", help="max-pooling (time x band) after each convolution")
@@ -99,12 +120,21 @@ def main() -> None:
     else:
         patterns = np.random.default_rng([args.seed, 77]).integers(0, 8, (len(seeds), TASK.steps))
         x, y = examples(loops(seeds, patterns, take=3), patterns)
+        if args.sampled_loops:
+            s_patterns = np.random.default_rng([args.seed, 78]).integers(0, 8, (args.sampled_loops, TASK.steps))
+            sx, sy = examples(sampled_loops(0, args.sampled_loops, "train", s_patterns, args.plain_share), s_patterns)
+            x, y = np.concatenate([x, sx]), np.concatenate([y, sy])
         dev_seeds = kits.split_seeds("dev", 100)
         dev_patterns = np.stack([np.random.default_rng([s, 16]).integers(0, 8, TASK.steps) for s in dev_seeds])  # the study's
         dx, dy = examples(loops(dev_seeds, dev_patterns, take=0), dev_patterns)
+        h_patterns = np.stack([np.random.default_rng([i, 16, 0]).integers(0, 8, TASK.steps) for i in range(100)])  # bench_real_loops'
+        hx, hy = examples(sampled_loops(0, 100, "dev", h_patterns, 0.0), h_patterns)
+        px, py = examples(sampled_loops(0, 100, "dev", h_patterns, 1.0), h_patterns)
+        dx, dy = np.concatenate([dx, hx, px]), np.concatenate([dy, hy, py])
         if args.cache:
             np.savez(args.cache, x=x, y=y, dx=dx, dy=dy)
-    print(f"{len(x)} training windows from {len(seeds)} train-split loops, {len(dx)} dev ({time.perf_counter() - start:.0f} s)", flush=True)
+    print(f"{len(x)} training windows ({len(seeds)} family loops, {args.sampled_loops} sampled), {len(dx)} dev ({time.perf_counter() - start:.0f} s)", flush=True)
+    dev_parts = {"family": slice(0, 1600), "hydrogen": slice(1600, 3200), "plain": slice(3200, 4800)}
     pools = [tuple(int(n) for n in p.split("x")) for p in args.pools.split(",")]
     net = network(torch, pools, args.hidden)
     optimiser = torch.optim.Adam(net.parameters(), 1e-3)
@@ -121,10 +151,14 @@ def main() -> None:
         net.eval()
         with torch.no_grad():
             right = (net(dxt) > 0).numpy() == (dy > 0.5)
-        print(f"epoch {epoch + 1}: dev hits right {right.mean():.4f} (kick {right[:, 0].mean():.3f}, snare {right[:, 1].mean():.3f}, "
-              f"hat {right[:, 2].mean():.3f}), {time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
+        parts = ", ".join(f"{name} {right[rows].mean():.4f} (k {right[rows, 0].mean():.3f} s {right[rows, 1].mean():.3f} h {right[rows, 2].mean():.3f})" for name, rows in dev_parts.items())
+        print(f"epoch {epoch + 1}: dev hits right {parts}, {time.perf_counter() - start:.0f} s", flush=True)
     arrays = {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items()}
-    header = {"format": hits.FORMAT, "pools": pools, "hidden": args.hidden, "loops": len(seeds), "epochs": args.epochs, "seed": args.seed, "dev_hits": float(right.mean())}
+    header = {
+        "format": hits.FORMAT, "pools": pools, "hidden": args.hidden, "loops": len(seeds), "sampled_loops": args.sampled_loops,
+        "plain_share": args.plain_share, "epochs": args.epochs, "seed": args.seed,
+        "dev_hits": {name: float(right[rows].mean()) for name, rows in dev_parts.items()},
+    }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, header=np.array(json.dumps(header)), **arrays)
     print(f"wrote {args.out}")

@@ -166,3 +166,38 @@ def test_an_env_plays_a_sampled_kit():
         assert np.abs(obs[:n] - x[:n] * gain).max() < 1e-6
     finally:
         env.close()
+
+
+@needs_kits
+def test_drum_transcribe_draws_targets_on_sampled_kits():
+    import gymnasium as gym
+
+    import raveforce  # noqa: F401
+
+    env = gym.make("raveforce/DrumTranscribe-v0", kits="hydrogen:GMRockKit,TR808EmulationKit")
+    try:
+        obs, info = env.reset(seed=4)
+        drums = sampled.draw(int(info["target_kit"]), INSTALLED)
+        expected = sampled.render_loop(drums, info["target_pattern"], env.unwrapped.task, int(info["target_loop_seed"]))
+        assert np.array_equal(obs["target"], expected)
+        assert np.abs(obs["target"]).max() > 0.3
+    finally:
+        env.close()
+    vector = gym.make_vec("raveforce/DrumTranscribe-v0", 3, vectorization_mode="vector_entry_point", kits="hydrogen:GMRockKit")
+    try:
+        obs, info = vector.reset(seed=1)
+        assert obs["target"].shape == (3, DRUM_LOOP.total_samples) and len(set(info["target_kit"].tolist())) == 3
+    finally:
+        vector.close()
+
+
+def test_bad_sampled_kits_options_are_clear_errors(monkeypatch, tmp_path):
+    import gymnasium as gym
+
+    import raveforce
+
+    with pytest.raises(raveforce.ArgumentError, match="names no kit"):
+        gym.make("raveforce/DrumTranscribe-v0", kits="hydrogen:")
+    monkeypatch.setenv("RAVEFORCE_HYDROGEN_KITS", str(tmp_path))
+    with pytest.raises(hydrogen.HydrogenKitError, match=r"missing: \['GMRockKit'\].*apt-get install --no-install-recommends hydrogen-data"):
+        gym.make("raveforce/DrumTranscribe-v0", kits="hydrogen:GMRockKit")

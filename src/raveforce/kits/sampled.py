@@ -66,6 +66,11 @@ class Rendition:
         """The samples as they are: velocity 0.8, on the grid, no effects."""
         return cls((0.8, 0.8), 0.0, 0.0, {v: 0.0 for v in VOICES}, 0.0, 0.5, 0.5, 0.0, 1.0, 0.0, -np.inf, None, sample_rate)
 
+    @classmethod
+    def plain(cls, sample_rate: int = 44100) -> Rendition:
+        """A plainly played loop: MIDI velocities 60-127, onsets within +-4 ms, no effects."""
+        return dataclasses.replace(cls.dry(sample_rate), velocity=(60 / 127, 1.0), humanize_s=0.004)
+
 
 @dataclass(frozen=True)
 class SampledDrums:
@@ -81,6 +86,10 @@ class SampledDrums:
 
     def replace(self, **changes) -> SampledDrums:
         return dataclasses.replace(self, **changes)
+
+    def plain(self) -> SampledDrums:
+        """These drums played plainly: each voice's first instrument, no distractors, `Rendition.plain()`."""
+        return self.replace(pieces={v: p[:1] for v, p in self.pieces.items()}, distractors=(), rendition=Rendition.plain())
 
 
 def cache_dir() -> Path:
@@ -199,8 +208,9 @@ def render_loops(loops: Sequence[tuple[SampledDrums, Sequence[int], int]], task:
     return out
 
 
-def _hits(drums: SampledDrums, pattern: Sequence[int], task: Task, seed: int):
-    """(onset s, instrument, velocity) of every hit of the loop, distractors included."""
+def hits(drums: SampledDrums, pattern: Sequence[int], task: Task, seed: int):
+    """(onset s, instrument, velocity 0..1, gain dB) of every hit of the loop that `render_loop`
+    renders with these arguments, distractors included, in step order."""
     r = drums.rendition
     rng = np.random.default_rng([drums.seed, int(seed), 0x5A3E])
     step_s = task.step_seconds
@@ -216,6 +226,16 @@ def _hits(drums: SampledDrums, pattern: Sequence[int], task: Task, seed: int):
             yield on_grid + rng.uniform(-r.humanize_s, r.humanize_s), piece, rng.uniform(*r.velocity), 0.0
 
 
+def onsets(drums: SampledDrums, pattern: Sequence[int], task: Task, seed: int) -> dict[str, np.ndarray]:
+    """{voice: onset times (s), sorted}: where the loop's kick, snare and hat hits start (the
+    reference for onset-based scores; distractors are in no voice)."""
+    times: dict[str, list[float]] = {v: [] for v in VOICES}
+    for onset, piece, _, _ in hits(drums, pattern, task, seed):
+        if piece.voice is not None:
+            times[piece.voice].append(float(onset))
+    return {v: np.sort(np.array(t)) for v, t in times.items()}
+
+
 def _render_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.ndarray:
     """float32 (frames at `rate`, len(loops)): each loop's hits on a private bus, through its own room synth."""
     lanes = max(2, len(loops))
@@ -227,7 +247,7 @@ def _render_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.ndarr
     for lane, (drums, pattern, seed) in enumerate(loops):
         r = drums.rendition
         bus = lanes + lane  # private: past the outputs
-        for onset, piece, velocity, gain_db in _hits(drums, pattern, task, seed):
+        for onset, piece, velocity, gain_db in hits(drums, pattern, task, seed):
             layer = piece.layer(float(velocity))
             path = mono_sample(layer.path, layer.pitch + r.pitch_semitones)
             if path not in buffers:
@@ -306,4 +326,4 @@ def codec_round_trip(x: np.ndarray, rate: int, codec: str) -> np.ndarray:
     return out
 
 
-__all__ = ["CODECS", "MIX_RATES", "PEAK", "Rendition", "SampledDrums", "cache_dir", "codec_round_trip", "compress", "draw", "kit_task", "mono_sample", "render_loop", "render_loops"]
+__all__ = ["CODECS", "MIX_RATES", "PEAK", "Rendition", "SampledDrums", "cache_dir", "codec_round_trip", "compress", "draw", "hits", "kit_task", "mono_sample", "onsets", "render_loop", "render_loops"]

@@ -104,7 +104,10 @@ class DrumTranscribeEnv(TranscribeEnv):
     of `raveforce.kits.SPLITS`, "train"/"dev"/"held_out", or a sequence of kit seeds) each reset
     also draws a kit of the family and scsynth renders the pattern on it with the kit's rendition
     (about 0.2 s a reset; the vector env renders its lanes together); `info["target_kit"]` is its
-    seed. The agent still plays the shipped kit, so the right pattern no longer scores 0. `reset(options=
+    seed. `kits="hydrogen:train"` (or "dev", "held_out", or kit names separated by commas) plays
+    the pattern on Hydrogen's sampled kits instead, drawn with a rendition by
+    `raveforce.kits.sampled.draw` (`info["target_kit"]` is the seed it was drawn with).
+    The agent still plays the shipped kit, so the right pattern no longer scores 0. `reset(options=
     {"target": path or (samples, sample_rate)})` sets a target instead (other rates resampled;
     another length cut or padded, with a warning).
 

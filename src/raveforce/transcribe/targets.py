@@ -160,7 +160,10 @@ def kit_seeds(kits_option) -> Sequence[int]:
 
     if isinstance(kits_option, str):
         if kits_option not in kit_family.SPLITS:
-            raise ArgumentError(f"kits={kits_option!r} is not a split {sorted(kit_family.SPLITS)} nor a sequence of kit seeds")
+            raise ArgumentError(
+                f"kits={kits_option!r} is not a split {sorted(kit_family.SPLITS)} of the kit family, 'hydrogen:' and a split or "
+                "kit names (Hydrogen's sampled kits), nor a sequence of kit seeds"
+            )
         return kit_family.SPLITS[kits_option]
     if not isinstance(kits_option, Sequence) or len(kits_option) == 0:
         raise ArgumentError(f"kits={kits_option!r} is not a split {sorted(kit_family.SPLITS)} nor a non-empty sequence of kit seeds")
@@ -202,6 +205,45 @@ class KitPatternDrawer(PatternDrawer):
         return kit_family.render_loops(loops, self.task), {"target_pattern": patterns, "target_kit": seeds, "target_loop_seed": hit_seeds}
 
 
+HYDROGEN = "hydrogen:"  # kits="hydrogen:train" or "hydrogen:GMRockKit,TR808EmulationKit": Hydrogen's sampled kits
+
+
+def sampled_kits(kits_option: str) -> str | tuple[str, ...]:
+    """The split name or kit names of a `kits="hydrogen:..."` option; an installed kit with a
+    kick, a snare and a hat is required (HydrogenKitError names the package to install)."""
+    from raveforce.kits import hydrogen, sampled
+
+    spec = kits_option[len(HYDROGEN) :]
+    chosen: str | tuple[str, ...] = spec if spec in hydrogen.SPLITS else tuple(n.strip() for n in spec.split(",") if n.strip())
+    if not chosen:
+        raise ArgumentError(f"kits={kits_option!r} names no kit: use 'hydrogen:' and a split {sorted(hydrogen.SPLITS)} or kit names separated by commas")
+    sampled.draw(0, chosen)  # fails now, before scsynth starts, when the kits are not there
+    return chosen
+
+
+class SampledPatternDrawer(PatternDrawer):
+    """A random drum pattern played on Hydrogen's sampled kits with a rendition, rendered by
+    scsynth (`raveforce.kits.sampled`); info["target_pattern"] (actions), ["target_kit"] (the
+    drums' seed for `sampled.draw`), ["target_loop_seed"]."""
+
+    def __init__(self, task: Task, kits_option: str, density: float | Sequence[float] = DENSITY) -> None:
+        super().__init__(task, density)
+        self.kits = sampled_kits(kits_option)
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        audio, info = self.draw_many(rng, 1)
+        return audio[0], {key: value[0] for key, value in info.items()}
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
+        from raveforce.kits import sampled
+
+        seeds = rng.integers(0, 2**31, count)
+        patterns = np.stack([draw_pattern(rng, steps=self.task.steps, kit_size=len(self.task.buffers), density=self.density) for _ in range(count)])
+        hit_seeds = rng.integers(0, 2**31, count)
+        loops = [(sampled.draw(int(s), self.kits), p, int(h)) for s, p, h in zip(seeds, patterns, hit_seeds)]
+        return sampled.render_loops(loops, self.task), {"target_pattern": patterns, "target_kit": seeds, "target_loop_seed": hit_seeds}
+
+
 class FrequencyDrawer(Drawer):
     """A sine kick at a log-uniform frequency; info["target_frequency"] (Hz), ["target_action"]."""
 
@@ -220,8 +262,12 @@ class FrequencyDrawer(Drawer):
 
 
 def pattern_drawer(density, kits):
-    """The drawer factory of DrumTranscribe: the shipped kit (kits=None) or the kit family."""
+    """The drawer factory of DrumTranscribe: the shipped kit (kits=None), Hydrogen's sampled kits
+    (kits="hydrogen:..."), or the kit family."""
     if kits is None:
         return lambda task: PatternDrawer(task, density)
+    if isinstance(kits, str) and kits.startswith(HYDROGEN):
+        sampled_kits(kits)  # a bad value fails here, before scsynth starts
+        return lambda task: SampledPatternDrawer(task, kits, density)
     kit_seeds(kits)  # a bad value fails here, before scsynth starts
     return lambda task: KitPatternDrawer(task, kits, density)
