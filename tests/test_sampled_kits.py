@@ -201,3 +201,28 @@ def test_bad_sampled_kits_options_are_clear_errors(monkeypatch, tmp_path):
     monkeypatch.setenv("RAVEFORCE_HYDROGEN_KITS", str(tmp_path))
     with pytest.raises(hydrogen.HydrogenKitError, match=r"missing: \['GMRockKit'\].*apt-get install --no-install-recommends hydrogen-data"):
         gym.make("raveforce/DrumTranscribe-v0", kits="hydrogen:GMRockKit")
+
+
+def test_tilt_raises_the_highs_and_lowers_the_lows():
+    rate = 44100
+    t = np.arange(rate) / rate
+    for hz, sign in ((60.0, -1), (12000.0, 1)):
+        x = np.sin(2 * np.pi * hz * t)
+        y = sampled.tilt(x, rate, 6.0)
+        gain_db = 20 * np.log10(np.abs(y[rate // 2 :]).max() / np.abs(x[rate // 2 :]).max())
+        assert gain_db == pytest.approx(3.0 * sign, abs=0.5)  # first order: 2.7 dB at 12 kHz
+    assert np.array_equal(sampled.tilt(x, rate, 0.0), x) or np.abs(sampled.tilt(x, rate, 0.0) - x).max() < 1e-12
+
+
+@needs_kits
+def test_per_voice_pitch_and_tilt_change_only_their_voice():
+    drums = sampled.draw(5, INSTALLED)
+    dry = drums.replace(pieces={v: p[:1] for v, p in drums.pieces.items()}, distractors=(), rendition=sampled.Rendition.dry())
+    pattern = [1, 0, 0, 0] * 4  # kicks only
+    plain = sampled.render_loop(dry, pattern, DRUM_LOOP)
+    import dataclasses
+
+    hat_changed = dry.replace(rendition=dataclasses.replace(dry.rendition, voice_pitch={"hat": 2.0}, voice_tilt_db={"hat": 6.0}))
+    kick_changed = dry.replace(rendition=dataclasses.replace(dry.rendition, voice_pitch={"kick": 2.0}))
+    assert np.array_equal(sampled.render_loop(hat_changed, pattern, DRUM_LOOP), plain)
+    assert np.abs(sampled.render_loop(kick_changed, pattern, DRUM_LOOP) - plain).max() > 0.05

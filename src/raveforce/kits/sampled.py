@@ -3,8 +3,8 @@
 `draw(seed, split)` picks, from the kits of a split, the instruments a loop is played on (one
 kit's pieces, or pieces mixed across kits), distractors that the right answer leaves out
 (toms, cymbals, percussion), and a `Rendition`: velocities that pick the samples' velocity
-layers, humanised timing and swing, per-voice gains, a room and an EQ tilt, bus compression,
-a pitch shift, noise, an MP3 or OGG round trip, and the sample rate of the mix.
+layers, humanised timing and swing, per-voice gains, pitches and EQ tilts, a room and an EQ tilt, bus
+compression, a pitch shift, noise, an MP3 or OGG round trip, and the sample rate of the mix.
 
     drums = sampled.draw(7, "train")                       # SampledDrums, the same on every machine
     loop = sampled.render_loop(drums, pattern, DRUM_LOOP)  # float32 (88200,)
@@ -60,6 +60,8 @@ class Rendition:
     noise_db: float  # white noise re the loop's peak (-inf: none)
     codec: str | None  # "mp3" or "ogg": a lossy round trip
     sample_rate: int  # Hz, the mix's rate (resampled to the task's)
+    voice_pitch: dict[str, float] = dataclasses.field(default_factory=dict)  # semitones per voice, on top
+    voice_tilt_db: dict[str, float] = dataclasses.field(default_factory=dict)  # an EQ tilt per voice, on top
 
     @classmethod
     def dry(cls, sample_rate: int = 44100) -> Rendition:
@@ -99,21 +101,34 @@ def cache_dir() -> Path:
     return Path(base) / "samples"
 
 
-def mono_sample(path: Path, pitch_semitones: float = 0.0) -> Path:
-    """A float32 mono WAV of the sound file `path` (channels averaged), its header's rate scaled
+def mono_sample(path: Path, pitch_semitones: float = 0.0, tilt_db: float = 0.0) -> Path:
+    """A float32 mono WAV of the sound file `path` (channels averaged), with an EQ tilt of
+    `tilt_db` (+tilt/2 dB above 1 kHz, -tilt/2 below, first order) and its header's rate scaled
     by 2 ** (pitch / 12) so that the `drum` synth plays it that much higher; made once."""
     import soundfile
 
     stat = path.stat()
-    key = hashlib.sha1(f"{path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}|{pitch_semitones:.4f}".encode()).hexdigest()[:16]
+    key = hashlib.sha1(f"{path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}|{pitch_semitones:.4f}|{tilt_db:.4f}".encode()).hexdigest()[:16]
     out = cache_dir() / f"{path.stem[:40]}-{key}.wav"
     if not out.is_file():
-        audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        audio, rate = soundfile.read(path, dtype="float64", always_2d=True)
+        mono = audio.mean(axis=1)
+        if tilt_db:
+            mono = tilt(mono, rate, tilt_db)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".{os.getpid()}.tmp")
-        soundfile.write(tmp, audio.mean(axis=1), round(rate * 2 ** (pitch_semitones / 12)), subtype="FLOAT", format="WAV")
+        soundfile.write(tmp, mono.astype(np.float32), round(rate * 2 ** (pitch_semitones / 12)), subtype="FLOAT", format="WAV")
         os.replace(tmp, out)
     return out
+
+
+def tilt(x: np.ndarray, rate: int, tilt_db: float, corner_hz: float = 1000.0) -> np.ndarray:
+    """`x` split at `corner_hz` by a one-pole low-pass, its highs raised by tilt/2 dB and its lows lowered by as much."""
+    from scipy.signal import lfilter
+
+    a = np.exp(-2 * np.pi * corner_hz / rate)
+    low = lfilter([1 - a], [1, -a], x)
+    return low * 10 ** (-tilt_db / 40) + (x - low) * 10 ** (tilt_db / 40)
 
 
 def _kits(split_or_names) -> list[SampledKit]:
@@ -168,7 +183,13 @@ def draw(seed: int, split: str | Sequence[str] = "train", *, mix_chance: float =
         codec=CODECS[int(rng.integers(len(CODECS)))],
         sample_rate=int(rng.choice(MIX_RATES)),
     )
-    return SampledDrums(int(seed), pieces, distractors, float(rng.uniform(0.02, 0.1)), rendition, sources)
+    density = float(rng.uniform(0.02, 0.1))
+    rendition = dataclasses.replace(
+        rendition,
+        voice_pitch={v: round(float(rng.uniform(-3.0, 3.0)) * 2) / 2 if rng.random() < 0.5 else 0.0 for v in VOICES},  # 0.5 st steps: a bounded cache
+        voice_tilt_db={v: float(round(rng.uniform(-9.0, 9.0))) if rng.random() < 0.5 else 0.0 for v in VOICES},
+    )
+    return SampledDrums(int(seed), pieces, distractors, density, rendition, sources)
 
 
 def kit_task(drums: SampledDrums, base: Task = DRUM_LOOP, *, velocity: float = 0.8, name: str | None = None) -> Task:
@@ -249,7 +270,8 @@ def _render_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.ndarr
         bus = lanes + lane  # private: past the outputs
         for onset, piece, velocity, gain_db in hits(drums, pattern, task, seed):
             layer = piece.layer(float(velocity))
-            path = mono_sample(layer.path, layer.pitch + r.pitch_semitones)
+            pitch = layer.pitch + r.pitch_semitones + r.voice_pitch.get(piece.voice, 0.0)
+            path = mono_sample(layer.path, pitch, r.voice_tilt_db.get(piece.voice, 0.0))
             if path not in buffers:
                 buffers[path] = len(buffers)
                 setup.append(osc.message("/b_allocRead", buffers[path], str(path)))
@@ -326,4 +348,4 @@ def codec_round_trip(x: np.ndarray, rate: int, codec: str) -> np.ndarray:
     return out
 
 
-__all__ = ["CODECS", "MIX_RATES", "PEAK", "Rendition", "SampledDrums", "cache_dir", "codec_round_trip", "compress", "draw", "hits", "kit_task", "mono_sample", "onsets", "render_loop", "render_loops"]
+__all__ = ["CODECS", "MIX_RATES", "PEAK", "Rendition", "SampledDrums", "cache_dir", "codec_round_trip", "compress", "draw", "hits", "kit_task", "mono_sample", "onsets", "render_loop", "render_loops", "tilt"]
