@@ -135,8 +135,8 @@ def main() -> None:
     if args.hits_model is not None:
         from raveforce.rewards import hits
 
-        model = hits.HitClassifier.load(args.hits_model)
-        hits.classifier = lambda: model  # read at each call, in the forked workers too
+        classifier = hits.HitClassifier.load(args.hits_model)
+        hits.classifier = lambda: classifier  # read at each call, in the forked workers too
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     model = f" --hits-model {args.hits_model}" if args.hits_model else ""

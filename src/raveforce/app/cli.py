@@ -254,17 +254,37 @@ def calibrated_task(task, target):
 
 
 def run_policy(task, *, target, reward, progress, policy_path=None):
-    """The shipped transcriber's one episode (16 env steps, no search) as a Solution whose
-    history holds the episode's "audio" and "target" (so nothing is rendered again)."""
+    """The shipped transcriber's answer as a Solution whose history holds the episode's "audio"
+    and "target". The policy hears one bar (16 steps) an episode: a longer loop is transcribed
+    bar by bar, each bar's audio (with what rings on into the next) as its own target, then played
+    once whole for its audio and rewards."""
+    import numpy as np
+
     from raveforce import agents
+    from raveforce.transcribe import DRUM_TRANSCRIBE
     from raveforce.transcribe import policy as transcriber
 
+    bar = DRUM_TRANSCRIBE.steps
+    if task.steps % bar:
+        raise UsageError(f"--agent policy transcribes whole bars of {bar} steps; this episode has {task.steps} steps (valid: 16, 32, 64)")
     policy = transcriber.load(policy_path)
-    target = target if target is not None else (task.load_target(), task.sample_rate)
-    actions, audio, rewards = transcriber.transcribe(target, policy=policy, reward=reward, bpm=task.bpm)
-    if progress:
-        progress(task.steps, task.steps, "one episode")
     target_audio = task.load_target(target)
+    if task.steps == bar:
+        actions, audio, rewards = transcriber.transcribe((target_audio, task.sample_rate), policy=policy, reward=reward, bpm=task.bpm)
+        if progress:
+            progress(task.steps, task.steps, "one episode")
+        return agents.Solution(actions, rewards, evaluations=task.steps, history={"audio": audio, "target": target_audio})
+    actions = []
+    one_bar = int(task.boundaries[bar])
+    for start in range(0, task.steps, bar):
+        lo = int(task.boundaries[start])
+        segment = np.zeros(one_bar, np.float32)
+        part = target_audio[lo : lo + one_bar]
+        segment[: len(part)] = part
+        actions += transcriber.transcribe((segment, task.sample_rate), policy=policy, reward=reward, bpm=task.bpm)[0]
+        if progress:
+            progress(start + bar, task.steps, f"bar {start // bar + 1} of {task.steps // bar}")
+    audio, rewards, target_audio = agents.play(task, actions, target=(target_audio, task.sample_rate), reward=reward)
     return agents.Solution(actions, rewards, evaluations=task.steps, history={"audio": audio, "target": target_audio})
 
 

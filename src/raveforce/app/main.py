@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -216,10 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning on the command line: one line, without the source line it was raised at."""
+    return f"raveforce: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     from raveforce.errors import RaveForceError
 
     args = build_parser().parse_args(argv)
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _one_line_warning
     try:
         return args.func(args)
     except (UsageError, RaveForceError, ValueError) as exc:
@@ -228,3 +235,5 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `raveforce list | head`: the reader left, nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        warnings.formatwarning = formatwarning
