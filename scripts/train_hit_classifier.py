@@ -1,7 +1,7 @@
 """Train the `hits` reward's classifier: which drums start at a step, on loops of the kit family
 and of Hydrogen's sampled kits.
 
-    .venv/bin/python scripts/train_hit_classifier.py [--loops 4030] [--sampled-loops 4000] [--epochs 8] [--seed 0]
+    .venv/bin/python scripts/train_hit_classifier.py [--loops 4030] [--sampled-loops 6000] [--epochs 8] [--seed 0]
 
 Data: `--loops` kits of the family's *train* split (seeds 0..loops-1), each playing a uniform
 random 16-step pattern with its rendition (gains, velocities, jitter, room, tilt, mix rate), and
@@ -99,7 +99,7 @@ def network(torch, pools, hidden: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loops", type=int, default=4030, help="loops on kit-family train kits")
-    parser.add_argument("--sampled-loops", type=int, default=4000, help="loops on Hydrogen's train kits")
+    parser.add_argument("--sampled-loops", type=int, default=6000, help="loops on Hydrogen's train kits")
     parser.add_argument("--plain-share", type=float, default=0.3, help="of the sampled loops, the share played plainly")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)

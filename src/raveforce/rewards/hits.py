@@ -1,7 +1,7 @@
 """``hits``: what a drum-hit classifier hears at each step, for loops played on other kits.
 
-A small convolutional network, trained on loops of the kit family's *train* split
-(``scripts/train_hit_classifier.py``), listens to the first ~110 ms of a step (log-mel frames
+A small convolutional network, trained on loops of the kit family's *train* split and on loops
+played by Hydrogen's *train* kits with renditions (``scripts/train_hit_classifier.py``), listens to the first ~110 ms of a step (log-mel frames
 from 23 ms before its start to 105 ms after, each window relative to its own loudest value) and
 gives the probability that a kick, a snare and a hat start there. The distance after step k is
 the mean squared difference between the probabilities of the rendered prefix's steps 0..k and
