@@ -1,13 +1,17 @@
 """`--bpm auto`: how often the loop estimator finds the tempo and bar count of a drum loop.
 
-Loops are 1, 2 or 4 bars of 4/4 at a tempo drawn from 60-200 BPM, played by the shipped kit from
-patterns drawn from a small drum grammar (kick on beat 1 and often 3, snare backbeats on 2 and
-4, hi-hats in 8ths, 16ths or off-beats, a few random extra hits), rendered by scsynth. The
-estimator's three settings (the tempo prior's width, the weight of onsets on beats, the onset
-envelope's top frequency) are chosen on the dev split (seeds 0-199); the held-out split (seeds
-1000-1199) is run once with the choice (which `raveforce.app.loops` has as its defaults).
+Loops are 1, 2 or 4 bars of 4/4 at a tempo drawn from 60-200 BPM, played by Hydrogen's sampled
+kits with renditions (`raveforce.kits.sampled.draw`: velocity layers, humanised timing, swing,
+distractors, effects, MP3/OGG; the dev kits for the dev split, the held-out kits for the
+held-out split), half of them from a small drum grammar (kick on beat 1 and often 3, snare
+backbeats on 2 and 4, hi-hats in 8ths, 16ths or off-beats, a few random extra hits), half
+uniform random kick/snare/hat patterns, rendered by scsynth. The estimator's settings (the
+tempo prior's width, the weights of the 16th-note grid and of the backbeat) are chosen on the
+dev split (seeds 0-399); the held-out split (seeds 1000-1399) is run once with the choice
+(which `raveforce.app.loops` has as its defaults). Needs `make kits`.
 
-    python benchmarks/bench_tempo.py            # the dev sweep, then the held-out split
+    python benchmarks/bench_tempo.py            # the dev sweep
+    python benchmarks/bench_tempo.py --held-out # then, once, the held-out split
 """
 
 from __future__ import annotations
@@ -19,15 +23,15 @@ import time
 import numpy as np
 
 from raveforce.app import loops
-from raveforce.env import RaveForceEnv
 from raveforce.tasks import DRUM_LOOP
 
 KICK, SNARE, HAT = 1, 2, 4
-DEV = range(0, 200)
-HELD_OUT = range(1000, 1200)
-PRIOR_OCTAVES = (0.5, 1.0, 2.0)
-BEAT_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
-FLUX_FMAXES = (500.0, 2000.0, 20000.0)
+DEV = range(0, 400)
+HELD_OUT = range(1000, 1400)
+PRIOR_OCTAVES = (0.5, 1.0, 2.0, 4.0)
+GRID_WEIGHTS = (0.0, 2.0, 4.0, 8.0)
+BACKBEAT_WEIGHTS = (0.0, 1.0, 2.0, 4.0, 8.0)
+BUSY_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def drum_bar(rng: np.random.Generator) -> list[int]:
@@ -48,60 +52,68 @@ def drum_bar(rng: np.random.Generator) -> list[int]:
     return bar
 
 
-def make_loop(seed: int) -> tuple[np.ndarray, float, int]:
-    """(float32 mono audio at 44100 Hz, bpm, bars) of loop `seed`."""
+def make_loop(seed: int, split: str) -> tuple[np.ndarray, float, int, str]:
+    """(float32 mono audio at 44100 Hz, bpm, bars, kind) of loop `seed` on `split`'s kits."""
+    import dataclasses
+
+    from raveforce.kits import sampled
+
     rng = np.random.default_rng(seed)
     bars = int(rng.choice(loops.BARS))
     bpm = float(np.round(rng.uniform(*loops.BPM_RANGE), 2))
-    first = drum_bar(rng)
-    pattern = [a for b in range(bars) for a in (first if b < bars - 1 or rng.random() < 0.5 else drum_bar(rng))]
-    env = RaveForceEnv(DRUM_LOOP, target=(np.zeros(16), 44100), bpm=bpm, steps=16 * bars)
-    try:
-        env.reset(seed=0)
-        for a in pattern:
-            env.step(a)
-        return env.audio, bpm, bars
-    finally:
-        env.close()
+    kind = "groove" if rng.random() < 0.5 else "random"
+    if kind == "groove":
+        first = drum_bar(rng)
+        pattern = [a for b in range(bars) for a in (first if b < bars - 1 or rng.random() < 0.5 else drum_bar(rng))]
+    else:
+        pattern = rng.integers(0, 8, 16 * bars).tolist()
+    task = dataclasses.replace(DRUM_LOOP, bpm=bpm, steps=16 * bars)
+    return sampled.render_loop(sampled.draw(seed, split), pattern, task), bpm, bars, kind
 
 
-def accuracy(loops_, **settings) -> float:
+def accuracy(found: list, truth: list) -> float:
     """The fraction of loops whose bar count (hence tempo, from the length) is found."""
-    return float(np.mean([loops.estimate(audio, 44100, **settings).bars == bars for audio, _, bars in loops_]))
+    return float(np.mean([f.bars == bars for f, (_, _, bars, _) in zip(found, truth)]))
 
 
 def main() -> int:
+    held_out = "--held-out" in sys.argv
     start = time.perf_counter()
-    dev = [make_loop(s) for s in DEV]
-    ambiguous = np.mean([len(_readings(a)) > 1 for a, _, _ in dev])
-    print(f"dev split: {len(dev)} loops ({ambiguous:.0%} fit more than one reading), rendered in {time.perf_counter() - start:.1f} s")
-    print("\n| onset envelope up to (Hz) | prior (octaves) | beat weight | dev accuracy |\n|---:|---:|---:|---:|")
+    dev = [make_loop(s, "dev") for s in DEV]
+    seconds = [len(a) / 44100 for a, _, _, _ in dev]
+    evidence = [loops.evidence(a, 44100) for a, _, _, _ in dev]
+    ambiguous = np.mean([len(e) > 1 for e in evidence])
+    print(f"dev split: {len(dev)} loops on Hydrogen's dev kits ({ambiguous:.0%} fit more than one reading), rendered and analysed in {time.perf_counter() - start:.1f} s")
     results = {}
-    for fmax, octaves, weight in itertools.product(FLUX_FMAXES, PRIOR_OCTAVES, BEAT_WEIGHTS):
-        if weight == 0 and fmax != FLUX_FMAXES[0]:
-            continue  # without the onsets, fmax does not matter
-        results[fmax, octaves, weight] = accuracy(dev, prior_octaves=octaves, beat_weight=weight, fmax=fmax)
-        print(f"| {fmax:g} | {octaves:g} | {weight:g} | {results[fmax, octaves, weight]:.1%} |")
-    (fmax, octaves, weight), best = max(results.items(), key=lambda item: item[1])
-    prior_octaves = max((k for k in results if k[2] == 0), key=results.get)[1]
-    defaults = (loops.FLUX_FMAX, loops.PRIOR_OCTAVES, loops.BEAT_WEIGHT)
-    print(f"\nchosen on dev: onsets up to {fmax:g} Hz, prior {octaves:g} octaves, beat weight {weight:g} ({best:.1%}); "
-          f"the library's defaults {'are' if defaults == (fmax, octaves, weight) else 'are NOT'} these")  # fmt: skip
-    held = [make_loop(s) for s in HELD_OUT]
-    prior_only = accuracy(held, prior_octaves=prior_octaves, beat_weight=0.0)
-    chosen = accuracy(held, prior_octaves=octaves, beat_weight=weight, fmax=fmax)
-    print("\n| held-out split (200 loops, run once) | accuracy |\n|---|---:|")
-    print(f"| length + tempo prior only (best prior on dev, {prior_octaves:g} octaves) | {prior_only:.1%} |")
-    print(f"| length + prior + onsets on beats (chosen on dev) | {chosen:.1%} |")
+    for setting in itertools.product(PRIOR_OCTAVES, GRID_WEIGHTS, BACKBEAT_WEIGHTS, BUSY_WEIGHTS):
+        octaves, grid, backbeat, busy = setting
+        found = [loops.choose(e, s, prior_octaves=octaves, grid_weight=grid, backbeat_weight=backbeat, busy_weight=busy) for e, s in zip(evidence, seconds)]
+        results[setting] = accuracy(found, dev)
+    print(f"\nthe 10 best of {len(results)} settings on dev:\n\n| prior (octaves) | grid weight | backbeat weight | busy weight | dev accuracy |\n|---:|---:|---:|---:|---:|")
+    for setting, value in sorted(results.items(), key=lambda item: -item[1])[:10]:
+        print("| " + " | ".join(f"{x:g}" for x in setting) + f" | {value:.1%} |")
+    only_prior = max(v for k, v in results.items() if k[1:] == (0.0, 0.0, 0.0))
+    print(f"| the length and the prior alone (best prior) | | | | {only_prior:.1%} |")
+    defaults = (loops.PRIOR_OCTAVES, loops.GRID_WEIGHT, loops.BACKBEAT_WEIGHT, loops.BUSY_WEIGHT)
+    best = max(results.values())
+    print(f"\nthe library's defaults {defaults}: {results.get(defaults, float('nan')):.1%} on dev (the best: {best:.1%})")
+    chosen = [loops.estimate(a, 44100) for a, _, _, _ in dev]
+    for kind in ("groove", "random"):
+        rows = [i for i, d in enumerate(dev) if d[3] == kind]
+        print(f"dev, the library's defaults, {kind}: {accuracy([chosen[i] for i in rows], [dev[i] for i in rows]):.1%} of {len(rows)}")
+    if held_out:
+        held = [make_loop(s, "held_out") for s in HELD_OUT]
+        found = [loops.estimate(a, 44100) for a, _, _, _ in held]
+        print("\n| held-out split (400 loops on Hydrogen's held-out kits, run once) | accuracy |\n|---|---:|")
+        print(f"| all | {accuracy(found, held):.1%} |")
+        for kind in ("groove", "random"):
+            rows = [i for i, d in enumerate(held) if d[3] == kind]
+            print(f"| {kind} | {accuracy([found[i] for i in rows], [held[i] for i in rows]):.1%} |")
     timing = time.perf_counter()
-    for audio, _, _ in held[:50]:
+    for audio, _, _, _ in dev[:50]:
         loops.estimate(audio, 44100)
     print(f"\nestimate(): {(time.perf_counter() - timing) / 50 * 1000:.1f} ms per loop (mean of 50)")
     return 0
-
-
-def _readings(audio) -> dict:
-    return loops.estimate(audio, 44100).readings
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ def test_mp3_loop_at_95_bpm_comes_back_as_midi(loop95_example):
     assert "95 BPM, 1 bar of 4/4" in stdout
     result = json.loads((out / "result.json").read_text())
     assert result["bpm"] == 95.0 and result["bars"] == 1 and result["episode_steps"] == 16 and result["bpm_estimated"]
+    assert 0.5 < result["bpm_confidence"] <= 1.0
     assert result["actions"] == GROOVE
     bpm, notes = read_notes(out / "best.mid")
     assert bpm == pytest.approx(95.0, abs=1e-3)

@@ -170,7 +170,10 @@ def fit_task_to_target(task, target_path: str | None, *, bpm=None, steps=None):
             bpm, steps = found.bpm, found.steps(task.beats_per_step)
             print(f"target {target_path}: {found.describe()}; {steps} steps")
             readings = {f"{b:g} BPM x {n} bar{'s' * (n > 1)}": round(score, 4) for (b, n), score in found.readings.items()}
-            estimated = {"bpm_estimated": True, "bars": found.bars, "loop_seconds": round(seconds, 6), "readings": readings}
+            estimated = {
+                "bpm_estimated": True, "bars": found.bars, "loop_seconds": round(seconds, 6),
+                "bpm_confidence": round(found.confidence, 4), "readings": readings,
+            }  # fmt: skip
         elif bpm == "auto":
             bpm = round(steps * task.beats_per_step * 60.0 / seconds, 2)
             print(f"target {target_path}: {seconds:.3f} s of {steps} steps: {bpm:g} BPM")

@@ -2,9 +2,12 @@
 
 A loop exported from a DAW lasts exactly its bars, so its length gives the tempo up to the
 number of bars: a 2.53 s loop is 1 bar at 95 BPM or 2 bars at 190. Where several readings fit
-the range, onset periodicity decides: the reading whose beats carry the loop's strongest
-onsets (kick and snare land on beats; hi-hats fill the 8ths and 16ths between them), weighed
-by a log-normal tempo prior around 120 BPM (the convention of beat trackers such as librosa's).
+the range, the loop's onsets decide (`evidence`): a reading too slow would have to call some
+onsets 32nd notes (`grid`); a reading too fast leaves its odd 16th notes empty (`busy`); a
+groove's backbeat, kick on 1 and 3 and snare on 2 and 4 as the `hits` classifier hears them,
+sits on the right reading's beats (`backbeat`). They are weighed with a log-normal tempo prior
+around 120 BPM (the convention of beat trackers such as librosa's); the weights were chosen on
+loops played by Hydrogen's dev kits (docs/benchmarks/tasks.md, "Loop tempo and length").
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ BARS = (1, 2, 4)
 BEATS_PER_BAR = 4
 BPM_RANGE = (60.0, 200.0)
 PRIOR_BPM = 120.0
-PRIOR_OCTAVES = 2.0  # the prior's standard deviation, in octaves of tempo (chosen on the dev split)
-BEAT_WEIGHT = 4.0  # how much the onsets on beats count against the prior (chosen on the dev split: docs/benchmarks/tasks.md, "Loop tempo and length")
+PRIOR_OCTAVES = 2.0  # the prior's standard deviation, in octaves of tempo (chosen on the dev split, as the weights below)
+GRID_WEIGHT = 4.0  # how much onsets off a reading's 16th notes count against it (chosen on the dev split: docs/benchmarks/tasks.md, "Loop tempo and length")
+BACKBEAT_WEIGHT = 2.0  # how much a backbeat (kick on 1 and 3, snare on 2 and 4) counts (chosen there too)
+BUSY_WEIGHT = 0.5  # how much onsets on a reading's odd 16ths count for it (chosen there too)
 HOP = 128  # samples between onset-envelope frames
 N_FFT = 1024
-FLUX_FMAX = 2000.0  # Hz: the onset envelope's top frequency (chosen on the dev split: docs/benchmarks/tasks.md, "Loop tempo and length")
+FLUX_FMAX = 2000.0  # Hz: `onset_envelope`'s default top frequency
 TOLERANCE = 0.02  # s: an onset this close to a grid position counts as on it
 
 
@@ -44,45 +49,80 @@ class LoopEstimate:
         """Steps of `beats_per_step` beats that fill the loop (16th notes: 16 per bar)."""
         return max(1, round(self.bars * BEATS_PER_BAR / beats_per_step))
 
+    @property
+    def confidence(self) -> float:
+        """The chosen reading's share of exp(score) over every reading that fit: 1 when it was the only one."""
+        if not self.readings:
+            return 1.0
+        scores = np.array(list(self.readings.values()))
+        return float(np.exp(self.readings[(self.bpm, self.bars)] - np.logaddexp.reduce(scores)))
+
     def describe(self) -> str:
         others = [f"{b:g} BPM x {n} bar{'s' * (n > 1)}" for (b, n) in self.readings if (b, n) != (self.bpm, self.bars)]
         text = f"{self.bpm:g} BPM, {self.bars} bar{'s' * (self.bars > 1)} of 4/4 ({self.seconds:.3f} s)"
-        return text + (f"; also fits {', '.join(others)}, less likely" if others else "")
+        return text + (f" (confidence {self.confidence:.2f}); also fits {', '.join(others)}, less likely" if others else "")
 
 
-def onset_envelope(audio: np.ndarray, sample_rate: int, *, fmax: float = FLUX_FMAX) -> np.ndarray:
-    """float64 (frames,): half-wave rectified spectral flux of log magnitudes below `fmax` Hz
-    (where kicks and snares are, hi-hats mostly are not), one frame every HOP samples (frame i
-    is centred on sample i * HOP), normalised to a maximum of 1."""
+BANDS = {"low": (0.0, 150.0), "mid": (150.0, 5000.0), "full": (0.0, 22050.0)}  # Hz: kicks; snares; every onset
+
+
+def onset_envelope(audio: np.ndarray, sample_rate: int, *, fmin: float = 0.0, fmax: float = FLUX_FMAX) -> np.ndarray:
+    """float64 (frames,): half-wave rectified spectral flux of log magnitudes from `fmin` to
+    `fmax` Hz, one frame every HOP samples (frame i is centred on sample i * HOP), normalised to
+    a maximum of 1."""
+    return band_envelopes(audio, sample_rate, {"band": (fmin, fmax)})["band"]
+
+
+def band_envelopes(audio: np.ndarray, sample_rate: int, bands: dict = BANDS) -> dict[str, np.ndarray]:
+    """{band: onset envelope} (see `onset_envelope`) of each (fmin, fmax) band, from one STFT."""
     x = np.pad(np.asarray(audio, np.float64), (N_FFT // 2, N_FFT // 2))
     if len(x) < N_FFT + HOP:
-        return np.zeros(1)
+        return {name: np.zeros(1) for name in bands}
     frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
-    bins = max(2, int(fmax / sample_rate * N_FFT) + 1)
-    magnitude = np.log1p(100.0 * np.abs(np.fft.rfft(frames * np.hanning(N_FFT), axis=1)[:, :bins]))
-    flux = np.maximum(0.0, np.diff(magnitude, axis=0, prepend=magnitude[:1])).sum(axis=1)
-    return flux / max(flux.max(), 1e-12)
+    magnitude = np.log1p(100.0 * np.abs(np.fft.rfft(frames * np.hanning(N_FFT), axis=1)))
+    flux = np.maximum(0.0, np.diff(magnitude, axis=0, prepend=magnitude[:1]))
+    out = {}
+    for name, (fmin, fmax) in bands.items():
+        lo, hi = int(fmin / sample_rate * N_FFT), max(int(fmin / sample_rate * N_FFT) + 1, int(fmax / sample_rate * N_FFT) + 1)
+        band = flux[:, lo:hi].sum(axis=1)
+        out[name] = band / max(band.max(), 1e-12)
+    return out
+
+
+def strengths(envelope: np.ndarray, sample_rate: int, times: np.ndarray, tolerance: float) -> np.ndarray:
+    """float64 (len(times),): the largest envelope value within `tolerance` s of each time (s)."""
+    reach = max(1, int(round(tolerance * sample_rate / HOP)))
+    centres = np.round(np.asarray(times) * sample_rate / HOP).astype(int)
+    padded = np.concatenate([np.zeros(reach), envelope, np.zeros(reach + 1)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
+    return windows[np.clip(centres, 0, len(windows) - 1)].max(axis=1)
 
 
 def grid_strengths(envelope: np.ndarray, sample_rate: int, seconds: float, bpm: float) -> np.ndarray:
     """float64 (sixteenths,): the onset strength at each 16th note of `bpm` over `seconds`: the
     largest envelope value within TOLERANCE of the position."""
-    reach = max(1, int(TOLERANCE * sample_rate / HOP))
-    strengths = []
-    for k in range(int(round(seconds * bpm / 15.0))):
-        centre = int(round(k * 15.0 / bpm * sample_rate / HOP))
-        window = envelope[max(0, centre - reach) : centre + reach + 1]
-        strengths.append(window.max() if window.size else 0.0)
-    return np.asarray(strengths)
+    return strengths(envelope, sample_rate, np.arange(int(round(seconds * bpm / 15.0))) * 15.0 / bpm, TOLERANCE)
 
 
-def estimate(
-    audio: np.ndarray, sample_rate: int, *, prior_octaves: float = PRIOR_OCTAVES, beat_weight: float = BEAT_WEIGHT, fmax: float = FLUX_FMAX
-) -> LoopEstimate:
-    """The likeliest (bpm, bars) of a loop, audio float (samples,) mono at `sample_rate` Hz.
-    A reading scores -0.5 (log2(bpm / 120) / prior_octaves)^2 + beat_weight log(mean onset
-    strength on its beats / mean on the finest grid). Raises LoopLengthError when no reading
-    of 1, 2 or 4 bars lands in 60-200 BPM."""
+@dataclass(frozen=True)
+class Evidence:
+    """What a reading (bpm, bars) of a loop rests on: `grid`, minus the mean onset strength at the
+    fastest reading's 16th notes that are not this reading's (the onsets this reading would have
+    to call 32nd notes; 0 for the fastest); `backbeat`, snare-band onsets on beats 2 and 4 and
+    kick-band onsets on 1 and 3, less the other way round (by the `hits` classifier); `busy`, how
+    much happens on its odd 16th notes against its 8th notes (a reading twice too fast leaves
+    its odd 16ths empty)."""
+
+    bpm: float
+    bars: int
+    grid: float
+    backbeat: float
+    busy: float = 0.0  # log of the onset strength on its off-beat 16ths over that on its 8ths: low when it is too fine
+
+
+def evidence(audio: np.ndarray, sample_rate: int) -> list[Evidence]:
+    """The Evidence of every reading of 1, 2 or 4 bars that puts the loop within 60-200 BPM
+    (LoopLengthError when none does)."""
     seconds = len(audio) / sample_rate
     fits = [(n * BEATS_PER_BAR * 60.0 / seconds, n) for n in BARS]
     fits = [(bpm, n) for bpm, n in fits if BPM_RANGE[0] * 0.999 <= bpm <= BPM_RANGE[1] * 1.001]
@@ -92,17 +132,58 @@ def estimate(
             f"a loop of {seconds:.3f} s is not 1, 2 or 4 bars of 4/4 between {BPM_RANGE[0]:g} and {BPM_RANGE[1]:g} BPM "
             f"(1 bar lasts {shortest:.2f}-{longest:.2f} s, 4 bars up to {4 * longest:.1f} s); pass --bpm and --task-steps"
         )
+    if len(fits) == 1:
+        return [Evidence(fits[0][0], fits[0][1], 0.0, 0.0)]
+    envelopes = band_envelopes(audio, sample_rate)
     fastest = max(bpm for bpm, _ in fits)
-    grid = grid_strengths(onset_envelope(audio, sample_rate, fmax=fmax), sample_rate, seconds, fastest) if len(fits) > 1 else None
-    readings = {}
+    fine = np.arange(int(round(seconds * fastest / 15.0))) * 15.0 / fastest  # the fastest reading's 16th notes
+    tolerance = min(TOLERANCE, 0.4 * 15.0 / fastest)
+    full = strengths(envelopes["full"], sample_rate, fine, tolerance)
+    found = []
     for bpm, n in fits:
-        score = -0.5 * (math.log2(bpm / PRIOR_BPM) / prior_octaves) ** 2
-        if grid is not None and grid.mean() > 0:  # the mean onset strength on this reading's beats, on the finest grid
-            beats = grid[:: int(round(4 * fastest / bpm))]
-            score += beat_weight * math.log(max(beats.mean() / grid.mean(), 1e-6))
-        readings[(round(bpm, 2), n)] = score
+        every = int(round(fastest / bpm))  # fine positions per 16th note of this reading
+        on = np.arange(len(fine)) % every == 0
+        grid = -float(full[~on].mean()) if (~on).any() else 0.0
+        own = full[on]  # this reading's 16th notes
+        busy = math.log((own[1::2].mean() + 0.02) / (own[0::2].mean() + 0.02)) if len(own) > 1 else 0.0
+        beats = np.round(np.arange(n * BEATS_PER_BAR) * 60.0 / bpm * sample_rate).astype(int)
+        even = np.arange(len(beats)) % 2 == 0  # beats 1 and 3 of each bar
+        kick, snare = drums_at(audio, sample_rate, beats)
+        backbeat = (snare[~even].mean() - snare[even].mean()) + (kick[even].mean() - kick[~even].mean())
+        found.append(Evidence(bpm, n, grid, float(backbeat), busy))
+    return found
+
+
+def drums_at(audio: np.ndarray, sample_rate: int, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P(kick), P(snare)) float64 (len(starts),): what the `hits` reward's classifier hears
+    start at each sample position of `starts`."""
+    from raveforce.rewards import hits
+
+    x = np.asarray(audio, np.float64)
+    windows = np.stack([hits.window(hits.heard(x, int(s), len(x), sample_rate)) for s in starts])
+    p = hits.classifier().probabilities(windows)
+    return p[:, 0], p[:, 1]
+
+
+def choose(
+    found: list[Evidence], seconds: float, *, prior_octaves: float = PRIOR_OCTAVES, grid_weight: float = GRID_WEIGHT,
+    backbeat_weight: float = BACKBEAT_WEIGHT, busy_weight: float = BUSY_WEIGHT,
+) -> LoopEstimate:  # fmt: skip
+    """The likeliest reading: score -0.5 (log2(bpm / 120) / prior_octaves)^2 + grid_weight grid
+    + backbeat_weight backbeat + busy_weight busy."""
+    readings = {}
+    for e in found:
+        score = -0.5 * (math.log2(e.bpm / PRIOR_BPM) / prior_octaves) ** 2 + grid_weight * e.grid + backbeat_weight * e.backbeat + busy_weight * e.busy
+        readings[(round(e.bpm, 2), e.bars)] = score
     (bpm, bars), _ = max(readings.items(), key=lambda item: item[1])
     return LoopEstimate(bpm, bars, seconds, dict(sorted(readings.items(), key=lambda item: -item[1])))
 
 
-__all__ = ["BARS", "BPM_RANGE", "LoopEstimate", "LoopLengthError", "estimate", "grid_strengths", "onset_envelope"]
+def estimate(audio: np.ndarray, sample_rate: int, **settings) -> LoopEstimate:
+    """The likeliest (bpm, bars) of a loop, audio float (samples,) mono at `sample_rate` Hz
+    (`evidence`, then `choose` with `settings`). Raises LoopLengthError when no reading of 1,
+    2 or 4 bars lands in 60-200 BPM."""
+    return choose(evidence(audio, sample_rate), len(audio) / sample_rate, **settings)
+
+
+__all__ = ["BARS", "BPM_RANGE", "Evidence", "LoopEstimate", "LoopLengthError", "band_envelopes", "choose", "estimate", "evidence", "grid_strengths", "onset_envelope", "strengths"]
