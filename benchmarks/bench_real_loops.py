@@ -9,7 +9,9 @@ at DrumLoop's grid (120 BPM, one bar). The agents answer with DrumLoop actions:
 - dp: DrumLoop's default solve (beam search, width 4, with the default reward `hits`), the
   agent's audio mixed from the shipped kit's one-shots (as `raveforce solve` renders it);
 - greedy: the same with width 1;
-- policy: the shipped one-pass transcriber (`raveforce.transcribe.policy`).
+- policy: the shipped one-pass transcriber (`raveforce.transcribe.policy`);
+- classifier: the supervised reference in one pass, each step's kick, snare and hat where the
+  `hits` reward's classifier gives them a probability above 0.5.
 
 Scores: the fraction of the 48 drum cells (kick, snare, hat at each step) right, and per drum
 the onset precision, recall and F-measure (`mir_eval.onset.f_measure`, ±50 ms and ±30 ms;
@@ -44,7 +46,7 @@ from raveforce.tasks import DRUM_LOOP as TASK
 from raveforce.transcribe import policy as transcriber
 
 VOICES = hydrogen.VOICES
-AGENTS = ("dp", "greedy", "policy")
+AGENTS = ("dp", "greedy", "policy", "classifier")
 _SHARED: dict = {}
 
 
@@ -76,6 +78,12 @@ def one_shots() -> np.ndarray:
 
 def answers(agent: str, loops: np.ndarray, jobs: int) -> np.ndarray:
     """int (loops, 16): the agent's actions for each loop."""
+    if agent == "classifier":
+        from raveforce.rewards import hits
+
+        b = TASK.boundaries
+        p = np.stack([hits.classifier().probabilities(hits.step_windows(x, b[:-1], b[1:])) for x in loops])
+        return ((p > 0.5) * np.array([1, 2, 4])).sum(axis=2)
     if agent == "policy":
         policy = transcriber.load()
         return np.array([transcriber.transcribe((x, TASK.sample_rate), policy=policy)[0] for x in loops])
