@@ -145,7 +145,7 @@ class PatternDrawer(Drawer):
 
     def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
         audio, info = self.draw_many(rng, 1)
-        return audio[0], {"target_pattern": info["target_pattern"][0]}
+        return audio[0], {key: value[0] for key, value in info.items()}
 
     def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
         """float32 (count, total_samples) and info["target_pattern"] int64 (count, steps): `count`
@@ -190,10 +190,6 @@ class KitPatternDrawer(PatternDrawer):
         super().__init__(task, density)
         self.seeds = kit_seeds(kits)
 
-    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-        audio, info = self.draw_many(rng, 1)
-        return audio[0], {key: value[0] for key, value in info.items()}
-
     def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
         """float32 (count, total_samples) and info arrays of `count` rows."""
         from raveforce import kits as kit_family
@@ -229,10 +225,6 @@ class SampledPatternDrawer(PatternDrawer):
     def __init__(self, task: Task, kits_option: str, density: float | Sequence[float] = DENSITY) -> None:
         super().__init__(task, density)
         self.kits = sampled_kits(kits_option)
-
-    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-        audio, info = self.draw_many(rng, 1)
-        return audio[0], {key: value[0] for key, value in info.items()}
 
     def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
         from raveforce.kits import sampled
