@@ -9,9 +9,14 @@ at DrumLoop's grid (120 BPM, one bar). The agents answer with DrumLoop actions:
 - dp: DrumLoop's default solve (beam search, width 4, with the default reward `hits`), the
   agent's audio mixed from the shipped kit's one-shots (as `raveforce solve` renders it);
 - greedy: the same with width 1;
-- policy: the shipped one-pass transcriber (`raveforce.transcribe.policy`);
+- policy: the shipped one-pass transcriber (`raveforce.transcribe.policy`, bar by bar as
+  `raveforce solve --agent policy`; a loop it refuses counts as all wrong);
 - classifier: the supervised reference in one pass, each step's kick, snare and hat where the
   `hits` reward's classifier gives them a probability above 0.5.
+
+Condition "two-bar mp3" (the issue's second target): 2 bars at 80-175 BPM, the hat opening now
+and then, a crash on the one, an MP3 round trip; the agents answer on the tempo and length that
+`--bpm auto` reads, and a loop read with the wrong bar count has no cell right.
 
 Scores: the fraction of the 48 drum cells (kick, snare, hat at each step) right, and per drum
 the onset precision, recall and F-measure (`mir_eval.onset.f_measure`, ±50 ms and ±30 ms;
@@ -31,6 +36,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import concurrent.futures
+import dataclasses
 import multiprocessing
 import platform
 import time
@@ -43,29 +49,50 @@ from raveforce.app.progress import ProgressLine
 from raveforce.kits import hydrogen, sampled
 from raveforce.kits.calibration import mixed_search
 from raveforce.tasks import DRUM_LOOP as TASK
-from raveforce.transcribe import policy as transcriber
 
 VOICES = hydrogen.VOICES
 AGENTS = ("dp", "greedy", "policy", "classifier")
 _SHARED: dict = {}
 
 
-CONDITIONS = ("plain", "rendition")
+CONDITIONS = ("plain", "rendition", "two-bar mp3")
+TWO_BAR_BPM = (80.0, 175.0)
 
 
-def targets(split: str, count: int, condition: str, seed: int = 0) -> tuple[list, np.ndarray, np.ndarray]:
-    """(drums per loop, patterns int (count, 16), loops float32 (count, samples)). Condition
-    "plain": one kit's pieces played plainly (`SampledDrums.plain`); "rendition": as drawn."""
-    drums = [sampled.draw(i, split, mix_chance=0.0).plain() if condition == "plain" else sampled.draw(i, split) for i in range(count)]
-    patterns = np.stack([np.random.default_rng([i, 16, seed]).integers(0, 8, TASK.steps) for i in range(count)])
-    loops = sampled.render_loops([(d, p, 0) for d, p in zip(drums, patterns)], TASK)
-    return drums, patterns, loops
+def targets(split: str, count: int, condition: str, seed: int = 0) -> tuple[list, list, list, list]:
+    """(drums, patterns int (steps,), loops float32 (samples,), tasks) per loop. Condition "plain":
+    one kit's pieces played plainly (`SampledDrums.plain`); "rendition": as drawn; "two-bar mp3":
+    as drawn, 2 bars at a tempo from 80-175 BPM, the hat opening now and then, a crash on the
+    one, an MP3 round trip, cut to exactly its 2 bars (as a DAW exports a loop)."""
+    if condition != "two-bar mp3":
+        drums = [sampled.draw(i, split, mix_chance=0.0).plain() if condition == "plain" else sampled.draw(i, split) for i in range(count)]
+        patterns = [np.random.default_rng([i, 16, seed]).integers(0, 8, TASK.steps) for i in range(count)]
+        loops = sampled.render_loops([(d, p, 0) for d, p in zip(drums, patterns)], TASK)
+        return drums, patterns, list(loops), [TASK] * count
+    kits = [hydrogen.load(n) for n in hydrogen.split(split) if n in hydrogen.available()]
+    crashes = [i for k in kits for i in k.instruments_of("crash")]
+    opens = [i for k in kits for i in k.instruments_of("open_hat")]
+    drums, patterns, loops, tasks = [], [], [], []
+    for i in range(count):
+        rng = np.random.default_rng([i, 17, seed])
+        d = sampled.draw(i, split)
+        hat = d.pieces["hat"] if len(d.pieces["hat"]) > 1 or not opens else (d.pieces["hat"][0], opens[int(rng.integers(len(opens)))])
+        accents = ((0, crashes[int(rng.integers(len(crashes)))]),) if crashes else ()
+        d = d.replace(pieces={**d.pieces, "hat": hat}, accents=accents, rendition=dataclasses.replace(d.rendition, codec="mp3"))
+        task = dataclasses.replace(TASK, bpm=float(np.round(rng.uniform(*TWO_BAR_BPM), 2)), steps=32)
+        drums.append(d)
+        patterns.append(rng.integers(0, 8, task.steps))
+        loops.append(sampled.render_loop(d, patterns[-1], task))
+        tasks.append(task)
+    return drums, patterns, loops, tasks
 
 
 def _search_job(job):
     agent, index = job
-    criterion = R.make(TASK.reward, target=_SHARED["loops"][index].astype(np.float64), sample_rate=TASK.sample_rate, boundaries=TASK.boundaries)
-    found, _ = mixed_search(criterion, _SHARED["shots"], TASK, width=4 if agent == "dp" else 1)
+    task = _SHARED["tasks"][index]
+    target = task.load_target((_SHARED["loops"][index], task.sample_rate)).astype(np.float64)
+    criterion = R.make(task.reward, target=target, sample_rate=task.sample_rate, boundaries=task.boundaries)
+    found, _ = mixed_search(criterion, _SHARED["shots"], task, width=4 if agent == "dp" else 1)
     return job, found
 
 
@@ -76,41 +103,64 @@ def one_shots() -> np.ndarray:
     return render_lanes(TASK, [[TASK.actions.notes(a)] for a in range(len(TASK.actions.options))])
 
 
-def answers(agent: str, loops: np.ndarray, jobs: int) -> np.ndarray:
-    """int (loops, 16): the agent's actions for each loop."""
+def answers(agent: str, loops: list, tasks: list, jobs: int) -> list:
+    """int (steps,) per loop: the agent's actions on each loop's task."""
     if agent == "classifier":
         from raveforce.rewards import hits
 
-        b = TASK.boundaries
-        p = np.stack([hits.classifier().probabilities(hits.step_windows(x, b[:-1], b[1:])) for x in loops])
-        return ((p > 0.5) * np.array([1, 2, 4])).sum(axis=2)
+        found = []
+        for x, task in zip(loops, tasks):
+            b = task.boundaries
+            p = hits.classifier().probabilities(hits.step_windows(task.load_target((x, task.sample_rate)), b[:-1], b[1:]))
+            found.append(((p > 0.5) * np.array([1, 2, 4])).sum(axis=1))
+        return found
     if agent == "policy":
-        policy = transcriber.load()
-        return np.array([transcriber.transcribe((x, TASK.sample_rate), policy=policy)[0] for x in loops])
-    _SHARED["loops"] = loops
+        from raveforce.app.cli import run_policy
+        from raveforce.errors import RaveForceError
+
+        found = []
+        for x, task in zip(loops, tasks):
+            try:
+                found.append(np.array(run_policy(task, target=(x, task.sample_rate), reward=None, progress=None).actions))
+            except (RaveForceError, ValueError):  # a tempo or length it refuses: an answer of no steps, all wrong
+                found.append(np.zeros(0, np.int64))
+        return found
+    _SHARED["loops"], _SHARED["tasks"] = loops, tasks
     _SHARED.setdefault("shots", one_shots())
-    out = np.zeros((len(loops), TASK.steps), np.int64)
+    out: list = [None] * len(loops)
     progress = ProgressLine(agent)
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         for done, ((_, i), found) in enumerate(pool.map(_search_job, [(agent, i) for i in range(len(loops))], chunksize=2), 1):
-            out[i] = found
+            out[i] = np.array(found)
             progress(done, len(loops), agent)
     return out
 
 
-def scores(found: np.ndarray, patterns: np.ndarray, drums: list, windows=(0.05, 0.03)) -> dict:
-    """{"cells": fraction right, (voice, window): (precision, recall, F)} summed over the loops."""
+def estimated_tasks(loops: list, tasks: list) -> list:
+    """Each loop's task at the tempo and length `--bpm auto` reads from it (`raveforce.app.loops`)."""
+    from raveforce.app import loops as loop_reader
+
+    found = []
+    for x, task in zip(loops, tasks):
+        reading = loop_reader.estimate(x, task.sample_rate)
+        found.append(dataclasses.replace(task, bpm=reading.bpm, steps=reading.steps(task.beats_per_step)))
+    return found
+
+
+def scores(found: list, patterns: list, drums: list, tasks: list, answered: list, windows=(0.05, 0.03)) -> dict:
+    """{"cells": fraction right (a loop whose length was read wrong has none right), "bars": the
+    fraction read right, (voice, window): (precision, recall, F)} summed over the loops;
+    `answered`: the task each answer was given on."""
     import mir_eval
 
-    cells = float(np.mean([(found >> i & 1) == (patterns >> i & 1) for i in range(len(VOICES))]))
-    out: dict = {"cells": cells}
-    starts = TASK.boundaries[:-1] / TASK.sample_rate
+    right = [np.mean([(f >> i & 1) == (p >> i & 1) for i in range(len(VOICES))]) if len(f) == len(p) else 0.0 for f, p in zip(found, patterns)]
+    out: dict = {"cells": float(np.mean(right)), "bars": float(np.mean([len(f) == len(p) for f, p in zip(found, patterns)]))}
     for window in windows:
         for i, voice in enumerate(VOICES):
             tp = n_ref = n_est = 0
-            for answer, pattern, d in zip(found, patterns, drums):
-                ref = sampled.onsets(d, pattern, TASK, 0)[voice]
-                est = starts[(answer >> i & 1).astype(bool)]
+            for answer, pattern, d, task, given in zip(found, patterns, drums, tasks, answered):
+                ref = sampled.onsets(d, pattern, task, 0)[voice]
+                est = given.boundaries[:-1][(np.asarray(answer) >> i & 1).astype(bool)] / given.sample_rate
                 n_ref, n_est = n_ref + len(ref), n_est + len(est)
                 if len(ref) and len(est):
                     tp += len(mir_eval.util.match_events(ref, est, window))
@@ -121,13 +171,13 @@ def scores(found: np.ndarray, patterns: np.ndarray, drums: list, windows=(0.05, 
 
 
 def table(results: dict, split: str, count: int) -> str:
-    head = "| agent | cells right | " + " | ".join(f"{v} P / R / F ±50 ms" for v in VOICES) + " | mean F ±50 ms | mean F ±30 ms | s per loop |"
-    rows = [head, "|---|---:|" + "---:|" * len(VOICES) + "---:|---:|---:|"]
+    head = "| agent | cells right | bars right | " + " | ".join(f"{v} P / R / F ±50 ms" for v in VOICES) + " | mean F ±50 ms | mean F ±30 ms | s per loop |"
+    rows = [head, "|---|---:|---:|" + "---:|" * len(VOICES) + "---:|---:|---:|"]
     for agent, (s, seconds) in results.items():
         per = [f"{s[(v, 0.05)][0]:.3f} / {s[(v, 0.05)][1]:.3f} / **{s[(v, 0.05)][2]:.3f}**" for v in VOICES]
         f50 = np.mean([s[(v, 0.05)][2] for v in VOICES])
         f30 = np.mean([s[(v, 0.03)][2] for v in VOICES])
-        rows.append(f"| {agent} | **{s['cells']:.3f}** | " + " | ".join(per) + f" | {f50:.3f} | {f30:.3f} | {seconds / count:.2f} |")
+        rows.append(f"| {agent} | **{s['cells']:.3f}** | {s['bars']:.3f} | " + " | ".join(per) + f" | {f50:.3f} | {f30:.3f} | {seconds / count:.2f} |")
     return "\n".join(rows)
 
 
@@ -153,14 +203,15 @@ def main() -> None:
         print("held-out kits: a final report, run once after everything is chosen")
     for condition in args.conditions:
         t = time.perf_counter()
-        drums, patterns, loops = targets(args.split, args.count, condition)
+        drums, patterns, loops, tasks = targets(args.split, args.count, condition)
         kits_used = sorted({k for d in drums for k in d.kits.values()})
         print(f"{condition}: {args.count} loops on {kits_used} rendered in {time.perf_counter() - t:.1f} s", flush=True)
+        answered = estimated_tasks(loops, tasks) if condition == "two-bar mp3" else tasks  # --bpm auto
         results = {}
         for agent in args.agents:
             t = time.perf_counter()
-            found = answers(agent, loops, args.jobs)
-            results[agent] = (scores(found, patterns, drums), time.perf_counter() - t)
+            found = answers(agent, loops, answered, args.jobs)
+            results[agent] = (scores(found, patterns, drums, tasks, answered), time.perf_counter() - t)
             print(f"{agent}: cells right {results[agent][0]['cells']:.3f} ({time.perf_counter() - t:.0f} s)", flush=True)
         print(f"\n{condition}, {args.split} kits:\n")
         print(table(results, args.split, args.count))

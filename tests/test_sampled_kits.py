@@ -226,3 +226,16 @@ def test_per_voice_pitch_and_tilt_change_only_their_voice():
     kick_changed = dry.replace(rendition=dataclasses.replace(dry.rendition, voice_pitch={"kick": 2.0}))
     assert np.array_equal(sampled.render_loop(hat_changed, pattern, DRUM_LOOP), plain)
     assert np.abs(sampled.render_loop(kick_changed, pattern, DRUM_LOOP) - plain).max() > 0.05
+
+
+@needs_kits
+def test_accents_play_at_their_steps_and_are_no_voice():
+    drums = sampled.draw(2, INSTALLED)
+    crash = hydrogen.load("GMRockKit").instruments_of("crash")[0]
+    dry = drums.replace(pieces={v: p[:1] for v, p in drums.pieces.items()}, distractors=(), rendition=sampled.Rendition.dry())
+    quiet = [0] * 16
+    assert np.abs(sampled.render_loop(dry, quiet, DRUM_LOOP)).max() == 0.0
+    loud = sampled.render_loop(dry.replace(accents=((4, crash),)), quiet, DRUM_LOOP)
+    start = int(DRUM_LOOP.boundaries[4])
+    assert np.abs(loud[:start]).max() == 0.0 and np.abs(loud[start : start + 2000]).max() > 0.5
+    assert all(len(t) == 0 for t in sampled.onsets(dry.replace(accents=((4, crash),)), quiet, DRUM_LOOP, 0).values())

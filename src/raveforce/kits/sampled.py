@@ -85,6 +85,7 @@ class SampledDrums:
     distractor_density: float  # chance per step that a distractor hits
     rendition: Rendition
     kits: dict[str, str]  # voice -> the kit its pieces come from
+    accents: tuple[tuple[int, Instrument], ...] = ()  # (step, instrument): hits at fixed steps, e.g. a crash on the one
 
     def replace(self, **changes) -> SampledDrums:
         return dataclasses.replace(self, **changes)
@@ -235,8 +236,13 @@ def hits(drums: SampledDrums, pattern: Sequence[int], task: Task, seed: int):
     r = drums.rendition
     rng = np.random.default_rng([drums.seed, int(seed), 0x5A3E])
     step_s = task.step_seconds
+    accents = {}
+    for step, piece in drums.accents:
+        accents.setdefault(step, []).append(piece)
     for k, action in enumerate(int(a) for a in pattern):
         on_grid = task.boundaries[k] / task.sample_rate + (r.swing * step_s if k % 2 else 0.0)
+        for piece in accents.get(k, ()):
+            yield on_grid, piece, r.velocity[1], 0.0
         for i, voice in enumerate(VOICES):
             if action >> i & 1:
                 pieces = drums.pieces[voice]
