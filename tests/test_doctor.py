@@ -31,3 +31,11 @@ def test_doctor_without_scsynth_exits_1_with_the_install_command():
     assert {"scsynth", "plugins", "1"} <= set(by_name)  # "1 s render"
     assert all(INSTALL_HINT in by_name[name] for name in ("scsynth", "plugins", "1"))
     assert done.stdout.splitlines()[-1].startswith("missing: scsynth, plugins")
+
+
+def test_doctor_counts_the_sampled_kits_and_names_what_installs_the_rest(tmp_path):
+    (tmp_path / "GMRockKit").mkdir()
+    (tmp_path / "GMRockKit" / "drumkit.xml").write_text("<drumkit_info/>")  # counted, not read
+    done = doctor(RAVEFORCE_HYDROGEN_KITS=str(tmp_path))
+    line = next(line for line in done.stdout.splitlines() if "sampled kits" in line)
+    assert line.startswith("ok") and "1 of 16 Hydrogen kits" in line and "apt-get install --no-install-recommends hydrogen-data hydrogen-drumkits" in line

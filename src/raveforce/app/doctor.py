@@ -1,7 +1,8 @@
 """`raveforce doctor`: what this machine has for RaveForce, and the fix for what it lacks.
 
 Checks scsynth and sclang (path and version), the UGen plugins scsynth will load, the extras
-(sb3, rllib, plot) and chromium, and renders one second with scsynth, timed.
+(sb3, rllib, plot) and chromium, Hydrogen's sampled kits (optional: for real drum loops), and
+renders one second with scsynth, timed.
 """
 
 from __future__ import annotations
@@ -127,11 +128,27 @@ def check_render(scsynth: str | None) -> Check:
     return Check("1 s render", True, f"{rate} frames in {seconds * 1000:.0f} ms (peak {peak:.2f})")
 
 
+def check_kits() -> Check:
+    """Hydrogen's sampled kits: how many of the 16 are installed. Optional (the library runs
+    without them), so always ok; the detail names what installs the rest."""
+    from raveforce.kits import hydrogen
+
+    known = [n for names in hydrogen.PACKAGES.values() for n in names]
+    installed = [n for n in hydrogen.available() if n in known]
+    missing = [n for n in known if n not in installed]
+    detail = f"{len(installed)} of {len(known)} Hydrogen kits"
+    if missing:
+        commands = {hydrogen.install_command(n) for n in missing}
+        command = commands.pop() if len(commands) == 1 else hydrogen.install_command("")
+        detail += f"; the rest (for training and the real-loop benchmarks): {command}"
+    return Check("sampled kits", True, detail)
+
+
 def run(out=None) -> int:
     """Print every check; 0 when everything is there, 1 (after the fixes) when anything is missing."""
     out = out or sys.stdout
     scsynth_check, scsynth = check_scsynth()
-    checks = [scsynth_check, check_plugins(scsynth), check_sclang(), *check_extras(), check_render(scsynth)]
+    checks = [scsynth_check, check_plugins(scsynth), check_sclang(), *check_extras(), check_kits(), check_render(scsynth)]
     print(f"raveforce {_package_version()} on Python {sys.version.split()[0]} ({sys.executable})", file=out)
     for check in checks:
         print(check.line(), file=out, flush=True)
@@ -152,4 +169,4 @@ def _package_version() -> str:
         return "(not installed)"
 
 
-__all__ = ["Check", "run"]
+__all__ = ["Check", "check_kits", "run"]
