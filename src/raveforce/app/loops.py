@@ -5,7 +5,8 @@ number of bars: a 2.53 s loop is 1 bar at 95 BPM or 2 bars at 190. Where several
 the range, the loop's onsets decide (`evidence`): a reading too slow would have to call some
 onsets 32nd notes (`grid`); a reading too fast leaves its odd 16th notes empty (`busy`); a
 groove's backbeat, kick on 1 and 3 and snare on 2 and 4 as the `hits` classifier hears them,
-sits on the right reading's beats (`backbeat`). They are weighed with a log-normal tempo prior
+sits on the right reading's beats (`backbeat`), counted as far as the loop repeats itself
+(`repeat`: a random pattern has no backbeat to find). They are weighed with a log-normal tempo prior
 around 120 BPM (the convention of beat trackers such as librosa's); the weights were chosen on
 loops played by Hydrogen's dev kits (docs/benchmarks/tasks.md, "Loop tempo and length").
 """
@@ -21,10 +22,11 @@ BARS = (1, 2, 4)
 BEATS_PER_BAR = 4
 BPM_RANGE = (60.0, 200.0)
 PRIOR_BPM = 120.0
-PRIOR_OCTAVES = 2.0  # the prior's standard deviation, in octaves of tempo (chosen on the dev split, as the weights below)
+PRIOR_OCTAVES = 1.0  # the prior's standard deviation, in octaves of tempo (chosen on the dev split, as the weights below)
 GRID_WEIGHT = 4.0  # how much onsets off a reading's 16th notes count against it (chosen on the dev split: docs/benchmarks/tasks.md, "Loop tempo and length")
 BACKBEAT_WEIGHT = 2.0  # how much a backbeat (kick on 1 and 3, snare on 2 and 4) counts (chosen there too)
-BUSY_WEIGHT = 0.5  # how much onsets on a reading's odd 16ths count for it (chosen there too)
+BUSY_WEIGHT = 1.0  # how much onsets on a reading's odd 16ths count for it (chosen there too)
+REPEAT_POWER = 0.5  # the backbeat counts by (how alike the loop's halves are) ** this (chosen there too)
 HOP = 128  # samples between onset-envelope frames
 N_FFT = 1024
 FLUX_FMAX = 2000.0  # Hz: `onset_envelope`'s default top frequency
@@ -118,6 +120,7 @@ class Evidence:
     grid: float
     backbeat: float
     busy: float = 0.0  # log of the onset strength on its off-beat 16ths over that on its 8ths: low when it is too fine
+    repeat: float = 1.0  # how alike the loop's two halves are (correlation of onset strengths, same for every reading)
 
 
 def evidence(audio: np.ndarray, sample_rate: int) -> list[Evidence]:
@@ -139,6 +142,9 @@ def evidence(audio: np.ndarray, sample_rate: int) -> list[Evidence]:
     fine = np.arange(int(round(seconds * fastest / 15.0))) * 15.0 / fastest  # the fastest reading's 16th notes
     tolerance = min(TOLERANCE, 0.4 * 15.0 / fastest)
     full = strengths(envelopes["full"], sample_rate, fine, tolerance)
+    half = len(full) // 2
+    first, second = full[:half], full[half : 2 * half]
+    repeat = float(np.corrcoef(first, second)[0, 1]) if half > 1 and first.std() > 0 and second.std() > 0 else 0.0
     found = []
     for bpm, n in fits:
         every = int(round(fastest / bpm))  # fine positions per 16th note of this reading
@@ -150,7 +156,7 @@ def evidence(audio: np.ndarray, sample_rate: int) -> list[Evidence]:
         even = np.arange(len(beats)) % 2 == 0  # beats 1 and 3 of each bar
         kick, snare = drums_at(audio, sample_rate, beats)
         backbeat = (snare[~even].mean() - snare[even].mean()) + (kick[even].mean() - kick[~even].mean())
-        found.append(Evidence(bpm, n, grid, float(backbeat), busy))
+        found.append(Evidence(bpm, n, grid, float(backbeat), busy, repeat))
     return found
 
 
@@ -167,13 +173,15 @@ def drums_at(audio: np.ndarray, sample_rate: int, starts: np.ndarray) -> tuple[n
 
 def choose(
     found: list[Evidence], seconds: float, *, prior_octaves: float = PRIOR_OCTAVES, grid_weight: float = GRID_WEIGHT,
-    backbeat_weight: float = BACKBEAT_WEIGHT, busy_weight: float = BUSY_WEIGHT,
+    backbeat_weight: float = BACKBEAT_WEIGHT, busy_weight: float = BUSY_WEIGHT, repeat_power: float = REPEAT_POWER,
 ) -> LoopEstimate:  # fmt: skip
     """The likeliest reading: score -0.5 (log2(bpm / 120) / prior_octaves)^2 + grid_weight grid
-    + backbeat_weight backbeat + busy_weight busy."""
+    + backbeat_weight max(repeat, 0)^repeat_power backbeat + busy_weight busy: a backbeat counts
+    as far as the loop repeats itself (a groove), not in a random pattern."""
     readings = {}
     for e in found:
-        score = -0.5 * (math.log2(e.bpm / PRIOR_BPM) / prior_octaves) ** 2 + grid_weight * e.grid + backbeat_weight * e.backbeat + busy_weight * e.busy
+        gate = max(e.repeat, 0.0) ** repeat_power if repeat_power else 1.0
+        score = -0.5 * (math.log2(e.bpm / PRIOR_BPM) / prior_octaves) ** 2 + grid_weight * e.grid + backbeat_weight * gate * e.backbeat + busy_weight * e.busy
         readings[(round(e.bpm, 2), e.bars)] = score
     (bpm, bars), _ = max(readings.items(), key=lambda item: item[1])
     return LoopEstimate(bpm, bars, seconds, dict(sorted(readings.items(), key=lambda item: -item[1])))
