@@ -109,6 +109,8 @@ def test_figures_write_png_and_csv(tmp_path, raveforce_cli):
         (["solve", "drum-loop", "--target", "{tmp}/missing.wav", "--out", "{out}"], "does not exist"),
         (["solve", "drum-loop", "--out", "/dev/null/out"], "cannot be written"),
         (["solve", "drum-loop", "--out", "{tmp}/notes.wav"], "exists and is not a directory"),
+        (["solve", "drum-loop", "--bpm", "1000", "--out", "{out}"], "'1000' BPM is not a tempo from 30 to 300 BPM"),
+        (["solve", "drum-loop", "--bpm", "-5", "--out", "{out}"], "'-5' BPM is not a tempo from 30 to 300 BPM"),
         (["figure", "8", "--out", "{out}"], "invalid choice: '8'"),
         (["train", "kick-frequency", "--out", "{out}"], "unknown task 'kick-frequency' for train --engine sb3; valid: drum-loop"),
         (["train", "drum-loop", "--algo", "a2c", "--out", "{out}"], "invalid choice: 'a2c' (choose from 'ppo', 'dqn')"),

@@ -125,15 +125,18 @@ SILENCE = 1e-6  # peak amplitude (-120 dBFS) under which a target counts as sile
 
 
 def _bpm_option(text: str):
-    """--bpm: 'auto' or a tempo > 0."""
+    """--bpm: 'auto' or a tempo within TEMPO_LIMITS (30-300 BPM: 16th-note steps of 2205 to 22050 samples)."""
+    from raveforce.transcribe import TEMPO_LIMITS
+
     if text == "auto":
         return text
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is neither 'auto' nor a tempo in BPM") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a tempo > 0 BPM")
+    low, high = TEMPO_LIMITS
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} BPM is not a tempo from {low:g} to {high:g} BPM (or 'auto': 60-200 BPM from the loop)")
     return value
 
 
