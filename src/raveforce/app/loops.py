@@ -65,30 +65,22 @@ class LoopEstimate:
         return text + (f" (confidence {self.confidence:.2f}); also fits {', '.join(others)}, less likely" if others else "")
 
 
-BANDS = {"low": (0.0, 150.0), "mid": (150.0, 5000.0), "full": (0.0, 22050.0)}  # Hz: kicks; snares; every onset
+FULL_BAND_HZ = 22050.0  # `evidence`'s onset envelope: every onset, hi-hats included
 
 
 def onset_envelope(audio: np.ndarray, sample_rate: int, *, fmin: float = 0.0, fmax: float = FLUX_FMAX) -> np.ndarray:
     """float64 (frames,): half-wave rectified spectral flux of log magnitudes from `fmin` to
     `fmax` Hz, one frame every HOP samples (frame i is centred on sample i * HOP), normalised to
     a maximum of 1."""
-    return band_envelopes(audio, sample_rate, {"band": (fmin, fmax)})["band"]
-
-
-def band_envelopes(audio: np.ndarray, sample_rate: int, bands: dict = BANDS) -> dict[str, np.ndarray]:
-    """{band: onset envelope} (see `onset_envelope`) of each (fmin, fmax) band, from one STFT."""
     x = np.pad(np.asarray(audio, np.float64), (N_FFT // 2, N_FFT // 2))
     if len(x) < N_FFT + HOP:
-        return {name: np.zeros(1) for name in bands}
+        return np.zeros(1)
     frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
-    magnitude = np.log1p(100.0 * np.abs(np.fft.rfft(frames * np.hanning(N_FFT), axis=1)))
-    flux = np.maximum(0.0, np.diff(magnitude, axis=0, prepend=magnitude[:1]))
-    out = {}
-    for name, (fmin, fmax) in bands.items():
-        lo, hi = int(fmin / sample_rate * N_FFT), max(int(fmin / sample_rate * N_FFT) + 1, int(fmax / sample_rate * N_FFT) + 1)
-        band = flux[:, lo:hi].sum(axis=1)
-        out[name] = band / max(band.max(), 1e-12)
-    return out
+    lo = int(fmin / sample_rate * N_FFT)
+    hi = max(lo + 1, int(fmax / sample_rate * N_FFT) + 1)
+    magnitude = np.log1p(100.0 * np.abs(np.fft.rfft(frames * np.hanning(N_FFT), axis=1)[:, lo:hi]))
+    flux = np.maximum(0.0, np.diff(magnitude, axis=0, prepend=magnitude[:1])).sum(axis=1)
+    return flux / max(flux.max(), 1e-12)
 
 
 def strengths(envelope: np.ndarray, sample_rate: int, times: np.ndarray, tolerance: float) -> np.ndarray:
@@ -137,11 +129,11 @@ def evidence(audio: np.ndarray, sample_rate: int) -> list[Evidence]:
         )
     if len(fits) == 1:
         return [Evidence(fits[0][0], fits[0][1], 0.0, 0.0)]
-    envelopes = band_envelopes(audio, sample_rate)
+    envelope = onset_envelope(audio, sample_rate, fmax=FULL_BAND_HZ)
     fastest = max(bpm for bpm, _ in fits)
     fine = np.arange(int(round(seconds * fastest / 15.0))) * 15.0 / fastest  # the fastest reading's 16th notes
     tolerance = min(TOLERANCE, 0.4 * 15.0 / fastest)
-    full = strengths(envelopes["full"], sample_rate, fine, tolerance)
+    full = strengths(envelope, sample_rate, fine, tolerance)
     half = len(full) // 2
     first, second = full[:half], full[half : 2 * half]
     repeat = float(np.corrcoef(first, second)[0, 1]) if half > 1 and first.std() > 0 and second.std() > 0 else 0.0
@@ -165,9 +157,7 @@ def drums_at(audio: np.ndarray, sample_rate: int, starts: np.ndarray) -> tuple[n
     start at each sample position of `starts`."""
     from raveforce.rewards import hits
 
-    x = np.asarray(audio, np.float64)
-    windows = np.stack([hits.window(hits.heard(x, int(s), len(x), sample_rate)) for s in starts])
-    p = hits.classifier().probabilities(windows)
+    p = hits.classifier().probabilities(hits.step_windows(audio, starts, np.full(len(starts), len(audio)), sample_rate))
     return p[:, 0], p[:, 1]
 
 
@@ -194,4 +184,4 @@ def estimate(audio: np.ndarray, sample_rate: int, **settings) -> LoopEstimate:
     return choose(evidence(audio, sample_rate), len(audio) / sample_rate, **settings)
 
 
-__all__ = ["BARS", "BPM_RANGE", "Evidence", "LoopEstimate", "LoopLengthError", "band_envelopes", "choose", "estimate", "evidence", "grid_strengths", "onset_envelope", "strengths"]
+__all__ = ["BARS", "BPM_RANGE", "Evidence", "LoopEstimate", "LoopLengthError", "choose", "estimate", "evidence", "grid_strengths", "onset_envelope", "strengths"]
