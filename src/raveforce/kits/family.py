@@ -199,21 +199,27 @@ def render_loops(loops: Sequence[tuple[Kit, Sequence[int], int]], task: Task = D
     """float32 (len(loops), task.total_samples): `render_loop` of each (kit, pattern, seed),
     the loops of one mix rate rendered together (one output channel each, 31 per scsynth)."""
     out = np.zeros((len(loops), task.total_samples), np.float32)
+    for rate, batch in lane_batches(loops, task, _LOOP_LANES):
+        audio = _render_loop_lanes([loops[i] for i in batch], task, rate, scsynth)
+        if rate != task.sample_rate:
+            import soxr
+
+            audio = soxr.resample(audio, rate, task.sample_rate, quality="HQ")
+        n = min(len(audio), task.total_samples)
+        out[batch, :n] = audio[:n].T
+    return out
+
+
+def lane_batches(loops: Sequence[tuple], task: Task, lanes: int):
+    """(mix rate, indices) of `loops` ((kit, pattern, seed), each kit with a `rendition`), at
+    most `lanes` of one mix rate a batch: the scsynth runs that render them; each pattern checked first."""
     by_rate: dict[int, list[int]] = {}
     for i, (kit, pattern, _) in enumerate(loops):
         _check_pattern(pattern, task)
         by_rate.setdefault(kit.rendition.sample_rate, []).append(i)
     for rate, rows in by_rate.items():
-        for lo in range(0, len(rows), _LOOP_LANES):
-            batch = rows[lo : lo + _LOOP_LANES]
-            audio = _render_loop_lanes([loops[i] for i in batch], task, rate, scsynth)
-            if rate != task.sample_rate:
-                import soxr
-
-                audio = soxr.resample(audio, rate, task.sample_rate, quality="HQ")
-            n = min(len(audio), task.total_samples)
-            out[batch, :n] = audio[:n].T
-    return out
+        for lo in range(0, len(rows), lanes):
+            yield rate, rows[lo : lo + lanes]
 
 
 def _check_pattern(pattern: Sequence[int], task: Task) -> None:
@@ -266,4 +272,4 @@ def _s_new(note: Note, bus: int, rng: int) -> bytes:
     return osc.message("/s_new", *args)
 
 
-__all__ = ["MIX_RATES", "ROOM", "SHIPPED_VOICES", "SPLITS", "SYNTHS", "VOICES", "Kit", "Rendition", "draw", "kit_task", "render_kit", "render_loop", "render_loops", "render_notes", "shipped_like", "split_seeds", "synthdefs"]
+__all__ = ["MIX_RATES", "ROOM", "SHIPPED_VOICES", "SPLITS", "SYNTHS", "VOICES", "Kit", "Rendition", "draw", "kit_task", "lane_batches", "render_kit", "render_loop", "render_loops", "render_notes", "shipped_like", "split_seeds", "synthdefs"]

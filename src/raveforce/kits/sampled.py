@@ -217,16 +217,10 @@ def render_loops(loops: Sequence[tuple[SampledDrums, Sequence[int], int]], task:
     """float32 (len(loops), task.total_samples): `render_loop` of each (drums, pattern, seed), the
     loops of one mix rate rendered together (one output channel each, 31 per scsynth)."""
     out = np.zeros((len(loops), task.total_samples), np.float32)
-    by_rate: dict[int, list[int]] = {}
-    for i, (drums, pattern, _) in enumerate(loops):
-        family._check_pattern(pattern, task)
-        by_rate.setdefault(drums.rendition.sample_rate, []).append(i)
-    for rate, rows in by_rate.items():
-        for lo in range(0, len(rows), _LANES):
-            batch = rows[lo : lo + _LANES]
-            audio = _render_lanes([loops[i] for i in batch], task, rate, scsynth)
-            for lane, i in enumerate(batch):
-                out[i] = _finish(audio[:, lane], loops[i][0].rendition, loops[i][0].seed, loops[i][2], rate, task)
+    for rate, batch in family.lane_batches(loops, task, _LANES):
+        audio = _render_lanes([loops[i] for i in batch], task, rate, scsynth)
+        for lane, i in enumerate(batch):
+            out[i] = _finish(audio[:, lane], loops[i][0].rendition, loops[i][0].seed, loops[i][2], rate, task)
     return out
 
 
