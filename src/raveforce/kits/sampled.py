@@ -132,17 +132,19 @@ def tilt(x: np.ndarray, rate: int, tilt_db: float, corner_hz: float = 1000.0) ->
     return low * 10 ** (-tilt_db / 40) + (x - low) * 10 ** (tilt_db / 40)
 
 
-def _kits(split_or_names) -> list[SampledKit]:
+def _kits(split_or_names) -> tuple[list[SampledKit], list[SampledKit]]:
+    """(the installed kits of a split or of kit names, those of them with a kick, a snare and a hat)."""
     names = hydrogen.split(split_or_names) if isinstance(split_or_names, str) else tuple(split_or_names)
     installed = set(hydrogen.available())
     loaded = [hydrogen.load(n) for n in names if n in installed]
-    if not any(all(k.instruments_of(v) for v in VOICES) for k in loaded):
+    complete = [k for k in loaded if all(k.instruments_of(v) for v in VOICES)]
+    if not complete:
         missing = [n for n in names if n not in installed]
         raise hydrogen.HydrogenKitError(
             f"no kit of {split_or_names!r} with a kick, a snare and a hat is installed (missing: {missing}); "
             f"install them with `{hydrogen.install_command(missing[0] if missing else '')}`"
         )
-    return loaded
+    return loaded, complete
 
 
 def draw(seed: int, split: str | Sequence[str] = "train", *, mix_chance: float = 0.25) -> SampledDrums:
@@ -151,16 +153,15 @@ def draw(seed: int, split: str | Sequence[str] = "train", *, mix_chance: float =
     `mix_chance`; up to 3 distractors; a rendition. The same seed and installed kits give the same drums."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ArgumentError(f"seed={seed!r} is not an integer >= 0")
-    kits = _kits(split)
+    kits, complete = _kits(split)
     rng = np.random.default_rng([int(seed), 0x5A3D])
-    complete = [k for k in kits if all(k.instruments_of(v) for v in VOICES)]
     main = complete[int(rng.integers(len(complete)))]
     pieces, sources = {}, {}
     for voice in VOICES:
         owners = [k for k in kits if k.instruments_of(voice)]
         kit = owners[int(rng.integers(len(owners)))] if rng.random() < mix_chance else main
         options = kit.instruments_of(voice)
-        first = [i for i in options if i.role not in ("open_hat",)] or options
+        first = [i for i in options if i.role != "open_hat"] or options
         chosen = [first[int(rng.integers(len(first)))]]
         opens = kit.instruments_of("open_hat") if voice == "hat" else []
         if opens and rng.random() < 0.5:
@@ -185,7 +186,7 @@ def draw(seed: int, split: str | Sequence[str] = "train", *, mix_chance: float =
         sample_rate=int(rng.choice(MIX_RATES)),
     )
     density = float(rng.uniform(0.02, 0.1))
-    rendition = dataclasses.replace(
+    rendition = dataclasses.replace(  # drawn last: the shipped hits model was trained on the drums this order gives
         rendition,
         voice_pitch={v: round(float(rng.uniform(-3.0, 3.0)) * 2) / 2 if rng.random() < 0.5 else 0.0 for v in VOICES},  # 0.5 st steps: a bounded cache
         voice_tilt_db={v: float(round(rng.uniform(-9.0, 9.0))) if rng.random() < 0.5 else 0.0 for v in VOICES},
