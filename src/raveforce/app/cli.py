@@ -261,36 +261,21 @@ def calibrated_task(task, target):
 
 def run_policy(task, *, target, reward, progress, policy_path=None):
     """The shipped transcriber's answer as a Solution whose history holds the episode's "audio"
-    and "target". The policy hears one bar (16 steps) an episode: a longer loop is transcribed
-    bar by bar, each bar's audio (with what rings on into the next) as its own target, then played
-    once whole for its audio and rewards."""
-    import numpy as np
-
+    and "target". One bar: one episode, its audio and rewards as they came; a loop of whole bars:
+    transcribed bar by bar (`transcriber.transcribe_bars`), then played once whole."""
     from raveforce import agents
     from raveforce.transcribe import DRUM_TRANSCRIBE
     from raveforce.transcribe import policy as transcriber
 
-    bar = DRUM_TRANSCRIBE.steps
-    if task.steps % bar:
-        raise UsageError(f"--agent policy transcribes whole bars of {bar} steps; this episode has {task.steps} steps (valid: 16, 32, 64)")
     policy = transcriber.load(policy_path)
     target_audio = task.load_target(target)
-    if task.steps == bar:
+    if task.steps == DRUM_TRANSCRIBE.steps:
         actions, audio, rewards = transcriber.transcribe((target_audio, task.sample_rate), policy=policy, reward=reward, bpm=task.bpm)
-        if progress:
-            progress(task.steps, task.steps, "one episode")
-        return agents.Solution(actions, rewards, evaluations=task.steps, history={"audio": audio, "target": target_audio})
-    actions = []
-    one_bar = int(task.boundaries[bar])
-    for start in range(0, task.steps, bar):
-        lo = int(task.boundaries[start])
-        segment = np.zeros(one_bar, np.float32)
-        part = target_audio[lo : lo + one_bar]
-        segment[: len(part)] = part
-        actions += transcriber.transcribe((segment, task.sample_rate), policy=policy, reward=reward, bpm=task.bpm)[0]
-        if progress:
-            progress(start + bar, task.steps, f"bar {start // bar + 1} of {task.steps // bar}")
-    audio, rewards, target_audio = agents.play(task, actions, target=(target_audio, task.sample_rate), reward=reward)
+    else:
+        actions = transcriber.transcribe_bars(target_audio, task, policy=policy)
+        audio, rewards, target_audio = agents.play(task, actions, target=(target_audio, task.sample_rate), reward=reward)
+    if progress:
+        progress(task.steps, task.steps, "one pass")
     return agents.Solution(actions, rewards, evaluations=task.steps, history={"audio": audio, "target": target_audio})
 
 

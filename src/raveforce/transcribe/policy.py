@@ -273,4 +273,29 @@ def transcribe(target, *, policy: NumpyPolicy | None = None, **env_kwargs) -> tu
     return actions[0].tolist(), audio[0], rewards[0].tolist()
 
 
-__all__ = ["POLICY_PATH", "NumpyPolicy", "PolicyFileError", "SpectralPeakKick", "StepFeatureObservation", "StepFeatures", "VectorStepFeatures", "load", "run_episodes", "transcribe"]
+def transcribe_bars(audio: np.ndarray, task: Task, *, policy: NumpyPolicy | None = None, **env_kwargs) -> list[int]:
+    """The actions of a loop of whole bars: audio float (task.total_samples,) at task.sample_rate,
+    task a DrumLoop-like task of 16, 32, 64, ... steps. The policy hears one bar an episode: each
+    bar's samples are one lane's target, all bars in one vector env at the task's tempo."""
+    from raveforce.transcribe import DRUM_TRANSCRIBE, DrumTranscribeEnv
+
+    bar = DRUM_TRANSCRIBE.steps
+    if task.steps % bar:
+        raise ArgumentError(f"the policy transcribes whole bars of {bar} steps; this episode has {task.steps} steps (valid: 16, 32, 64)")
+    policy = load() if policy is None else policy
+    one_bar = int(task.boundaries[bar])
+    segments = []
+    for start in range(0, task.steps, bar):
+        segment = np.zeros(one_bar, np.float32)
+        part = audio[int(task.boundaries[start]) : int(task.boundaries[start]) + one_bar]
+        segment[: len(part)] = part
+        segments.append((segment, task.sample_rate))
+    env = DrumTranscribeEnv.make_vector(len(segments), bpm=task.bpm, **env_kwargs)
+    try:
+        actions, _, _, _ = run_episodes(policy, env, segments)
+    finally:
+        env.close()
+    return actions.ravel().tolist()
+
+
+__all__ = ["POLICY_PATH", "NumpyPolicy", "PolicyFileError", "SpectralPeakKick", "StepFeatureObservation", "StepFeatures", "VectorStepFeatures", "load", "run_episodes", "transcribe", "transcribe_bars"]
