@@ -35,29 +35,25 @@ from raveforce.tasks import DRUM_LOOP as TASK
 BATCH = 256
 
 
-def loops(seeds: list[int], patterns: np.ndarray, take: int) -> np.ndarray:
-    """float32 (len(seeds), samples): the loops, rendered by 2 scsynths at once (from 2 threads)."""
-    parts = [slice(i, i + 155) for i in range(0, len(seeds), 155)]
-
-    def job(part):
-        return kits.render_loops([(kits.draw(s), p, take) for s, p in zip(seeds[part], patterns[part])], TASK)
-
+def in_two(render_loops, loops: list) -> np.ndarray:
+    """float32 (len(loops), samples): `render_loops(loops, TASK)` in parts of 155 loops, by 2
+    scsynths at once (from 2 threads)."""
+    parts = [loops[i : i + 155] for i in range(0, len(loops), 155)]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:  # each call runs its own scsynth
-        return np.concatenate(list(pool.map(job, parts)))
+        return np.concatenate(list(pool.map(lambda part: render_loops(part, TASK), parts)))
+
+
+def loops(seeds: list[int], patterns: np.ndarray, take: int) -> np.ndarray:
+    """float32 (len(seeds), samples): the family's loops of kits `seeds`."""
+    return in_two(kits.render_loops, [(kits.draw(s), p, take) for s, p in zip(seeds, patterns)])
 
 
 def sampled_loops(first: int, count: int, split: str, patterns: np.ndarray, plain_share: float) -> np.ndarray:
     """float32 (count, samples): loops first.. of Hydrogen's `split` kits (`sampled.draw`), the
-    first `plain_share` of them played plainly, by 2 scsynths at once."""
+    first `plain_share` of them played plainly."""
     plain = round(count * plain_share)
     drums = [sampled.draw(first + i, split, mix_chance=0.0).plain() if i < plain else sampled.draw(first + i, split) for i in range(count)]
-    parts = [slice(i, i + 155) for i in range(0, count, 155)]
-
-    def job(part):
-        return sampled.render_loops([(d, p, 0) for d, p in zip(drums[part], patterns[part])], TASK)
-
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        return np.concatenate(list(pool.map(job, parts)))
+    return in_two(sampled.render_loops, [(d, p, 0) for d, p in zip(drums, patterns)])
 
 
 def _windows(audio: np.ndarray) -> np.ndarray:
