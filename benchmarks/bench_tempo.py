@@ -27,9 +27,9 @@ import numpy as np
 
 from raveforce.app import loops
 from raveforce.tasks import DRUM_LOOP
+from raveforce.transcribe.targets import groove_pattern
 
 sys.path.insert(0, str(Path(__file__).parent))  # bench_real_loops, beside this file
-KICK, SNARE, HAT = 1, 2, 4
 DEV = range(0, 400)
 HELD_OUT = range(1000, 1400)
 PRIOR_OCTAVES = (0.5, 1.0, 2.0, 4.0)
@@ -37,24 +37,6 @@ GRID_WEIGHTS = (0.0, 2.0, 4.0, 8.0)
 BACKBEAT_WEIGHTS = (0.0, 1.0, 2.0, 4.0)
 BUSY_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
 REPEAT_POWERS = (0.0, 0.5, 1.0, 2.0)
-
-
-def drum_bar(rng: np.random.Generator) -> list[int]:
-    """16 actions of the drum-loop task (bits: 1 kick, 2 snare, 4 hat): one bar of a plausible groove."""
-    bar = [0] * 16
-    hats = rng.choice(["8ths", "16ths", "offbeats", "none"])
-    four_on_floor = rng.random() < 0.3
-    for k in range(16):
-        if k == 0 or (k == 8 and rng.random() < 0.8) or (four_on_floor and k % 4 == 0):
-            bar[k] |= KICK
-        elif k % 2 == 0 and rng.random() < 0.15 or rng.random() < 0.04:
-            bar[k] |= KICK
-        if k in (4, 12) and rng.random() < 0.9 or rng.random() < 0.04:
-            bar[k] |= SNARE
-        on = {"8ths": k % 2 == 0, "16ths": True, "offbeats": k % 4 == 2, "none": False}[hats]
-        if on and rng.random() > 0.1:
-            bar[k] |= HAT
-    return bar
 
 
 def make_loop(seed: int, split: str) -> tuple[np.ndarray, float, int, str]:
@@ -68,8 +50,7 @@ def make_loop(seed: int, split: str) -> tuple[np.ndarray, float, int, str]:
     bpm = float(np.round(rng.uniform(*loops.BPM_RANGE), 2))
     kind = "groove" if rng.random() < 0.5 else "random"
     if kind == "groove":
-        first = drum_bar(rng)
-        pattern = [a for b in range(bars) for a in (first if b < bars - 1 or rng.random() < 0.5 else drum_bar(rng))]
+        pattern = groove_pattern(rng, bars)
     else:
         pattern = rng.integers(0, 8, 16 * bars).tolist()
     task = dataclasses.replace(DRUM_LOOP, bpm=bpm, steps=16 * bars)

@@ -40,6 +40,33 @@ def draw_pattern(rng: np.random.Generator, *, steps: int = 16, kit_size: int = 3
     return (hits * (1 << np.arange(kit_size))).sum(axis=1).astype(np.int64)
 
 
+def groove_bar(rng: np.random.Generator) -> list[int]:
+    """16 drum-loop actions (bits: 1 kick, 2 snare, 4 hat): one bar of a plausible groove (kick on
+    the one, mostly on the three, sometimes four on the floor; snare on the backbeat; hats on 8ths,
+    16ths, offbeats or none; a few extra hits)."""
+    bar = [0] * 16
+    hats = rng.choice(["8ths", "16ths", "offbeats", "none"])
+    four_on_floor = rng.random() < 0.3
+    for k in range(16):
+        if k == 0 or (k == 8 and rng.random() < 0.8) or (four_on_floor and k % 4 == 0):
+            bar[k] |= 1
+        elif k % 2 == 0 and rng.random() < 0.15 or rng.random() < 0.04:
+            bar[k] |= 1
+        if k in (4, 12) and rng.random() < 0.9 or rng.random() < 0.04:
+            bar[k] |= 2
+        on = {"8ths": k % 2 == 0, "16ths": True, "offbeats": k % 4 == 2, "none": False}[hats]
+        if on and rng.random() > 0.1:
+            bar[k] |= 4
+    return bar
+
+
+def groove_pattern(rng: np.random.Generator, bars: int = 1) -> list[int]:
+    """16 * bars actions: one `groove_bar` repeated, the last bar a new one with chance 1/2 (a fill
+    or a variation)."""
+    first = groove_bar(rng)
+    return [a for b in range(bars) for a in (first if b < bars - 1 or rng.random() < 0.5 else groove_bar(rng))]
+
+
 @lru_cache(maxsize=8)
 def kit_samples(buffers: tuple[Path, ...], sample_rate: int) -> tuple[np.ndarray, ...]:
     """The task's drum samples as float32 arrays at `sample_rate` (read once)."""
