@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from raveforce import agents, tasks
+from raveforce._optional import quiet_logger
 from raveforce.app.progress import ProgressLine
 from raveforce.audio import load_target
 from raveforce.rewards import make as make_criterion
@@ -104,7 +105,7 @@ def ppo(task: Task, *, steps: int, seed: int) -> tuple[float, int]:
         vec = VecNormalize(DummyVecEnv([lambda: train.RawReward(env)]), norm_obs=False, norm_reward=True, gamma=0.99)
         vec.seed(seed)
         model = sb3.PPO("MlpPolicy", vec, n_steps=128, batch_size=64, n_epochs=10, learning_rate=1e-3, ent_coef=0.01, seed=seed, device="cpu")
-        model.learn(total_timesteps=steps)
+        quiet_logger(model).learn(total_timesteps=steps)
         observation, _ = env.reset(seed=seed)
         action, _ = model.predict(observation, deterministic=True)
         return float(env.step(np.clip(action, 0.0, 1.0))[1]), steps

@@ -25,3 +25,12 @@ def stable_baselines3():
     except ImportError as exc:
         raise ImportError(SB3_HINT) from exc
     return stable_baselines3
+
+
+def quiet_logger(model):
+    """`model` (an SB3 algorithm) with a logger that writes nowhere: without one, every learn()
+    without tensorboard leaves an empty SB3-<date> folder in the temp directory."""
+    from stable_baselines3.common.logger import Logger
+
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    return model

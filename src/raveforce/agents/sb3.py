@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import gymnasium as gym
 
-from raveforce._optional import stable_baselines3
+from raveforce._optional import quiet_logger, stable_baselines3
 from raveforce.task import Task
 
 ALGOS = ("ppo", "dqn")
@@ -106,7 +106,7 @@ def train(
                 "MlpPolicy", vec, learning_starts=64, buffer_size=10_000, batch_size=64, train_freq=4,
                 target_update_interval=128, exploration_fraction=0.5, learning_rate=1e-3, seed=seed, device="cpu",
             )  # fmt: skip
-        model.learn(total_timesteps=steps, callback=Curve())
+        quiet_logger(model).learn(total_timesteps=steps, callback=Curve())
         observation, _ = env.reset(seed=seed)
         actions, rewards, done = [], [], False
         while not done:

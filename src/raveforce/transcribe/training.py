@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from gymnasium import spaces
 
-from raveforce._optional import stable_baselines3
+from raveforce._optional import quiet_logger, stable_baselines3
 from raveforce.transcribe import (
     DRUM_TRANSCRIBE,
     DrumTranscribeEnv,
@@ -261,6 +261,8 @@ def train_transcriber(
                    "target_update_interval": 2000, "exploration_fraction": 0.3, "exploration_final_eps": 0.02,
                    "learning_rate": 5e-4, "gamma": 0.9, "policy_kwargs": {"net_arch": [128, 128]}} | kwargs  # fmt: skip
         model = sb3.DQN("MlpPolicy", norm, seed=seed, device="cpu", tensorboard_log=tb, **options)
+    if tb is None:
+        quiet_logger(model)
     run = TranscriberRun(policy=None, dev_size=dev_size)
     every = max(steps // max(evaluations, 1), envs * 16)
     start = time.perf_counter()
