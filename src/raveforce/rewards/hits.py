@@ -128,15 +128,25 @@ class HitClassifier:
         n, c, h, w = x.shape
         return x[:, :, : h // ph * ph, : w // pw * pw].reshape(n, c, h // ph, ph, w // pw, pw).max(axis=(3, 5))
 
-    def probabilities(self, windows: np.ndarray) -> np.ndarray:
-        """float64 (n, 3): P(kick, snare, hat starts) for (n, PRE + POST, BANDS) windows."""
+    CHUNK = 16  # windows per pass: a pass's patches stay in cache (1.7x faster than 1024 at once)
+
+    def hidden(self, windows: np.ndarray) -> np.ndarray:
+        """float32 (n, hidden): the dense layer's output (after ReLU) for (n, PRE + POST, BANDS) windows."""
+        if len(windows) > self.CHUNK:
+            return np.concatenate([self.hidden(windows[i : i + self.CHUNK]) for i in range(0, len(windows), self.CHUNK)])
         w = self.w
         (h1, w1), (h2, w2) = self.pools
         x = self._pool(self._conv(windows[:, None].astype(np.float32), w["conv1.weight"], w["conv1.bias"]), h1, w1)
         x = self._pool(self._conv(x, w["conv2.weight"], w["conv2.bias"]), h2, w2)
-        x = np.maximum(x.reshape(len(x), -1) @ w["dense1.weight"].T + w["dense1.bias"], 0.0)
-        logits = (x @ w["dense2.weight"].T + w["dense2.bias"]).astype(np.float64)
-        return np.exp(-np.logaddexp(0.0, -logits))  # the logistic function, without overflow
+        return np.maximum(x.reshape(len(x), -1) @ w["dense1.weight"].T + w["dense1.bias"], 0.0)
+
+    def logits(self, hidden: np.ndarray) -> np.ndarray:
+        """float64 (n, 3): the (kick, snare, hat) logits of `hidden`'s (n, hidden) outputs."""
+        return (hidden @ self.w["dense2.weight"].T + self.w["dense2.bias"]).astype(np.float64)
+
+    def probabilities(self, windows: np.ndarray) -> np.ndarray:
+        """float64 (n, 3): P(kick, snare, hat starts) for (n, PRE + POST, BANDS) windows."""
+        return np.exp(-np.logaddexp(0.0, -self.logits(self.hidden(windows))))  # the logistic function, without overflow
 
 
 @functools.cache
