@@ -138,18 +138,17 @@ def test_output_piped_into_a_reader_that_leaves_early_is_not_an_error():
     assert done.stdout.startswith("tasks:") and "Traceback" not in done.stderr
 
 
-def test_policy_transcribes_a_two_bar_loop_bar_by_bar_and_warns_in_one_line(tmp_path, raveforce_cli):
-    """The shipped policy hears one bar an episode: a two-bar loop is transcribed bar by bar. A
+def test_policy_transcribes_a_loop_of_any_length_and_warns_in_one_line(tmp_path, raveforce_cli):
+    """The shipped policy hears the whole loop in one pass: two bars, or a bar and a half. A
     target longer than the episode is cut with a one-line warning (no line of Python source)."""
     import numpy as np
     import soundfile
 
     loop = DRUM_LOOP.load_target()
     soundfile.write(tmp_path / "two.wav", np.concatenate([loop, loop, loop[:4410]]), DRUM_LOOP.sample_rate)
-    done = raveforce_cli("solve", "drum-loop", "--target", tmp_path / "two.wav", "--agent", "policy", "--bpm", "120", "--task-steps", "32", "--out", tmp_path / "out")
-    assert done.returncode == 0, done.stderr
-    actions = json.loads((tmp_path / "out" / "result.json").read_text())["actions"]
-    assert len(actions) == 32 and sum(a == p for a, p in zip(actions, list(DRUM_LOOP_PATTERN) * 2)) >= 30
-    assert "warning" in done.stderr and not any(line[:1].isspace() for line in done.stderr.splitlines())  # no source lines
-    done = raveforce_cli("solve", "drum-loop", "--target", tmp_path / "two.wav", "--agent", "policy", "--bpm", "120", "--task-steps", "24", "--out", tmp_path / "out24")
-    assert done.returncode == 2 and "whole bars of 16 steps" in done.stderr and "24" in done.stderr
+    for steps in (32, 24):
+        done = raveforce_cli("solve", "drum-loop", "--target", tmp_path / "two.wav", "--agent", "policy", "--bpm", "120", "--task-steps", str(steps), "--out", tmp_path / f"out{steps}")
+        assert done.returncode == 0, done.stderr
+        actions = json.loads((tmp_path / f"out{steps}" / "result.json").read_text())["actions"]
+        assert len(actions) == steps and sum(a == p for a, p in zip(actions, list(DRUM_LOOP_PATTERN) * 2)) >= steps - 2
+        assert "warning" in done.stderr and not any(line[:1].isspace() for line in done.stderr.splitlines())  # no source lines

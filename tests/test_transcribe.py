@@ -150,6 +150,27 @@ def test_corrupt_or_missing_policy_file_is_a_clear_error(tmp_path):
         transcriber.load(tmp_path / "other.npz")
 
 
+def test_hit_policy_plans_once_round_trips_and_names_a_foreign_classifier(tmp_path):
+    from raveforce.rewards.hits import HitClassifier
+
+    policy = transcriber.load()
+    assert isinstance(policy, transcriber.HitPolicy) and policy.meta["algo"] == "supervised"
+    pattern = [1, 0, 4, 0, 2, 0, 4, 1, 5, 0, 4, 0, 2, 0, 6, 4]
+    target = mix_pattern(DRUM_TRANSCRIBE, pattern)[None]
+    plan = policy.plan(target, DRUM_TRANSCRIBE.boundaries)
+    assert plan.shape == (1, 16) and [int(policy.act(None, target, k)[0]) for k in range(16)] == plan[0].tolist()
+    assert np.array_equal(transcriber.load(policy.save(tmp_path / "same.npz")).plan(target, DRUM_TRANSCRIBE.boundaries), plan)
+    own = transcriber.HitPolicy(HitClassifier({k: v * 1.01 for k, v in policy.trunk.w.items()}, policy.trunk.pools), policy.head)
+    loaded = transcriber.load(own.save(tmp_path / "own.npz"))  # another trunk travels in the file
+    assert np.array_equal(loaded.trunk.w["conv1.weight"], own.trunk.w["conv1.weight"])
+    with np.load(tmp_path / "same.npz") as data:
+        arrays = {k: data[k] for k in data.files}
+    header = json.loads(str(arrays.pop("header")))
+    np.savez(tmp_path / "stale.npz", header=np.array(json.dumps(header | {"trunk": "shipped hit classifier 0123456789abcdef"})), **arrays)
+    with pytest.raises(transcriber.PolicyFileError, match=r"stale\.npz.*hears through hit classifier 'shipped hit classifier 0123456789abcdef'"):
+        transcriber.load(tmp_path / "stale.npz")
+
+
 def test_shipped_policy_transcribes_the_shipped_loop_in_one_pass():
     from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
@@ -328,16 +349,22 @@ def test_a_bad_tempo_range_is_a_clear_error(bad):
         env.close()
 
 
-def test_shipped_policy_transcribes_slower_tempos_and_refuses_too_fast_ones():
+def test_shipped_policy_transcribes_any_tempo_and_a_trained_mlp_refuses_too_fast_ones():
     import dataclasses
 
+    from raveforce.transcribe.policy import NumpyPolicy, StepFeatures
+
     pattern = [1, 0, 4, 0, 2, 0, 4, 1, 5, 0, 4, 0, 2, 0, 6, 4]
-    slower = dataclasses.replace(DRUM_TRANSCRIBE, bpm=95)
-    actions, audio, _ = transcriber.transcribe((mix_pattern(slower, pattern), 44100), bpm=95)
-    assert actions == pattern and audio.shape == (slower.total_samples,)
+    for bpm in (70, 95, 140, 190):
+        task = dataclasses.replace(DRUM_TRANSCRIBE, bpm=bpm)
+        actions, audio, _ = transcriber.transcribe((mix_pattern(task, pattern), 44100), bpm=bpm)
+        assert audio.shape == (task.total_samples,)
+        assert hit_scores(np.array([actions]), np.array([pattern]))["hit_accuracy"] >= 46 / 48, (bpm, actions)
+    features = StepFeatures(DRUM_TRANSCRIBE)  # an MLP of `raveforce train` hears a fixed number of samples
+    mlp = NumpyPolicy([(np.zeros((8, features.size)), np.zeros(8))], "tanh", features)
     fast = dataclasses.replace(DRUM_TRANSCRIBE, bpm=140)
     with pytest.raises(ArgumentError, match=r"bpm=140: its steps of 4725 samples are shorter than the 5120 samples .* valid: up to 129\.2 BPM"):
-        transcriber.transcribe((mix_pattern(fast, pattern), 44100), bpm=140)
+        transcriber.transcribe((mix_pattern(fast, pattern), 44100), bpm=140, policy=mlp)
 
 
 def test_step_feature_wrappers_follow_the_episode_tempo():

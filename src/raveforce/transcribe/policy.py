@@ -1,13 +1,16 @@
-"""The shipped drum transcriber: a small policy that listens to a target and writes its pattern
-down in one episode (16 env steps, no search), in numpy.
+"""The shipped drum transcriber, and policies that listen to a target and write its pattern down
+in one episode (no search), in numpy.
 
     from raveforce.transcribe import policy as transcriber
     policy = transcriber.load()                       # raveforce/data/policies/drum_transcriber.npz
     actions, audio, rewards = transcriber.transcribe("loop.wav", policy=policy)
 
-The policy sees `StepFeatures`: log-mel frames of the target around the step about to be played,
-the last two frames of the audio rendered before it, and a one-hot of the step. It was trained
-with DQN on `raveforce/DrumTranscribe-v0`'s reward (`scripts/train_transcriber.py`).
+The shipped policy is a `HitPolicy`: it hears each step through the `hits` classifier and the
+whole loop at once, at any tempo and length; it was trained supervised
+(`scripts/train_transcriber.py`). `NumpyPolicy` runs the MLPs that `raveforce train
+drum-transcribe` trains from the env's reward on `StepFeatures` (log-mel frames of the target
+around the step about to be played, the last two frames of the audio rendered before it, and a
+one-hot of the step).
 """
 
 from __future__ import annotations
@@ -147,6 +150,10 @@ class NumpyPolicy:
         boundaries: the episode's step boundaries if not those of the policy's task."""
         return self.logits(self.features(audio, target, k, boundaries)).argmax(axis=1)
 
+    def check_tempo(self, boundaries: np.ndarray, bpm: float) -> None:
+        """StepFeatures.check_tempo: ArgumentError at a tempo too fast for the features."""
+        self.features.check_tempo(boundaries, bpm)
+
     def save(self, path: str | os.PathLike) -> Path:
         import json
 
@@ -157,6 +164,141 @@ class NumpyPolicy:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
         return path
+
+
+HIT_POLICY_FORMAT = "raveforce-hit-policy-1"
+
+
+def bar_position(steps: int, steps_per_bar: int = 16, steps_per_beat: int = 4) -> np.ndarray:
+    """float32 (steps, 4): each step's place in its bar and in its beat, as (sin, cos) pairs."""
+    k = np.arange(steps)
+    bar, beat = 2 * np.pi * (k % steps_per_bar) / steps_per_bar, 2 * np.pi * (k % steps_per_beat) / steps_per_beat
+    return np.stack([np.sin(bar), np.cos(bar), np.sin(beat), np.cos(beat)], -1).astype(np.float32)
+
+
+def hit_context(hidden: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """float32 (n, steps, hidden + 13): a step's features for `HitPolicy`'s head from the hit
+    classifier's outputs at every step of n loops (hidden (n, steps, hidden), probabilities
+    (n, steps, 3)): the step's hidden units, the probabilities of the step before, the step and
+    the step after (0 beyond the loop's ends), and `bar_position`."""
+    n, steps, _ = probabilities.shape
+    padded = np.pad(probabilities, ((0, 0), (1, 1), (0, 0)))
+    around = np.concatenate([padded[:, :-2], padded[:, 1:-1], padded[:, 2:]], -1)
+    position = np.broadcast_to(bar_position(steps), (n, steps, 4))
+    return np.concatenate([hidden, around, position], -1).astype(np.float32)
+
+
+class HitPolicy:
+    """The shipped drum transcriber: one pass over the target, no search.
+
+    At every step it hears what the `hits` reward's classifier hears (the step's first ~110 ms,
+    `rewards.hits.step_windows`; its own copy of the network, `trunk`): the classifier's hidden
+    units at the step and its kick, snare and hat probabilities at the step and its two
+    neighbours, with the step's place in the bar and the beat (`hit_context`). The `head` maps
+    them to the logits of the 8 DrumLoop actions: a dense layer (ReLU), then, if the head has
+    one, attention over all the loop's steps (a step can compare its sound with the others'),
+    then a dense layer (ReLU) and the logits. Steps are the episode's own step boundaries, so it
+    takes any tempo (steps of >= 128 samples) and any number of steps.
+    """
+
+    def __init__(self, trunk, head: dict[str, np.ndarray], *, meta: dict | None = None) -> None:
+        self.trunk = trunk
+        self.head = {k: np.asarray(v, np.float32) for k, v in head.items()}
+        self.meta = dict(meta or {})
+        self._planned: tuple[bytes, np.ndarray] | None = None
+
+    def features(self, targets: np.ndarray, boundaries: np.ndarray, sample_rate: int = 44100) -> np.ndarray:
+        """float32 (n, steps, size): `hit_context` of n targets (n, samples) whose steps start at
+        `boundaries` (samples, steps + 1)."""
+        from raveforce.rewards import hits
+
+        targets = np.atleast_2d(targets)
+        b = np.asarray(boundaries)
+        windows = np.concatenate([hits.step_windows(t, b[:-1], b[1:], sample_rate) for t in targets])
+        hidden = self.trunk.hidden(windows)
+        probabilities = np.exp(-np.logaddexp(0.0, -self.trunk.logits(hidden)))
+        steps = len(b) - 1
+        return hit_context(hidden.reshape(len(targets), steps, -1), probabilities.reshape(len(targets), steps, 3))
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """float32 (n, steps, 8) of features (n, steps, size)."""
+        h = self.head
+
+        def dense(name, v):
+            return np.einsum("...i,oi->...o", v, h[f"{name}.weight"]) + h[f"{name}.bias"]
+
+        z = np.maximum(dense("embed", x), 0.0)
+        if "query.weight" in h:
+            q, k, v = dense("query", z), dense("key", z), dense("value", z)
+            scores = np.einsum("nsd,ntd->nst", q, k) / np.sqrt(q.shape[-1])
+            weights = np.exp(scores - scores.max(-1, keepdims=True))
+            z = np.concatenate([z, np.einsum("nst,ntd->nsd", weights / weights.sum(-1, keepdims=True), v)], -1)
+        return dense("out", np.maximum(dense("mix", z), 0.0))
+
+    def plan(self, targets: np.ndarray, boundaries: np.ndarray, sample_rate: int = 44100) -> np.ndarray:
+        """int64 (n, steps): the actions of every step of n targets (n, samples)."""
+        return self.logits(self.features(targets, boundaries, sample_rate)).argmax(-1)
+
+    def act(self, audio: np.ndarray, target: np.ndarray, k: int, boundaries: np.ndarray | None = None) -> np.ndarray:
+        """int64 (n,): step k's actions for n episodes (target (n, samples); audio unused: the
+        plan depends on the target only, made at k = 0 and again whenever the targets or
+        boundaries change); boundaries: the episode's step boundaries if not DrumTranscribe's."""
+        import hashlib
+
+        from raveforce.transcribe.targets import DRUM_TRANSCRIBE
+
+        boundaries = DRUM_TRANSCRIBE.boundaries if boundaries is None else boundaries
+        target = np.atleast_2d(target)
+        sketch = np.ascontiguousarray(target[:, ::61]).tobytes()  # hashing every sample of 200 lanes took 60 ms a step
+        key = hashlib.blake2b(sketch + np.asarray(boundaries).tobytes() + str(target.shape).encode(), digest_size=16).digest()
+        if k == 0 or self._planned is None or self._planned[0] != key:
+            self._planned = (key, self.plan(target, boundaries))
+        return self._planned[1][:, min(int(k), self._planned[1].shape[1] - 1)]
+
+    def check_tempo(self, boundaries: np.ndarray, bpm: float) -> None:
+        """Any tempo: the features follow the step boundaries."""
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Writes the head, and the trunk unless it is the shipped hit classifier (then its digest)."""
+        import json
+
+        from raveforce.rewards import hits
+
+        shipped = _digest(self.trunk.w) == _digest(hits.classifier().w)
+        arrays = {f"head/{k}": v for k, v in self.head.items()} | ({} if shipped else {f"trunk/{k}": v for k, v in self.trunk.w.items()})
+        header = {"format": HIT_POLICY_FORMAT, "pools": [list(p) for p in self.trunk.pools], **self.meta}
+        header["trunk"] = f"shipped hit classifier {_digest(self.trunk.w)}" if shipped else "in this file"
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)
+        return path
+
+    @classmethod
+    def parse(cls, header: dict, data) -> HitPolicy:
+        from raveforce.rewards import hits
+
+        def part(prefix: str) -> dict[str, np.ndarray]:
+            return {k.removeprefix(prefix): data[k] for k in data.files if k.startswith(prefix)}
+
+        trunk = part("trunk/")
+        if trunk:
+            trunk = hits.HitClassifier(trunk, header["pools"])
+        else:
+            trunk = hits.classifier()
+            if header.get("trunk") != f"shipped hit classifier {_digest(trunk.w)}":
+                raise ValueError(f"it hears through hit classifier {header.get('trunk')!r}, and the shipped one is {_digest(trunk.w)}")
+        meta = {k: v for k, v in header.items() if k not in ("format", "pools", "trunk")}
+        return cls(trunk, part("head/"), meta=meta)
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 (16 hex digits) of named arrays."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        h.update(name.encode() + np.ascontiguousarray(arrays[name], np.float32).tobytes())
+    return h.hexdigest()[:16]
 
 
 class SpectralPeakKick:
@@ -226,11 +368,26 @@ class VectorStepFeatures(gym.vector.VectorWrapper):
         return self.features(observation["audio"], observation["target"], self._k, self.env.unwrapped.task.boundaries), reward, terminated, truncated, info
 
 
-def load(path: str | os.PathLike | None = None, *, task: Task | None = None) -> NumpyPolicy:
-    """The policy in `path` (default the shipped one); PolicyFileError names a bad file."""
+def _format(path: Path) -> str | None:
+    """The format named in the header of the .npz at `path`, None if it cannot be read."""
+    import json
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return json.loads(str(data["header"])).get("format")
+    except Exception:  # read_policy_file names what is wrong
+        return None
+
+
+def load(path: str | os.PathLike | None = None, *, task: Task | None = None) -> NumpyPolicy | HitPolicy:
+    """The policy in `path` (default the shipped one): a HitPolicy or a NumpyPolicy (trained
+    by `raveforce train`); PolicyFileError names a bad file. task: a NumpyPolicy's task, if not
+    DrumTranscribe's."""
     from raveforce.transcribe import DRUM_TRANSCRIBE
 
     path = POLICY_PATH if path is None else Path(path)
+    if _format(path) == HIT_POLICY_FORMAT:
+        return read_policy_file(path, HIT_POLICY_FORMAT, HitPolicy.parse)
     header, weights = read_policy_file(
         path, "raveforce-policy-1", lambda header, data: (header, [(data[f"w{i}"], data[f"b{i}"]) for i in range(int(header["layers"]))])
     )
@@ -249,7 +406,7 @@ def run_episodes(policy: NumpyPolicy, env, targets: list | None = None, *, seed:
     rewards float64 (num_envs, steps), the episodes' audio float32 (num_envs, samples) and the
     reset info."""
     obs, info = env.reset(seed=seed, options=None if targets is None else {"target": list(targets)})
-    policy.features.check_tempo(env.task.boundaries, env.task.bpm)
+    policy.check_tempo(env.task.boundaries, env.task.bpm)
     steps = env.task.steps
     actions = np.zeros((env.num_envs, steps), np.int64)
     rewards = np.zeros((env.num_envs, steps))
@@ -276,13 +433,16 @@ def transcribe(target, *, policy: NumpyPolicy | None = None, **env_kwargs) -> tu
 def transcribe_bars(audio: np.ndarray, task: Task, *, policy: NumpyPolicy | None = None, **env_kwargs) -> list[int]:
     """The actions of a loop of whole bars: audio float (task.total_samples,) at task.sample_rate,
     task a DrumLoop-like task of 16, 32, 64, ... steps. The policy hears one bar an episode: each
-    bar's samples are one lane's target, all bars in one vector env at the task's tempo."""
+    bar's samples are one lane's target, all bars in one vector env at the task's tempo. A
+    HitPolicy hears the whole loop at once: any number of steps."""
     from raveforce.transcribe import DRUM_TRANSCRIBE, DrumTranscribeEnv
 
+    policy = load() if policy is None else policy
+    if isinstance(policy, HitPolicy):  # hears the whole loop in one pass, at the task's step boundaries
+        return policy.plan(np.asarray(audio, np.float64)[None], task.boundaries, task.sample_rate)[0].tolist()
     bar = DRUM_TRANSCRIBE.steps
     if task.steps % bar:
         raise ArgumentError(f"the policy transcribes whole bars of {bar} steps; this episode has {task.steps} steps (valid: 16, 32, 64)")
-    policy = load() if policy is None else policy
     one_bar = int(task.boundaries[bar])
     segments = []
     for start in range(0, task.steps, bar):
@@ -298,4 +458,4 @@ def transcribe_bars(audio: np.ndarray, task: Task, *, policy: NumpyPolicy | None
     return actions.ravel().tolist()
 
 
-__all__ = ["POLICY_PATH", "NumpyPolicy", "PolicyFileError", "SpectralPeakKick", "StepFeatureObservation", "StepFeatures", "VectorStepFeatures", "load", "run_episodes", "transcribe", "transcribe_bars"]
+__all__ = ["HIT_POLICY_FORMAT", "POLICY_PATH", "HitPolicy", "NumpyPolicy", "PolicyFileError", "SpectralPeakKick", "StepFeatureObservation", "StepFeatures", "VectorStepFeatures", "bar_position", "hit_context", "load", "run_episodes", "transcribe", "transcribe_bars"]
