@@ -117,6 +117,19 @@ def sampled_loops(first: int, count: int, split: str, patterns: np.ndarray, plai
     return in_two(sampled.render_loops, [(d, p, 0) for d, p in zip(drums, patterns)])
 
 
+def train_epoch(torch, model, optimiser, x, y, batch: int, loss) -> None:
+    """One pass of `optimiser` over (x, y) in a random order, `batch` rows at a time, minimising
+    loss(model(rows of x), rows of y)."""
+    model.train()
+    order = torch.randperm(len(x))
+    for i in range(0, len(order), batch):
+        rows = order[i : i + batch]
+        value = loss(model(x[rows]), y[rows])
+        optimiser.zero_grad()
+        value.backward()
+        optimiser.step()
+
+
 def network(torch, pools, hidden: int):
     """The architecture `hits.HitClassifier` runs in numpy: 3x3 convolutions of 16 and 32
     channels, each max-pooled by its (time, band) entry of `pools`, a dense layer of `hidden`."""
@@ -203,14 +216,7 @@ def main() -> None:
     optimiser = torch.optim.Adam(net.parameters(), 1e-3)
     xt, yt, dxt = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(dx)
     for epoch in range(args.epochs):
-        net.train()
-        order = torch.randperm(len(xt))
-        for i in range(0, len(order), BATCH):
-            rows = order[i : i + BATCH]
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(xt[rows]), yt[rows])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+        train_epoch(torch, net, optimiser, xt, yt, BATCH, torch.nn.functional.binary_cross_entropy_with_logits)
         net.eval()
         with torch.no_grad():
             right = (net(dxt) > 0).numpy() == (dy > 0.5)

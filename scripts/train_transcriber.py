@@ -121,14 +121,7 @@ def main() -> None:
     optimiser = torch.optim.Adam(head.parameters(), 1e-3, weight_decay=1e-5)
     xt, yt, dxt = torch.from_numpy(features), torch.from_numpy(truth), torch.from_numpy(dev_features)
     for epoch in range(args.epochs):
-        head.train()
-        order = torch.randperm(len(xt))
-        for i in range(0, len(order), LOOPS):
-            rows = order[i : i + LOOPS]
-            loss = torch.nn.functional.cross_entropy(head(xt[rows]).reshape(-1, 8), yt[rows].reshape(-1))
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+        data.train_epoch(torch, head, optimiser, xt, yt, LOOPS, lambda logits, truth: torch.nn.functional.cross_entropy(logits.reshape(-1, 8), truth.reshape(-1)))
         head.eval()
         with torch.no_grad():
             found = head(dxt).argmax(-1).numpy()
