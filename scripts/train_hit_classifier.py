@@ -58,18 +58,19 @@ def draw_patterns(rng: np.random.Generator, count: int, groove_share: float) -> 
     return np.array([groove_pattern(rng) if rng.random() < groove_share else rng.integers(0, 8, TASK.steps).tolist() for _ in range(count)], np.int64)
 
 
-def _windows(boundaries: np.ndarray, audio: np.ndarray) -> np.ndarray:
-    return np.stack([hits.step_windows(x, boundaries[:-1], boundaries[1:]) for x in audio]).reshape(-1, hits.PRE + hits.POST, hits.BANDS)
+def _windows(boundaries: np.ndarray, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    db = np.stack([hits.step_windows_db(x, boundaries[:-1], boundaries[1:]) for x in audio]).reshape(-1, hits.PRE + hits.POST, hits.BANDS)
+    return hits.normalise(db), db.max(axis=(1, 2)).astype(np.float32)
 
 
-def examples(audio: np.ndarray, patterns: np.ndarray, task=TASK) -> tuple[np.ndarray, np.ndarray]:
-    """(windows float32 (loops * 16, PRE + POST, BANDS), labels float32 (loops * 16, 3)), in loop
-    and step order."""
+def examples(audio: np.ndarray, patterns: np.ndarray, task=TASK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(windows float32 (loops * 16, PRE + POST, BANDS), labels float32 (loops * 16, 3), each
+    window's peak in dB float32 (loops * 16,): what `normalise` took off), in loop and step order."""
     chunks = np.array_split(audio, 8)
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
-        x = np.concatenate(list(pool.map(functools.partial(_windows, task.boundaries), chunks)))
+        x, peak = (np.concatenate(part) for part in zip(*pool.map(functools.partial(_windows, task.boundaries), chunks)))
     y = np.stack([(patterns >> i) & 1 for i in range(3)], -1).reshape(-1, 3).astype(np.float32)
-    return x, y
+    return x, y, peak
 
 
 def tempo_examples(make_loops, count: int, rng: np.random.Generator, bpm_range: tuple[float, float], groove_share: float, group: int = 124):
@@ -154,32 +155,31 @@ def network(torch, pools, hidden: int):
 
 
 def dataset(args, seeds: list[int]):
-    """(x, y, dev x, dev y): the training windows (the family's loops, then the sampled ones: at
+    """{"x", "y", "peak", "dx", "dy", "dpeak"}: the training windows, labels and peaks (`examples`) (the family's loops, then the sampled ones: at
     DrumLoop's 120 BPM playing uniform random patterns, or with args.bpm (low, high) in groups
     at tempi from that range, a share args.groove_share of them grooves) and the dev windows:
     100 family dev kits, 100 loops on Hydrogen's dev kits as drawn and 100 played plainly, at
     DrumLoop's 120 BPM, and 100 loops on the dev kits as drawn at tempi from 60-200 BPM."""
     if args.bpm is None:  # the shipped classifier's data
         patterns = np.random.default_rng([args.seed, 77]).integers(0, 8, (len(seeds), TASK.steps))
-        x, y = examples(loops(seeds, patterns, take=3), patterns)
+        train = [examples(loops(seeds, patterns, take=3), patterns)]
         if args.sampled_loops:
             s_patterns = np.random.default_rng([args.seed, 78]).integers(0, 8, (args.sampled_loops, TASK.steps))
-            sx, sy = examples(sampled_loops(0, args.sampled_loops, "train", s_patterns, args.plain_share), s_patterns)
-            x, y = np.concatenate([x, sx]), np.concatenate([y, sy])
+            train.append(examples(sampled_loops(0, args.sampled_loops, "train", s_patterns, args.plain_share), s_patterns))
     else:
         rng = np.random.default_rng([args.seed, 77])
-        x, y = tempo_examples(family_maker(seeds, take=3), len(seeds), rng, args.bpm, args.groove_share)
+        train = [tempo_examples(family_maker(seeds, take=3), len(seeds), rng, args.bpm, args.groove_share)]
         if args.sampled_loops:
-            sx, sy = tempo_examples(sampled_maker("train", args.plain_share), args.sampled_loops, rng, args.bpm, args.groove_share)
-            x, y = np.concatenate([x, sx]), np.concatenate([y, sy])
+            train.append(tempo_examples(sampled_maker("train", args.plain_share), args.sampled_loops, rng, args.bpm, args.groove_share))
     dev_seeds = kits.split_seeds("dev", 100)
     dev_patterns = np.stack([np.random.default_rng([s, 16]).integers(0, 8, TASK.steps) for s in dev_seeds])  # the robustness study's
-    dx, dy = examples(loops(dev_seeds, dev_patterns, take=0), dev_patterns)
+    dev = [examples(loops(dev_seeds, dev_patterns, take=0), dev_patterns)]
     h_patterns = np.stack([np.random.default_rng([i, 16, 0]).integers(0, 8, TASK.steps) for i in range(100)])  # bench_real_loops'
-    hx, hy = examples(sampled_loops(0, 100, "dev", h_patterns, 0.0), h_patterns)
-    px, py = examples(sampled_loops(0, 100, "dev", h_patterns, 1.0), h_patterns)
-    tx, ty = tempo_examples(sampled_maker("dev", 0.0, offset=1000), 100, np.random.default_rng([args.seed, 80]), (60.0, 200.0), 0.5, group=10)
-    return x, y, np.concatenate([dx, hx, px, tx]), np.concatenate([dy, hy, py, ty])
+    dev.append(examples(sampled_loops(0, 100, "dev", h_patterns, 0.0), h_patterns))
+    dev.append(examples(sampled_loops(0, 100, "dev", h_patterns, 1.0), h_patterns))
+    dev.append(tempo_examples(sampled_maker("dev", 0.0, offset=1000), 100, np.random.default_rng([args.seed, 80]), (60.0, 200.0), 0.5, group=10))
+    joined = [np.concatenate(column) for column in zip(*train)] + [np.concatenate(column) for column in zip(*dev)]
+    return dict(zip(("x", "y", "peak", "dx", "dy", "dpeak"), joined))
 
 
 def main() -> None:
@@ -206,9 +206,10 @@ def main() -> None:
         with np.load(args.cache) as cached:
             x, y, dx, dy = (cached[k] for k in ("x", "y", "dx", "dy"))
     else:
-        x, y, dx, dy = dataset(args, seeds)
+        arrays = dataset(args, seeds)
+        x, y, dx, dy = (arrays[k] for k in ("x", "y", "dx", "dy"))
         if args.cache:
-            np.savez(args.cache, x=x, y=y, dx=dx, dy=dy)
+            np.savez(args.cache, **arrays)
     print(f"{len(x)} training windows ({len(seeds)} family loops, {args.sampled_loops} sampled), {len(dx)} dev ({time.perf_counter() - start:.0f} s)", flush=True)
     dev_parts = {"family": slice(0, 1600), "hydrogen": slice(1600, 3200), "plain": slice(3200, 4800), "tempi": slice(4800, 6400)}
     pools = [tuple(int(n) for n in p.split("x")) for p in args.pools.split(",")]

@@ -3,7 +3,8 @@
     .venv/bin/python scripts/train_transcriber.py [--cache FILE] [--epochs 15] [--hidden 128] [--seed 0]
 
 The policy hears each step through the shipped `hits` classifier (a frozen copy: the reward
-and the policy hear the same), with the step's neighbours and its place in the bar
+and the policy hear the same), with the step's neighbours, how loud it starts
+(`policy.step_levels`; `--no-levels` leaves that out) and its place in the bar
 (`policy.hit_context`); its head (dense layers and attention over the loop's steps) is trained
 with cross-entropy on the step's action (kick, snare and hat bits as one of 8 classes). Its
 data are those of `scripts/train_hit_classifier.py --bpm 60 200` (the family's and Hydrogen's
@@ -26,7 +27,7 @@ import numpy as np
 import train_hit_classifier as data  # beside this script
 
 from raveforce.rewards import hits
-from raveforce.transcribe.policy import POLICY_PATH, HitPolicy, hit_context
+from raveforce.transcribe.policy import POLICY_PATH, HitPolicy, hit_context, step_levels
 
 LOOPS, STEPS = 32, 16  # loops per batch, steps per loop
 DEV_PARTS = {"family": slice(0, 100), "hydrogen": slice(100, 200), "plain": slice(200, 300), "tempi": slice(300, 400)}  # loops
@@ -92,6 +93,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--hidden", type=int, default=128, help="units of the head's hidden layer")
     parser.add_argument("--attention", type=int, default=64, help="size of the attention over the loop's steps (0: none)")
+    parser.add_argument("--levels", action=argparse.BooleanOptionalAction, default=True, help="give the head each step's loudness (`policy.step_levels`)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--classifier", type=Path, default=hits.MODEL_PATH, help="the hit classifier the policy hears through (default the shipped one)")
     parser.add_argument("--out", type=Path, default=POLICY_PATH)
@@ -103,16 +105,20 @@ def main() -> None:
     start = time.perf_counter()
     if args.cache and args.cache.exists():
         with np.load(args.cache) as cached:
-            x, y, dx, dy = (cached[k] for k in ("x", "y", "dx", "dy"))
+            arrays = {k: cached[k] for k in cached.files}
     else:
         defaults = argparse.Namespace(loops=4030, sampled_loops=6000, plain_share=0.3, bpm=(60.0, 200.0), groove_share=0.5, seed=0)  # that script's, at 60-200 BPM
-        x, y, dx, dy = data.dataset(defaults, data.kits.split_seeds("train", defaults.loops))
+        arrays = data.dataset(defaults, data.kits.split_seeds("train", defaults.loops))
         if args.cache:
-            np.savez(args.cache, x=x, y=y, dx=dx, dy=dy)
+            np.savez(args.cache, **arrays)
+    x, y, dx, dy = (arrays[k] for k in ("x", "y", "dx", "dy"))
     classifier = hits.HitClassifier.load(args.classifier)
-    features = hit_context(*trunk_outputs(torch, classifier, x))
-    dev_features, dev_probabilities = trunk_outputs(torch, classifier, dx)
-    dev_features = hit_context(dev_features, dev_probabilities)
+    levels = [None, None]
+    if args.levels:
+        levels = [step_levels(w.reshape(-1, STEPS, *w.shape[1:]), arrays[k].reshape(-1, STEPS)) for w, k in ((x, "peak"), (dx, "dpeak"))]
+    features = hit_context(*trunk_outputs(torch, classifier, x), levels[0])
+    dev_hidden, dev_probabilities = trunk_outputs(torch, classifier, dx)
+    dev_features = hit_context(dev_hidden, dev_probabilities, levels[1])
     truth, dev_truth = actions(y), actions(dy)
     reference = actions((dev_probabilities > 0.5).reshape(-1, 3))
     print(f"{len(truth)} training loops, {len(dev_truth)} dev, features in {time.perf_counter() - start:.0f} s; classifier at 0.5 on dev: "
@@ -130,7 +136,7 @@ def main() -> None:
     weights = {k: v.detach().numpy() for k, v in head.state_dict().items()}
     with np.load(args.classifier) as shipped:
         trunk_header = json.loads(str(shipped["header"]))
-    meta = {"algo": "supervised", "hidden": args.hidden, "attention": args.attention, "epochs": args.epochs, "seed": args.seed,
+    meta = {"algo": "supervised", "hidden": args.hidden, "attention": args.attention, "levels": args.levels, "epochs": args.epochs, "seed": args.seed,
             "dev_cells_right": right, "classifier": trunk_header}  # fmt: skip
     path = HitPolicy(classifier, weights, meta=meta).save(args.out)
     print(f"wrote {path}")

@@ -158,6 +158,13 @@ def test_hit_policy_plans_once_round_trips_and_names_a_foreign_classifier(tmp_pa
     pattern = [1, 0, 4, 0, 2, 0, 4, 1, 5, 0, 4, 0, 2, 0, 6, 4]
     target = mix_pattern(DRUM_TRANSCRIBE, pattern)[None]
     plan = policy.plan(target, DRUM_TRANSCRIBE.boundaries)
+    from raveforce.rewards import hits
+
+    b = DRUM_TRANSCRIBE.boundaries
+    db = hits.step_windows_db(target[0], b[:-1], b[1:])
+    levels = transcriber.step_levels(hits.normalise(db)[None], db.max(axis=(1, 2))[None])[0]  # (16, 6): (level, rise) per band
+    rise, played = levels[:, 1::2].max(axis=1), np.array(pattern) > 0
+    assert levels.shape == (16, 6) and rise[played].min() > 0.2 > rise[~played].max()  # a hit rises in some band, a rest in none
     assert plan.shape == (1, 16) and [int(policy.act(None, target, k)[0]) for k in range(16)] == plan[0].tolist()
     assert np.array_equal(transcriber.load(policy.save(tmp_path / "same.npz")).plan(target, DRUM_TRANSCRIBE.boundaries), plan)
     own = transcriber.HitPolicy(HitClassifier({k: v * 1.01 for k, v in policy.trunk.w.items()}, policy.trunk.pools), policy.head)

@@ -69,14 +69,31 @@ def heard(audio: np.ndarray, start: int, stop: int, sample_rate: int = SAMPLE_RA
     return seen
 
 
-def window(seen: np.ndarray) -> np.ndarray:
-    """float32 (PRE + POST, BANDS): the classifier's input from ``heard``'s samples: Hann frames of
-    N_FFT every HOP samples (the step's start at frame PRE), mel power in dB, minus the window's
-    largest value, floored at -80 dB and mapped to [0, 1]."""
+def window_db(seen: np.ndarray) -> np.ndarray:
+    """float64 (PRE + POST, BANDS): mel power in dB of ``heard``'s samples: Hann frames of N_FFT
+    every HOP samples, the step's start at frame PRE."""
     spectrum = F.rfft(as_strided(seen, (PRE + POST, N_FFT), (HOP * seen.strides[0], seen.strides[0]), writeable=False) * _hann())
     power = spectrum.real**2 + spectrum.imag**2
-    db = 10.0 * np.log10(np.maximum(power @ _mel(), 1e-10))
-    return (np.maximum(db - db.max(), -FLOOR_DB) / FLOOR_DB + 1.0).astype(np.float32)
+    return 10.0 * np.log10(np.maximum(power @ _mel(), 1e-10))
+
+
+def normalise(db: np.ndarray) -> np.ndarray:
+    """float32, db's shape: a window's dB (`window_db`, the last two axes) minus its largest value,
+    floored at -80 dB and mapped to [0, 1]."""
+    return (np.maximum(db - db.max(axis=(-2, -1), keepdims=True), -FLOOR_DB) / FLOOR_DB + 1.0).astype(np.float32)
+
+
+def window(seen: np.ndarray) -> np.ndarray:
+    """float32 (PRE + POST, BANDS): the classifier's input from ``heard``'s samples: `window_db`,
+    `normalise`d."""
+    return normalise(window_db(seen))
+
+
+def step_windows_db(audio: np.ndarray, starts: np.ndarray, stops: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """float64 (len(starts), PRE + POST, BANDS): `window_db` of each step (as `step_windows`);
+    `normalise` gives `step_windows`, to the bit."""
+    audio = np.asarray(audio, np.float64)
+    return np.stack([window_db(heard(audio, a, b, sample_rate)) for a, b in zip(np.asarray(starts).tolist(), np.asarray(stops).tolist())])
 
 
 def step_windows(audio: np.ndarray, starts: np.ndarray, stops: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

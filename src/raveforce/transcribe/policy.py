@@ -176,16 +176,36 @@ def bar_position(steps: int, steps_per_bar: int = 16, steps_per_beat: int = 4) -
     return np.stack([np.sin(bar), np.cos(bar), np.sin(beat), np.cos(beat)], -1).astype(np.float32)
 
 
-def hit_context(hidden: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
-    """float32 (n, steps, hidden + 13): a step's features for `HitPolicy`'s head from the hit
-    classifier's outputs at every step of n loops (hidden (n, steps, hidden), probabilities
+LEVEL_BANDS = ((0, 12), (12, 40), (40, 64))  # the classifier's mel bands, low (kicks), middle (snares) and high (hats)
+
+
+def step_levels(windows: np.ndarray, peaks: np.ndarray) -> np.ndarray:
+    """float32 (n, steps, 6): how loud each step starts, which the classifier's windows (each
+    relative to its own peak) no longer say. From n loops' windows (n, steps, PRE + POST, BANDS)
+    and their peaks in dB (n, steps): per band group of LEVEL_BANDS, the mean dB of the step's
+    first 4 frames relative to the loop's loudest frame, and its rise over the 4 frames before,
+    both / 80."""
+    from raveforce.rewards.hits import FLOOR_DB, PRE
+
+    db = (windows - 1.0) * FLOOR_DB + peaks[..., None, None]
+    loudest = peaks.max(axis=1)[:, None]
+    out = []
+    for lo, hi in LEVEL_BANDS:
+        now, before = db[:, :, PRE : PRE + 4, lo:hi].mean((-2, -1)), db[:, :, :PRE, lo:hi].mean((-2, -1))
+        out += [np.maximum(now - loudest, -FLOOR_DB) / FLOOR_DB, (now - before) / FLOOR_DB]
+    return np.stack(out, -1).astype(np.float32)
+
+
+def hit_context(hidden: np.ndarray, probabilities: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
+    """float32 (n, steps, hidden + 13 (+ 6)): a step's features for `HitPolicy`'s head from the
+    hit classifier's outputs at every step of n loops (hidden (n, steps, hidden), probabilities
     (n, steps, 3)): the step's hidden units, the probabilities of the step before, the step and
-    the step after (0 beyond the loop's ends), and `bar_position`."""
+    the step after (0 beyond the loop's ends), `bar_position`, and `step_levels` if given."""
     n, steps, _ = probabilities.shape
     padded = np.pad(probabilities, ((0, 0), (1, 1), (0, 0)))
     around = np.concatenate([padded[:, :-2], padded[:, 1:-1], padded[:, 2:]], -1)
     position = np.broadcast_to(bar_position(steps), (n, steps, 4))
-    return np.concatenate([hidden, around, position], -1).astype(np.float32)
+    return np.concatenate([hidden, around, position, *([] if levels is None else [levels])], -1).astype(np.float32)
 
 
 class HitPolicy:
@@ -214,11 +234,15 @@ class HitPolicy:
 
         targets = np.atleast_2d(targets)
         b = np.asarray(boundaries)
-        windows = np.concatenate([hits.step_windows(t, b[:-1], b[1:], sample_rate) for t in targets])
+        db = np.concatenate([hits.step_windows_db(t, b[:-1], b[1:], sample_rate) for t in targets])
+        windows = hits.normalise(db)
         hidden = self.trunk.hidden(windows)
         probabilities = np.exp(-np.logaddexp(0.0, -self.trunk.logits(hidden)))
-        steps = len(b) - 1
-        return hit_context(hidden.reshape(len(targets), steps, -1), probabilities.reshape(len(targets), steps, 3))
+        n, steps = len(targets), len(b) - 1
+        levels = None
+        if self.head["embed.weight"].shape[1] == hidden.shape[1] + 13 + 2 * len(LEVEL_BANDS):
+            levels = step_levels(windows.reshape(n, steps, *windows.shape[1:]), db.max(axis=(1, 2)).astype(np.float32).reshape(n, steps))
+        return hit_context(hidden.reshape(n, steps, -1), probabilities.reshape(n, steps, 3), levels)
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """float32 (n, steps, 8) of features (n, steps, size)."""
@@ -458,4 +482,4 @@ def transcribe_bars(audio: np.ndarray, task: Task, *, policy: NumpyPolicy | None
     return actions.ravel().tolist()
 
 
-__all__ = ["HIT_POLICY_FORMAT", "POLICY_PATH", "HitPolicy", "NumpyPolicy", "PolicyFileError", "SpectralPeakKick", "StepFeatureObservation", "StepFeatures", "VectorStepFeatures", "bar_position", "hit_context", "load", "run_episodes", "transcribe", "transcribe_bars"]
+__all__ = ["HIT_POLICY_FORMAT", "POLICY_PATH", "HitPolicy", "NumpyPolicy", "PolicyFileError", "SpectralPeakKick", "StepFeatureObservation", "StepFeatures", "VectorStepFeatures", "bar_position", "hit_context", "load", "step_levels", "run_episodes", "transcribe", "transcribe_bars"]
