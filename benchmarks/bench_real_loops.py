@@ -9,6 +9,7 @@ at DrumLoop's grid (120 BPM, one bar). The agents answer with DrumLoop actions:
 - dp: DrumLoop's default solve (beam search, width 4, with the default reward `hits`), the
   agent's audio mixed from the shipped kit's one-shots (as `raveforce solve` renders it);
 - greedy: the same with width 1;
+- calibrated: dp after fitting the agent's kit to the loop (`raveforce solve --calibrate`);
 - policy: the shipped one-pass transcriber (`raveforce.transcribe.policy`, bar by bar as
   `raveforce solve --agent policy`; a loop it refuses counts as all wrong);
 - classifier: the supervised reference in one pass, each step's kick, snare and hat where the
@@ -46,12 +47,13 @@ import numpy as np
 
 from raveforce import rewards as R
 from raveforce.app.progress import ProgressLine
+from raveforce.errors import RaveForceError
 from raveforce.kits import hydrogen, sampled
 from raveforce.kits.calibration import mixed_search
 from raveforce.tasks import DRUM_LOOP as TASK
 
 VOICES = hydrogen.VOICES
-AGENTS = ("dp", "greedy", "policy", "classifier")
+AGENTS = ("dp", "greedy", "calibrated", "policy", "classifier")
 _SHARED: dict = {}
 
 
@@ -91,16 +93,27 @@ def _search_job(job):
     agent, index = job
     task = _SHARED["tasks"][index]
     target = task.load_target((_SHARED["loops"][index], task.sample_rate)).astype(np.float64)
+    shots = _SHARED["shots"]
+    if agent == "calibrated":  # `raveforce solve --calibrate`: the kit fitted to the target first
+        from raveforce import kits
+        from raveforce.kits.calibration import calibrate
+
+        try:
+            calibration = calibrate(task, (_SHARED["loops"][index], task.sample_rate))
+        except RaveForceError:  # no hit fits: the shipped kit, as solve would fail
+            return job, [0] * task.steps
+        task = kits.kit_task(calibration.kit, task)
+        shots = one_shots(task)
     criterion = R.make(task.reward, target=target, sample_rate=task.sample_rate, boundaries=task.boundaries)
-    found, _ = mixed_search(criterion, _SHARED["shots"], task, width=4 if agent == "dp" else 1)
+    found, _ = mixed_search(criterion, shots, task, width=1 if agent == "greedy" else 4)
     return job, found
 
 
-def one_shots() -> np.ndarray:
-    """float32 (8, samples): each DrumLoop action played alone at sample 0 (scsynth)."""
+def one_shots(task=TASK) -> np.ndarray:
+    """float32 (8, samples): each of the task's DrumLoop actions played alone at sample 0 (scsynth)."""
     from raveforce.app.landscape import render_lanes
 
-    return render_lanes(TASK, [[TASK.actions.notes(a)] for a in range(len(TASK.actions.options))])
+    return render_lanes(task, [[task.actions.notes(a)] for a in range(len(task.actions.options))])
 
 
 def answers(agent: str, loops: list, tasks: list, jobs: int) -> list:
@@ -116,7 +129,6 @@ def answers(agent: str, loops: list, tasks: list, jobs: int) -> list:
         return found
     if agent == "policy":
         from raveforce.app.cli import run_policy
-        from raveforce.errors import RaveForceError
 
         found = []
         for x, task in zip(loops, tasks):
