@@ -236,6 +236,8 @@ class RaveForceVectorEnv(VectorEnv):
     def close_extras(self, **kwargs) -> None:
         for group in getattr(self, "_groups", ()):  # none if the constructor raised
             group.close()
+        for criterion in getattr(self, "criteria", ()):
+            criterion._batch = None  # a batch and its criteria refer to each other: free their buffers now, not at a full collection
         if getattr(self, "_threads", None) is not None:
             self._threads.shutdown()
             self._threads = None
