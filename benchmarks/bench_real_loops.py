@@ -193,6 +193,35 @@ def table(results: dict, split: str, count: int) -> str:
     return "\n".join(rows)
 
 
+TARGETS = {"plain": 0.97, "rendition": 0.97, "two-bar mp3": 0.95}  # the issue's, on held-out kits
+
+
+def figure(path: Path, cells: dict, split: str) -> None:
+    """A bar chart of the cells right per condition and agent ({condition: {agent: cells}}), with
+    the targets as ticks."""
+    from raveforce._optional import pyplot
+
+    plt = pyplot()
+    conditions = list(cells)
+    agents = list(cells[conditions[0]])
+    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    width = 0.8 / len(agents)
+    for j, agent in enumerate(agents):
+        xs = np.arange(len(conditions)) + (j - (len(agents) - 1) / 2) * width
+        bars = ax.bar(xs, [cells[c][agent] for c in conditions], width, label=agent)
+        ax.bar_label(bars, fmt="%.3f", fontsize=6, padding=1, rotation=90)
+    for i, c in enumerate(conditions):
+        ax.hlines(TARGETS[c], i - 0.45, i + 0.45, colors="black", linestyles="dashed", linewidth=1)
+    ax.set_xticks(np.arange(len(conditions)), conditions)
+    ax.set_ylim(0.5, 1.0)
+    ax.set_ylabel("cells right")
+    ax.set_title(f"Loops on Hydrogen's {split.replace('_', '-')} kits (dashed: the targets)")
+    ax.legend(fontsize=8, ncols=len(agents), loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=sorted(hydrogen.SPLITS), default="dev")
@@ -201,6 +230,7 @@ def main() -> None:
     parser.add_argument("--conditions", nargs="*", choices=CONDITIONS, default=list(CONDITIONS))
     parser.add_argument("--jobs", type=int, default=2, help="worker processes of the searches")
     parser.add_argument("--hits-model", type=Path, default=None, help="another hit classifier (.npz) for the `hits` reward, to compare")
+    parser.add_argument("--figure", type=Path, default=None, help="also draw the cells right as a bar chart (.png; needs matplotlib)")
     args = parser.parse_args()
     if args.hits_model is not None:
         from raveforce.rewards import hits
@@ -213,6 +243,7 @@ def main() -> None:
     print(f"command: python benchmarks/bench_real_loops.py --split {args.split} --count {args.count} --agents {' '.join(args.agents)} --conditions {' '.join(args.conditions)}{model}")
     if args.split == "held_out":
         print("held-out kits: a final report, run once after everything is chosen")
+    cells = {}
     for condition in args.conditions:
         t = time.perf_counter()
         drums, patterns, loops, tasks = targets(args.split, args.count, condition)
@@ -227,6 +258,10 @@ def main() -> None:
             print(f"{agent}: cells right {results[agent][0]['cells']:.3f} ({time.perf_counter() - t:.0f} s)", flush=True)
         print(f"\n{condition}, {args.split} kits:\n")
         print(table(results, args.split, args.count))
+        cells[condition] = {agent: r[0]["cells"] for agent, r in results.items()}
+    if args.figure:
+        figure(args.figure, cells, args.split)
+        print(f"wrote {args.figure}")
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
 
 
