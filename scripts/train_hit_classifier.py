@@ -66,7 +66,7 @@ def _windows(boundaries: np.ndarray, audio: np.ndarray) -> tuple[np.ndarray, np.
 def examples(audio: np.ndarray, patterns: np.ndarray, task=TASK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(windows float32 (loops * 16, PRE + POST, BANDS), labels float32 (loops * 16, 3), each
     window's peak in dB float32 (loops * 16,): what `normalise` took off), in loop and step order."""
-    chunks = np.array_split(audio, 8)
+    chunks = [c for c in np.array_split(audio, 8) if len(c)]  # fewer than 8 loops: no empty chunk
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
         x, peak = (np.concatenate(part) for part in zip(*pool.map(functools.partial(_windows, task.boundaries), chunks)))
     y = np.stack([(patterns >> i) & 1 for i in range(3)], -1).reshape(-1, 3).astype(np.float32)
