@@ -1,11 +1,11 @@
-"""Train the shipped drum transcriber (`raveforce.transcribe.policy.HitPolicy`), supervised.
+"""Train the shipped drum transcriber (`raveforce.transcribe.hit_policy.HitPolicy`), supervised.
 
     .venv/bin/python scripts/train_transcriber.py [--cache FILE] [--epochs 15] [--hidden 128] [--seed 0]
 
 The policy hears each step through the shipped `hits` classifier (a frozen copy: the reward
 and the policy hear the same), with the step's neighbours, how loud it starts
-(`policy.step_levels`; `--no-levels` leaves that out) and its place in the bar
-(`policy.hit_context`); its head (dense layers and attention over the loop's steps) is trained
+(`hit_policy.step_levels`; `--no-levels` leaves that out) and its place in the bar
+(`hit_policy.hit_context`); its head (dense layers and attention over the loop's steps) is trained
 with cross-entropy on the step's action (kick, snare and hat bits as one of 8 classes). Its
 data are those of `scripts/train_hit_classifier.py --bpm 60 200` (the family's and Hydrogen's
 train kits at 60-200 BPM, half grooves, half random patterns); pass that script's `--cache`
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--hidden", type=int, default=128, help="units of the head's hidden layer")
     parser.add_argument("--attention", type=int, default=64, help="size of the attention over the loop's steps (0: none)")
-    parser.add_argument("--levels", action=argparse.BooleanOptionalAction, default=True, help="give the head each step's loudness (`policy.step_levels`)")
+    parser.add_argument("--levels", action=argparse.BooleanOptionalAction, default=True, help="give the head each step's loudness (`hit_policy.step_levels`)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--classifier", type=Path, default=hits.MODEL_PATH, help="the hit classifier the policy hears through (default the shipped one)")
     parser.add_argument("--out", type=Path, default=POLICY_PATH)

@@ -9,8 +9,9 @@ to transcribe any of them (`raveforce/DrumTranscribe-v0`, `raveforce/KickTranscr
 Drawn drum targets are mixed in numpy from the kit's samples at the step boundaries (equal to
 scsynth's render of the same pattern to 1e-7), so drawing costs no render.
 
-Also here: the shipped one-pass policies that transcribe a loop (`policy`: drums,
-`kick_policy`: a kick's pitch), and their training (`training`, with stable-baselines3).
+Also here: the shipped one-pass policies that transcribe a loop (`hit_policy`: drums, loaded
+by `policy`, which also runs the MLPs `raveforce train` makes; `kick_policy`: a kick's pitch),
+and training from the env's reward (`training`, with stable-baselines3).
 
 May import: everything below it (the engine, `synth`, `rewards`, `tasks`, `kits`, `envs`, `agents`).
 """
