@@ -8,12 +8,13 @@ and the policy hear the same), with the step's neighbours, how loud it starts
 (`hit_policy.hit_context`); its head (dense layers and attention over the loop's steps) is trained
 with cross-entropy on the step's action (kick, snare and hat bits as one of 8 classes). Its
 data are those of `scripts/train_hit_classifier.py --bpm 60 200 --sampled-loops 16000` (the
-family's and Hydrogen's train kits at 60-200 BPM, half grooves, half random patterns); pass
-that script's `--cache` file of such a run to reuse them. Dev (the classifier's dev windows, printed after each epoch: the settings were chosen
+family's and Hydrogen's train kits at 60-200 BPM, half grooves, half random patterns) and
+16,000 more loops on Hydrogen's train kits drawn the same way (seeds 16,000-31,999); `--cache`
+keeps them between runs. Dev (the classifier's dev windows, printed after each epoch: the settings were chosen
 there) compares the policy with the classifier thresholded at 0.5, the supervised reference
 that the `hits` reward's search agents reach. The held-out splits are never read. Writes
 raveforce/data/policies/drum_transcriber.npz (--out to write elsewhere). Needs torch (the `sb3`
-extra) and `make kits`; about 7 minutes to render the data, 4 to train, on 2 cores.
+extra) and `make kits`; about 14 minutes to render the data, 6 to train, on 2 cores.
 """
 
 from __future__ import annotations
@@ -109,6 +110,9 @@ def main() -> None:
     else:
         defaults = argparse.Namespace(loops=4030, sampled_loops=16000, plain_share=0.3, bpm=(60.0, 200.0), groove_share=0.5, seed=0)  # at 60-200 BPM
         arrays = data.dataset(defaults, data.kits.split_seeds("train", defaults.loops))
+        more = data.tempo_examples(data.sampled_maker("train", 0.3, offset=16000), 16000, np.random.default_rng([0, 82]), defaults.bpm, 0.5)  # 16,000 more
+        for key, extra in zip(("x", "y", "peak"), more):
+            arrays[key] = np.concatenate([arrays[key], extra])
         if args.cache:
             np.savez(args.cache, **arrays)
     x, y, dx, dy = (arrays[k] for k in ("x", "y", "dx", "dy"))
