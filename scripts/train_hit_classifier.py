@@ -105,11 +105,6 @@ def sampled_maker(split: str, plain_share: float, offset: int = 0):
     return make
 
 
-def loops(seeds: list[int], patterns: np.ndarray, take: int) -> np.ndarray:
-    """float32 (len(seeds), samples): the family's loops of kits `seeds` at DrumLoop's tempo."""
-    return in_two(kits.render_loops, [(kits.draw(s), p, take) for s, p in zip(seeds, patterns)])
-
-
 def sampled_loops(first: int, count: int, split: str, patterns: np.ndarray, plain_share: float) -> np.ndarray:
     """float32 (count, samples): loops first.. of Hydrogen's `split` kits (`sampled.draw`) at
     DrumLoop's tempo, the first `plain_share` of them played plainly."""
@@ -146,10 +141,14 @@ def network(torch, pools, hidden: int):
             self.dense1 = nn.Linear(32 * frames * bands, hidden)
             self.dense2 = nn.Linear(hidden, 3)
 
-        def forward(self, x):
+        def hidden(self, x):
+            """The dense layer's output (after ReLU), as `hits.HitClassifier.hidden`."""
             x = nn.functional.max_pool2d(torch.relu(self.conv1(x[:, None])), pools[0])
             x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), pools[1])
-            return self.dense2(torch.relu(self.dense1(x.flatten(1))))
+            return torch.relu(self.dense1(x.flatten(1)))
+
+        def forward(self, x):
+            return self.dense2(self.hidden(x))
 
     return Net()
 
@@ -162,7 +161,7 @@ def dataset(args, seeds: list[int]):
     DrumLoop's 120 BPM, and 100 loops on the dev kits as drawn at tempi from 60-200 BPM."""
     if args.bpm is None:  # the shipped classifier's data
         patterns = np.random.default_rng([args.seed, 77]).integers(0, 8, (len(seeds), TASK.steps))
-        train = [examples(loops(seeds, patterns, take=3), patterns)]
+        train = [examples(family_maker(seeds, take=3)(0, patterns, TASK), patterns)]
         if args.sampled_loops:
             s_patterns = np.random.default_rng([args.seed, 78]).integers(0, 8, (args.sampled_loops, TASK.steps))
             train.append(examples(sampled_loops(0, args.sampled_loops, "train", s_patterns, args.plain_share), s_patterns))
@@ -173,7 +172,7 @@ def dataset(args, seeds: list[int]):
             train.append(tempo_examples(sampled_maker("train", args.plain_share), args.sampled_loops, rng, args.bpm, args.groove_share))
     dev_seeds = kits.split_seeds("dev", 100)
     dev_patterns = np.stack([np.random.default_rng([s, 16]).integers(0, 8, TASK.steps) for s in dev_seeds])  # the robustness study's
-    dev = [examples(loops(dev_seeds, dev_patterns, take=0), dev_patterns)]
+    dev = [examples(family_maker(dev_seeds, take=0)(0, dev_patterns, TASK), dev_patterns)]
     h_patterns = np.stack([np.random.default_rng([i, 16, 0]).integers(0, 8, TASK.steps) for i in range(100)])  # bench_real_loops'
     dev.append(examples(sampled_loops(0, 100, "dev", h_patterns, 0.0), h_patterns))
     dev.append(examples(sampled_loops(0, 100, "dev", h_patterns, 1.0), h_patterns))

@@ -43,10 +43,7 @@ def trunk_outputs(torch, classifier: hits.HitClassifier, windows: np.ndarray) ->
     hidden, logits = [], []
     with torch.no_grad():
         for i in range(0, len(windows), 4096):
-            x = torch.from_numpy(windows[i : i + 4096])
-            x = torch.nn.functional.max_pool2d(torch.relu(net.conv1(x[:, None])), classifier.pools[0])
-            x = torch.nn.functional.max_pool2d(torch.relu(net.conv2(x)), classifier.pools[1])
-            h = torch.relu(net.dense1(x.flatten(1)))
+            h = net.hidden(torch.from_numpy(windows[i : i + 4096]))
             hidden.append(h.numpy())
             logits.append(net.dense2(h).numpy())
     hidden, logits = np.concatenate(hidden), np.concatenate(logits)

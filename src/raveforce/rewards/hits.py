@@ -163,7 +163,11 @@ class HitClassifier:
 
     def probabilities(self, windows: np.ndarray) -> np.ndarray:
         """float64 (n, 3): P(kick, snare, hat starts) for (n, PRE + POST, BANDS) windows."""
-        return np.exp(-np.logaddexp(0.0, -self.logits(self.hidden(windows))))  # the logistic function, without overflow
+        return self.hidden_probabilities(self.hidden(windows))
+
+    def hidden_probabilities(self, hidden: np.ndarray) -> np.ndarray:
+        """float64 (n, 3): P(kick, snare, hat starts) from `hidden`'s (n, hidden) outputs."""
+        return np.exp(-np.logaddexp(0.0, -self.logits(hidden)))  # the logistic function, without overflow
 
 
 @functools.cache

@@ -83,7 +83,7 @@ class HitPolicy:
         db = np.concatenate([hits.step_windows_db(t, b[:-1], b[1:], sample_rate) for t in targets])
         windows = hits.normalise(db)
         hidden = self.trunk.hidden(windows)
-        probabilities = np.exp(-np.logaddexp(0.0, -self.trunk.logits(hidden)))
+        probabilities = self.trunk.hidden_probabilities(hidden)
         n, steps = len(targets), len(b) - 1
         levels = None
         if self.head["embed.weight"].shape[1] == hidden.shape[1] + 13 + 2 * len(LEVEL_BANDS):
@@ -134,10 +134,11 @@ class HitPolicy:
 
         from raveforce.rewards import hits
 
-        shipped = _digest(self.trunk.w) == _digest(hits.classifier().w)
+        digest = _digest(self.trunk.w)
+        shipped = digest == _digest(hits.classifier().w)
         arrays = {f"head/{k}": v for k, v in self.head.items()} | ({} if shipped else {f"trunk/{k}": v for k, v in self.trunk.w.items()})
         header = {"format": HIT_POLICY_FORMAT, "pools": [list(p) for p in self.trunk.pools], **self.meta}
-        header["trunk"] = f"shipped hit classifier {_digest(self.trunk.w)}" if shipped else "in this file"
+        header["trunk"] = f"shipped hit classifier {digest}" if shipped else "in this file"
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, header=np.array(json.dumps(header)), **arrays)

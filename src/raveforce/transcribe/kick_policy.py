@@ -95,7 +95,7 @@ def load(path: str | os.PathLike | None = None) -> KickPolicy:
     """The kick policy in `path` (default the shipped one); PolicyFileError names a bad file."""
     path = POLICY_PATH if path is None else Path(path)
     header, kernel, bias, features = read_policy_file(
-        path, FORMAT, lambda header, data: (header, data["kernel"], data["bias"], LogFrequencySpectrum(**header["features"])), what="kick policy"
+        path, {FORMAT: lambda header, data: (header, data["kernel"], data["bias"], LogFrequencySpectrum(**header["features"]))}, what="kick policy"
     )
     if kernel.ndim != 1 or len(kernel) % 2 == 0 or bias.shape != (features.bins,):
         raise PolicyFileError(f"kick policy file {str(path)!r} has kernel {kernel.shape}, bias {bias.shape}: not (odd taps,), ({features.bins},)")

@@ -31,24 +31,26 @@ from raveforce.transcribe.hit_policy import HIT_POLICY_FORMAT, HitPolicy, bar_po
 from raveforce.wrappers import mel_filterbank
 
 POLICY_PATH = Path(__file__).resolve().parents[1] / "data" / "policies" / "drum_transcriber.npz"
+MLP_FORMAT = "raveforce-policy-1"  # a NumpyPolicy's file
 
 
 class PolicyFileError(RaveForceError):
     """A policy file that is missing, unreadable or not a RaveForce policy."""
 
 
-def read_policy_file(path: Path, fmt: str, parse, *, what: str = "policy"):
-    """`parse(header, arrays)` of the policy .npz at `path`, whose JSON header names format `fmt`;
-    a missing file, another format or anything `parse` cannot read is a PolicyFileError naming it."""
+def read_policy_file(path: Path, parsers: dict, *, what: str = "policy"):
+    """`parsers[format](header, arrays)` of the policy .npz at `path`, for the format its JSON
+    header names; a missing file, another format or anything the parser cannot read is a
+    PolicyFileError naming it."""
     import json
     import zipfile
 
     try:
         with np.load(path, allow_pickle=False) as data:
             header = json.loads(str(data["header"]))
-            if header.get("format") != fmt:
-                raise ValueError(f"format {header.get('format')!r} is not {fmt!r}")
-            return parse(header, data)
+            if header.get("format") not in parsers:
+                raise ValueError(f"format {header.get('format')!r} is not {' or '.join(map(repr, parsers))}")
+            return parsers[header["format"]](header, data)
     except FileNotFoundError as exc:
         raise PolicyFileError(f"{what} file {str(path)!r} does not exist") from exc
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
@@ -159,7 +161,7 @@ class NumpyPolicy:
         import json
 
         arrays = {f"w{i}": w for i, (w, _) in enumerate(self.weights)} | {f"b{i}": b for i, (_, b) in enumerate(self.weights)}
-        header = {"format": "raveforce-policy-1", "activation": self.activation, "layers": len(self.weights),
+        header = {"format": MLP_FORMAT, "activation": self.activation, "layers": len(self.weights),
                   "features": self.features.config(), "task": self.features.task.name, **self.meta}  # fmt: skip
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -234,17 +236,6 @@ class VectorStepFeatures(gym.vector.VectorWrapper):
         return self.features(observation["audio"], observation["target"], self._k, self.env.unwrapped.task.boundaries), reward, terminated, truncated, info
 
 
-def _format(path: Path) -> str | None:
-    """The format named in the header of the .npz at `path`, None if it cannot be read."""
-    import json
-
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return json.loads(str(data["header"])).get("format")
-    except Exception:  # read_policy_file names what is wrong
-        return None
-
-
 def load(path: str | os.PathLike | None = None, *, task: Task | None = None) -> NumpyPolicy | HitPolicy:
     """The policy in `path` (default the shipped one): a HitPolicy or a NumpyPolicy (trained
     by `raveforce train`); PolicyFileError names a bad file. task: a NumpyPolicy's task, if not
@@ -252,11 +243,13 @@ def load(path: str | os.PathLike | None = None, *, task: Task | None = None) -> 
     from raveforce.transcribe import DRUM_TRANSCRIBE
 
     path = POLICY_PATH if path is None else Path(path)
-    if _format(path) == HIT_POLICY_FORMAT:
-        return read_policy_file(path, HIT_POLICY_FORMAT, HitPolicy.parse)
-    header, weights = read_policy_file(
-        path, "raveforce-policy-1", lambda header, data: (header, [(data[f"w{i}"], data[f"b{i}"]) for i in range(int(header["layers"]))])
-    )
+    read = read_policy_file(path, {
+        HIT_POLICY_FORMAT: HitPolicy.parse,
+        MLP_FORMAT: lambda header, data: (header, [(data[f"w{i}"], data[f"b{i}"]) for i in range(int(header["layers"]))]),
+    })  # fmt: skip
+    if isinstance(read, HitPolicy):
+        return read
+    header, weights = read
     features = StepFeatures(task or DRUM_TRANSCRIBE, **{k: tuple(v) if isinstance(v, list) else v for k, v in header["features"].items()})
     sizes = [w.shape for w, _ in weights]
     if sizes[0][1] != features.size or any(a[0] != b[1] for a, b in itertools.pairwise(sizes)):
