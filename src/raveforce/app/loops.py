@@ -138,15 +138,16 @@ def evidence(audio: np.ndarray, sample_rate: int) -> list[Evidence]:
     first, second = full[:half], full[half : 2 * half]
     repeat = float(np.corrcoef(first, second)[0, 1]) if half > 1 and first.std() > 0 and second.std() > 0 else 0.0
     found = []
+    fast_beats = np.round(np.arange(max(n for _, n in fits) * BEATS_PER_BAR) * 60.0 / fastest * sample_rate).astype(int)
+    fast_kick, fast_snare = drums_at(audio, sample_rate, fast_beats)  # every slower reading's beats are among these
     for bpm, n in fits:
-        every = int(round(fastest / bpm))  # fine positions per 16th note of this reading
+        every = int(round(fastest / bpm))  # fine positions per 16th note of this reading (and its beats among the fastest's)
         on = np.arange(len(fine)) % every == 0
         grid = -float(full[~on].mean()) if (~on).any() else 0.0
         own = full[on]  # this reading's 16th notes
         busy = math.log((own[1::2].mean() + 0.02) / (own[0::2].mean() + 0.02)) if len(own) > 1 else 0.0
-        beats = np.round(np.arange(n * BEATS_PER_BAR) * 60.0 / bpm * sample_rate).astype(int)
-        even = np.arange(len(beats)) % 2 == 0  # beats 1 and 3 of each bar
-        kick, snare = drums_at(audio, sample_rate, beats)
+        kick, snare = fast_kick[::every], fast_snare[::every]
+        even = np.arange(len(kick)) % 2 == 0  # beats 1 and 3 of each bar
         backbeat = (snare[~even].mean() - snare[even].mean()) + (kick[even].mean() - kick[~even].mean())
         found.append(Evidence(bpm, n, grid, float(backbeat), busy, repeat))
     return found
