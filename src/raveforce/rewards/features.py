@@ -737,12 +737,13 @@ def centred_hann(n_fft: int, win: int) -> np.ndarray:
 class Magnitudes:
     """Per-frame STFT magnitudes ``sqrt(max(floor, |X[t, f]|**2))`` of a growing signal:
     centred frames of ``n_fft`` with zero padding, hop ``hop``, a Hann window of ``win``
-    samples (``win <= n_fft``).  ``extend`` returns the recomputed frames only."""
+    samples (``win <= n_fft``).  With ``power=True``, the power ``|X[t, f]|**2`` instead
+    (``re**2 + im**2``, no floor, no square root).  ``extend`` returns the recomputed frames only."""
 
-    def __init__(self, capacity: int, n_fft: int, hop: int, win: int, floor: float = MAG_FLOOR) -> None:
+    def __init__(self, capacity: int, n_fft: int, hop: int, win: int, floor: float = MAG_FLOOR, *, power: bool = False) -> None:
         if not (0 < hop and 0 < win <= n_fft):
             raise ValueError(f"need 0 < hop and 0 < win <= n_fft, got n_fft={n_fft}, hop={hop}, win={win}")
-        self.n_fft, self.hop, self.floor = n_fft, hop, floor
+        self.n_fft, self.hop, self.floor, self.power = n_fft, hop, floor, power
         self._floor_magnitude = np.sqrt(floor)
         self.signal = _Signal(capacity, pad=n_fft // 2, tail=n_fft // 2 + hop)
         self.window = centred_hann(n_fft, win)
@@ -751,14 +752,21 @@ class Magnitudes:
         self.signal.clear()
 
     def extend(self, start: int, samples: np.ndarray) -> tuple[int, int, np.ndarray]:
-        """Write ``samples`` at ``start``; return (first, stop, (stop - first, n_fft//2 + 1) magnitudes):
-        frames [first, stop) changed, stop is the prefix's frame count."""
+        """Write ``samples`` at ``start``; return (first, stop, (stop - first, n_fft//2 + 1) magnitudes
+        or powers): frames [first, stop) changed, stop is the prefix's frame count."""
         self.signal.write(start, samples)
         stop = n_frames(self.signal.length, self.hop)
         first = first_changed_frame(start, hop=self.hop, n_fft=self.n_fft)
-        spec = rfft(self.signal.frames(first, stop, hop=self.hop, n_fft=self.n_fft) * self.window)
+        return first, stop, self._from_spectrum(rfft(self.signal.frames(first, stop, hop=self.hop, n_fft=self.n_fft) * self.window))
+
+    def _from_spectrum(self, spec: np.ndarray) -> np.ndarray:
+        """(..., bins) float64 magnitudes or powers of the complex ``spec``."""
+        if self.power:
+            power = np.multiply(spec.real, spec.real)
+            power += np.square(spec.imag)
+            return power
         mags = np.abs(spec)
-        return first, stop, np.maximum(mags, self._floor_magnitude, out=mags)
+        return np.maximum(mags, self._floor_magnitude, out=mags)
 
 
 def changed_frames(tracker: Magnitudes, start: int, length: int) -> tuple[int, int]:
@@ -770,15 +778,13 @@ def changed_frames(tracker: Magnitudes, start: int, length: int) -> tuple[int, i
 def magnitudes_many(data: np.ndarray, tracker: Magnitudes, start: int, length: int, scratch) -> np.ndarray:
     """``tracker.extend`` for m signals at once, bit-identical: ``data`` (m, ...) rows laid out as
     ``tracker.signal.data``, already holding the samples up to ``length``, changed from ``start``
-    on; returns the (m, stop - first, n_fft//2 + 1) magnitudes of ``changed_frames``."""
+    on; returns the (m, stop - first, n_fft//2 + 1) magnitudes (or powers) of ``changed_frames``."""
     n_fft, hop = tracker.n_fft, tracker.hop
     first, stop = changed_frames(tracker, start, length)
     lo = tracker.signal.pad + first * hop - n_fft // 2
     hi = lo + (stop - first - 1) * hop + n_fft
     frames = sliding_window_view(data[:, lo:hi], n_fft, axis=1)[:, ::hop]
-    spec = rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape)))
-    mags = np.abs(spec)
-    return np.maximum(mags, tracker._floor_magnitude, out=mags)
+    return tracker._from_spectrum(rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape))))
 
 
 def log_frequency_steps(n_fft: int, sample_rate: int, fmin: float) -> np.ndarray:
