@@ -82,30 +82,6 @@ def irfft(x: np.ndarray, n: int) -> np.ndarray:
     return _pocketfft_calls()[1](x, n)
 
 
-def _numpy_rfft_into(x: np.ndarray, out: np.ndarray) -> np.ndarray:
-    return np.fft.rfft(x, out=out)
-
-
-@functools.cache
-def _numpy_rfft_call():
-    """``np.fft.rfft(x, out=out)`` for an even-length last axis: numpy's own pocketfft ufunc
-    called without ``np.fft.rfft``'s checks (~5 us a call), where it gives its bits on probes."""
-    try:
-        from numpy.fft import _pocketfft_umath
-
-        def rfft_into(x, out):
-            axis = x.ndim - 1
-            return _pocketfft_umath.rfft_n_even(x, 1, axes=[(axis,), (), (axis,)], out=out)
-
-        x = np.random.default_rng(0).standard_normal((5, 256))
-        got, want = np.empty((5, 129), complex), np.empty((5, 129), complex)
-        if np.array_equal(rfft_into(x[:, ::1], got), np.fft.rfft(x, out=want)) and np.array_equal(got, want):
-            return rfft_into
-    except Exception:  # another numpy: its private module moved or changed
-        pass
-    return _numpy_rfft_into
-
-
 def _sparse_product(basis, x: np.ndarray) -> np.ndarray:
     return basis @ x
 
@@ -550,10 +526,11 @@ def _octave_basis(sr: float, freqs: np.ndarray, alpha: np.ndarray) -> np.ndarray
 
 class _CqtPlan:
     """Per-sample-rate constants of ``librosa.cqt`` (defaults): which resampled
-    stage each octave reads and its hop, and the octaves' common n_fft and
-    sparse (12, bins in ``band``) basis over the rfft bins ``band`` (rows
-    pre-scaled by sqrt(2**octave) / sqrt(filter length), librosa's two
-    normalisations)."""
+    stage each octave reads and its hop, and the octaves' common n_fft, (12, bins
+    in ``band``) basis over the rfft bins ``band`` (rows pre-scaled by
+    sqrt(2**octave) / sqrt(filter length), librosa's two normalisations) and
+    filters: ``frames @ filters`` (n_fft, 2 x 12) is the real, then the imaginary
+    part of ``basis @ rfft(frames)[band]``, without the FFT."""
 
     def __init__(self, sample_rate: int) -> None:
         freqs = CQT_FMIN * np.sort(
@@ -585,7 +562,10 @@ class _CqtPlan:
         self.n_fft = 2 * (basis.shape[1] - 1)
         used = np.flatnonzero(np.any(basis != 0, axis=0))
         self.band = slice(used[0], used[-1] + 1)  # the rfft bins the filters use
-        self.basis = scipy.sparse.csr_array(basis[:, self.band])
+        self.basis = basis[:, self.band]  # (12, bins in band) complex, the pruned entries 0
+        phase = np.outer(np.arange(self.n_fft), np.arange(used[0], used[-1] + 1)) % self.n_fft  # exact: the rfft's angles, reduced
+        response = np.exp(-2j * np.pi * phase / self.n_fft) @ self.basis.T  # (n_fft, 12): frame @ response = basis @ rfft(frame)[band]
+        self.filters = np.ascontiguousarray(np.concatenate([response.real, response.imag], axis=1))
 
 
 @functools.lru_cache(maxsize=8)
@@ -602,7 +582,7 @@ class CqtEnergy:
     unwindowed STFT of its stage times the sparse filter basis.  ``extend``
     recomputes, per stage, the FIR blocks and frames that reach the changed
     samples (FIR tails and block alignment reach back ~500 stage samples);
-    the frames of all octaves go through one rfft and one basis product."""
+    each octave's frames go through one product with the filters."""
 
     def __init__(self, capacity: int, sample_rate: int) -> None:
         self.plan = cqt_plan(sample_rate)
@@ -614,7 +594,6 @@ class CqtEnergy:
         self.counts = [n_frames(_ceil_div(capacity, 2**stage), hop) for stage, hop in self.plan.octaves]  # frames per octave
         self.views()
         self.energy = np.zeros((len(self.frames), max(self.counts)))  # (octaves, frames)
-        self.spec = np.empty((sum(self.counts), n_fft // 2 + 1), dtype=complex)  # rfft of recomputed frames
 
     @property
     def signal(self) -> _Signal:
@@ -641,23 +620,34 @@ class CqtEnergy:
         changed = [start]
         for s in range(1, self.plan.n_stages):
             changed.append(decimate(stages[s - 1], self.windows[s - 1], stages[s], changed[-1], self.fir))
-        spans = []  # (octave, first frame, stop frame, row in self.spec)
-        n = row = 0
-        rfft_into = _numpy_rfft_call() if n_fft % 2 == 0 else _numpy_rfft_into
+        n = 0
         for octave, (stage, hop) in enumerate(self.plan.octaves):
             stop = n_frames(stages[stage].length, hop)
             first = first_changed_frame(changed[stage], hop=hop, n_fft=n_fft)
             if first < stop:
-                rfft_into(self.frames[octave][first:stop], self.spec[row : row + stop - first])  # np.fft.rfft(x, out=)
-                spans.append((octave, first, stop, row))
-                row += stop - first
+                self.energy[octave, first:stop] = frame_energies(self.frames[octave][None], first, stop, self.plan.filters)[0]
             n = stop if octave == 0 else min(n, stop)
-        if row:
-            response = self.plan.basis @ np.ascontiguousarray(self.spec[:row, self.plan.band].T)
-            energy = np.sum(response.real**2 + response.imag**2, axis=0)
-            for octave, first, stop, at in spans:
-                self.energy[octave, first:stop] = energy[at : at + stop - first]
         return float(np.sum(self.energy[:, :n]) / (2 * CQT_BINS * n))
+
+
+FILTER_ROWS = 40  # frames per product: OpenBLAS stays on one thread (M*N*K <= 262144); its threads only contend
+
+
+def frame_energies(frames: np.ndarray, first: int, stop: int, filters: np.ndarray) -> np.ndarray:
+    """(m, stop - first) CQT energies ``sum_bins |C|**2`` of frames [first, stop) of the (m, count,
+    n_fft) ``frames``: ``frames @ filters`` squared and summed, in products of 2 to FILTER_ROWS
+    rows.  A row's bits then depend on the row alone (BLAS takes another path for a lone row,
+    so one is computed with a neighbour): incremental, from-scratch and batched calls agree."""
+    lo, hi = first, stop
+    if hi - lo == 1 and frames.shape[1] > 1:
+        lo, hi = (lo - 1, hi) if lo else (lo, hi + 1)
+    rows = np.ascontiguousarray(frames[:, lo:hi]).reshape(-1, frames.shape[2])
+    out = np.empty(len(rows))
+    for a in range(0, len(rows), FILTER_ROWS):
+        a = max(0, min(a, len(rows) - 2))  # a lone last row goes with the one before it
+        response = rows[a : a + FILTER_ROWS] @ filters
+        np.einsum("ij,ij->i", response, response, out=out[a : a + len(response)])
+    return out.reshape(len(frames), hi - lo)[:, first - lo : stop - lo]
 
 
 def _frames_view(data: np.ndarray, pad: int, n_fft: int, hop: int, count: int) -> np.ndarray:
@@ -698,24 +688,13 @@ def cqt_energies(head: CqtEnergy, stages: list[np.ndarray], energy: np.ndarray, 
     for s in range(1, plan.n_stages):
         changed.append(_decimate_many(stages[s - 1], stages[s], pad, lengths[-1], changed[-1], head.fir))
         lengths.append((lengths[-1] + 1) // 2)
-    spans, parts = [], []  # (octave, first frame, stop frame), (m, stop - first, band) spectra
     n = 0
     for octave, (stage, hop) in enumerate(plan.octaves):
         stop = n_frames(lengths[stage], hop)
         first = first_changed_frame(changed[stage], hop=hop, n_fft=n_fft)
         if first < stop:
-            frames = _frames_view(stages[stage], pad, n_fft, hop, head.counts[octave])[:, first:stop]
-            parts.append(np.fft.rfft(frames)[..., plan.band])
-            spans.append((octave, first, stop))
+            energy[:, octave, first:stop] = frame_energies(_frames_view(stages[stage], pad, n_fft, hop, head.counts[octave]), first, stop, plan.filters)
         n = stop if octave == 0 else min(n, stop)
-    if parts:
-        spec = np.concatenate(parts, axis=1)  # (m, rows, band)
-        response = plan.basis @ np.ascontiguousarray(spec.reshape(-1, spec.shape[-1]).T)
-        power = np.sum(response.real**2 + response.imag**2, axis=0).reshape(len(energy), -1)
-        at = 0
-        for octave, first, stop in spans:
-            energy[:, octave, first:stop] = power[:, at : at + stop - first]
-            at += stop - first
     return np.array([np.sum(e[:, :n]) for e in energy]) / (2 * CQT_BINS * n), lengths
 
 
