@@ -286,3 +286,16 @@ def numpy_frames(x, n_fft=2048, hop=256):
     """Centred, zero-padded frames times the criteria's periodic Hann of n_fft."""
     x = np.pad(x, n_fft // 2)
     return np.array([x[i : i + n_fft] for i in range(0, len(x) - n_fft + 1, hop)]) * F.centred_hann(n_fft, n_fft)
+
+
+def test_cumsum_rows_is_numpys_cumsum_to_the_bit():
+    rng = np.random.default_rng(9)
+    for shape in ((1, 7), (2, 5), (87, 1025), (3, 4, 513)):
+        x = rng.random(shape) * np.geomspace(1e-9, 1e3, shape[-1])
+        want = np.cumsum(x, axis=-1)
+        assert np.array_equal(F.cumsum_rows(x.copy(), out=np.empty(shape)), want)
+        wide = np.zeros((*shape[:-1], shape[-1] + 2))
+        F.cumsum_rows(x, out=wide[..., :-2])
+        assert np.array_equal(wide[..., :-2], want) and not wide[..., -2:].any()
+        y = x.copy()
+        assert F.cumsum_rows(y, out=y) is y and np.array_equal(y, want)

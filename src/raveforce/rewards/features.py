@@ -766,6 +766,27 @@ def magnitudes_many(data: np.ndarray, tracker: Magnitudes, start: int, length: i
     return tracker._from_spectrum(rfft(np.multiply(frames, tracker.window, out=scratch(frames.shape))))
 
 
+def cumsum_rows(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``np.cumsum(x, axis=-1, out=out)`` for float64 (..., n) ``x``, bit for bit, about 1.4x faster:
+    rows are summed two at a time as the real and imaginary parts of complex numbers (numpy's
+    accumulation waits for each add; a complex add does two).  ``out`` may be ``x``, or a view
+    whose leading axes merge into one (``out[..., :n]`` of a wider array)."""
+    n = x.shape[-1]
+    rows = x.reshape(-1, n)
+    half = (len(rows) + 1) // 2
+    pairs = np.empty((half, n, 2))
+    pairs[:, :, 0] = rows[:half]
+    pairs[: len(rows) - half, :, 1] = rows[half:]
+    pairs[len(rows) - half :, :, 1] = 0.0
+    z = pairs.view(np.complex128)[..., 0]
+    np.cumsum(z, axis=-1, out=z)
+    flat = out.view()
+    flat.shape = (len(rows), n)  # raises rather than copy
+    flat[:half] = pairs[:, :, 0]
+    flat[half:] = pairs[: len(rows) - half, :, 1]
+    return out
+
+
 def log_frequency_steps(n_fft: int, sample_rate: int, fmin: float) -> np.ndarray:
     """(n_fft//2,) octaves between consecutive rfft bins on the axis ``log2(max(f, fmin))``:
     the widths over which a spectrum's CDF is integrated for 1-D optimal transport."""

@@ -24,7 +24,7 @@ def _distribution(power: np.ndarray) -> np.ndarray:
     0..bins-2, the frame's power sum (0 for a silent frame: its CDF is all 0), and a slot for
     the frame's weight (set for the target by `SteadyOT`, 0 for the audio)."""
     out = np.empty((*power.shape[:-1], power.shape[-1] + 1))
-    cum = np.cumsum(power, axis=-1, out=out[..., :-1])
+    cum = F.cumsum_rows(power, out=out[..., :-1])
     total = cum[..., -1:]
     cum[..., :-1] /= np.where(total > 0, total, 1.0)
     out[..., -1] = 0.0

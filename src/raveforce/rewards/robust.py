@@ -216,7 +216,7 @@ def _ot_feature(power: np.ndarray) -> np.ndarray:
     """(..., frames, bins) powers |X|**2 -> (..., frames, bins), in place: the CDF of the power
     spectrum over bins 0..bins-2, then the mass sqrt(sum |X|**2) (frequency-independent for a
     sine, by Parseval)."""
-    cum = np.cumsum(power, axis=-1, out=power)
+    cum = F.cumsum_rows(power, out=power)
     energy = cum[..., -1:]
     cum[..., :-1] /= np.where(energy > 0, energy, 1.0)
     np.sqrt(energy, out=energy)
