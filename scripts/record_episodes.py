@@ -6,7 +6,8 @@
 
 Single env: every paper criterion, multiscale and the default reward (absolute; mse and mfcc also
 delta), `episodes` seeded episodes of seeded random actions; vector env (N = 5, autoreset):
-mse, mfcc, multiscale, three episodes' worth of steps. `compare` exits 1 unless every array
+mse, mfcc, multiscale, cqt, three episodes' worth of steps; KickFrequency (one step an episode):
+steady_ot and spectral_ot, single env and vector env. `compare` exits 1 unless every array
 agrees within the project's tolerance: observations within 1e-6, rewards within 1e-6 relative
 or 1e-9 absolute; it prints each array's largest difference. `--exact` asks for equality with
 `==` and byte for byte instead (same shape, dtype and bits, signed zeros included).
@@ -26,38 +27,55 @@ ENV = "raveforce/DrumLoop-v0"
 OBSERVATION_TOLERANCE = 1e-6  # absolute, on samples
 REWARD_RELATIVE, REWARD_ABSOLUTE = 1e-6, 1e-9
 SINGLE = [(reward, mode) for reward in ("mse", "mfcc", "cqt", "multiscale", "stft", None) for mode in ("absolute", "delta") if mode == "absolute" or reward in ("mse", "mfcc")]
-VECTOR = ("mse", "mfcc", "multiscale")
+VECTOR = ("mse", "mfcc", "multiscale", "cqt")
+KICK = "raveforce/KickFrequency-v0"
+KICK_REWARDS = ("steady_ot", "spectral_ot")  # steady_ot: its default
+
+
+def single(env_id: str, reward: str | None, mode: str, episodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(observations, rewards) of `episodes` seeded episodes of seeded random actions in one env."""
+    env = gym.make(env_id, reward_mode=mode, **({} if reward is None else {"reward": reward}))
+    env.action_space.seed(1)
+    observations, rewards = [], []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=episode)
+        observations.append(obs)
+        done = False
+        while not done:
+            obs, r, done, _, _ = env.step(env.action_space.sample())
+            observations.append(obs)
+            rewards.append(r)
+    env.close()
+    return np.array(observations), np.array(rewards)
+
+
+def vector(env_id: str, reward: str, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """(observations, rewards) of `steps` seeded random steps of a vector env of 5 (autoreset)."""
+    envs = gym.make_vec(env_id, num_envs=5, vectorization_mode="vector_entry_point", reward=reward)
+    envs.action_space.seed(2)
+    obs, _ = envs.reset(seed=0)
+    observations, rewards = [obs.copy()], []
+    for _ in range(steps):
+        obs, r, *_ = envs.step(envs.action_space.sample())
+        observations.append(obs.copy())
+        rewards.append(r.copy())
+    envs.close()
+    return np.array(observations), np.array(rewards)
 
 
 def record(path: str, episodes: int) -> None:
     arrays = {}
     for reward, mode in SINGLE:
-        env = gym.make(ENV, reward_mode=mode, **({} if reward is None else {"reward": reward}))
-        env.action_space.seed(1)
-        observations, rewards = [], []
-        for episode in range(episodes):
-            obs, _ = env.reset(seed=episode)
-            observations.append(obs)
-            done = False
-            while not done:
-                obs, r, done, _, _ = env.step(env.action_space.sample())
-                observations.append(obs)
-                rewards.append(r)
-        env.close()
-        arrays[f"{reward or 'default'}-{mode}-obs"], arrays[f"{reward or 'default'}-{mode}-rew"] = np.array(observations), np.array(rewards)
-        print(f"{reward or 'default'} {mode}: {len(rewards)} steps", flush=True)
+        name = f"{reward or 'default'}-{mode}"
+        arrays[f"{name}-obs"], arrays[f"{name}-rew"] = single(ENV, reward, mode, episodes)
+        print(f"{name}: {len(arrays[f'{name}-rew'])} steps", flush=True)
     for reward in VECTOR:
-        envs = gym.make_vec(ENV, num_envs=5, vectorization_mode="vector_entry_point", reward=reward)
-        envs.action_space.seed(2)
-        obs, _ = envs.reset(seed=0)
-        observations, rewards = [obs.copy()], []
-        for _ in range(16 * 3):
-            obs, r, *_ = envs.step(envs.action_space.sample())
-            observations.append(obs.copy())
-            rewards.append(r.copy())
-        envs.close()
-        arrays[f"vector-{reward}-obs"], arrays[f"vector-{reward}-rew"] = np.array(observations), np.array(rewards)
-        print(f"vector N=5 {reward}: {len(rewards)} steps", flush=True)
+        arrays[f"vector-{reward}-obs"], arrays[f"vector-{reward}-rew"] = vector(ENV, reward, 16 * 3)
+        print(f"vector N=5 {reward}: {len(arrays[f'vector-{reward}-rew'])} steps", flush=True)
+    for reward in KICK_REWARDS:  # one step an episode
+        arrays[f"kick-{reward}-obs"], arrays[f"kick-{reward}-rew"] = single(KICK, reward, "absolute", 4 * episodes)
+        arrays[f"kick-vector-{reward}-obs"], arrays[f"kick-vector-{reward}-rew"] = vector(KICK, reward, 4 * episodes)
+        print(f"kick {reward}: {4 * episodes} steps single, {4 * episodes} vector N=5", flush=True)
     np.savez(path, **arrays)
 
 

@@ -13,6 +13,7 @@ import scipy.stats
 
 from raveforce import rewards
 from raveforce.app.landscape import basin
+from raveforce.rewards import features as F
 
 ROBUST = ("multiscale", "multiscale_log", "spectral_ot")
 SR = 44100
@@ -251,3 +252,50 @@ def test_landscape_command_writes_csv_and_png(tmp_path, raveforce_cli):
     bad = raveforce_cli(*cmd[:2], "--reward", "loudness", "--out", str(tmp_path))
     assert bad.returncode == 2 and "'loudness'" in bad.stderr
     json.dumps(rows.tolist())  # plain numbers
+
+
+@pytest.mark.parametrize("name", ["spectral_ot", "steady_ot"])
+def test_ot_rewards_from_powers_equal_the_magnitude_formula(name):
+    """The OT criteria read re**2 + im**2 (no square root, no floor): within 1e-8 of the same
+    rfft's |X|**2 (the formula before), far from the target and one part in 1e4 from it (where
+    the CDFs nearly cancel: the magnitude-based code was 6e-10 from this reference there); 0 on the target."""
+    y = tone(70.0) + 0.05 * hits(22050, seed=3)
+    criterion = rewards.make(name, target=y, sample_rate=SR, boundaries=[0, len(y)])
+    du = np.diff(np.log2(np.maximum(np.fft.rfftfreq(2048, 1 / SR), 20.0)))
+
+    def cdf(v):  # per frame: the power CDF over bins 0..bins-2, and the power sum
+        power = np.abs(F.rfft(numpy_frames(v))) ** 2
+        total = power.sum(axis=1)
+        return np.cumsum(power, axis=1)[:, :-1] / np.where(total > 0, total, 1.0)[:, None], total
+
+    (ca, pa), (ct, pt) = cdf(y), cdf(y)
+    for x in (tone(110.0) + 0.1 * hits(22050, seed=4), y * (1 + 1e-4 * np.random.default_rng(5).standard_normal(len(y)))):
+        ca, pa = cdf(x)
+        w1 = np.abs(ca - ct) @ du
+        if name == "spectral_ot":
+            ma, mt = np.sqrt(pa), np.sqrt(pt)
+            want = np.mean(np.minimum(ma, mt) * w1 + np.abs(ma - mt))
+        else:
+            weights = criterion._targets[0].final[:, -1]
+            want = np.sum(weights * np.where(pa > 0, w1, np.sum(du))) / np.sum(weights)
+        assert criterion.distance(x, 0) == pytest.approx(want, rel=1e-8, abs=0)
+    assert criterion.distance(y, 0) == 0.0
+
+
+def numpy_frames(x, n_fft=2048, hop=256):
+    """Centred, zero-padded frames times the criteria's periodic Hann of n_fft."""
+    x = np.pad(x, n_fft // 2)
+    return np.array([x[i : i + n_fft] for i in range(0, len(x) - n_fft + 1, hop)]) * F.centred_hann(n_fft, n_fft)
+
+
+def test_cumsum_rows_is_numpys_cumsum_to_the_bit():
+    rng = np.random.default_rng(9)
+    for shape in ((1, 7), (2, 5), (87, 1025), (3, 4, 513)):
+        x = rng.random(shape) * np.geomspace(1e-9, 1e3, shape[-1])
+        want = np.cumsum(x, axis=-1)
+        assert np.array_equal(F.cumsum_rows(x.copy(), out=np.empty(shape)), want)
+        wide = np.zeros((*shape[:-1], shape[-1] + 2))
+        F.cumsum_rows(x, out=wide[..., :-2])
+        assert np.array_equal(wide[..., :-2], want) and not wide[..., -2:].any()
+        y = x.copy()
+        assert F.cumsum_rows(y, out=y) is y and np.array_equal(y, want)

@@ -19,13 +19,16 @@ from raveforce.rewards.base import Criterion, _variant, register
 from raveforce.rewards.robust import _Framewise
 
 
-def _distribution(mags: np.ndarray) -> np.ndarray:
-    """(..., bins) magnitudes -> (..., bins + 1): the CDF of the power spectrum over bins
-    0..bins-2, the frame's power sum |X|**2 (0 for a silent frame: its CDF is all 0), and a slot
-    for the frame's weight (set for the target by `SteadyOT`, unused for the audio)."""
-    cum = np.cumsum(mags * mags, axis=-1)
-    power = cum[..., -1:]
-    return np.concatenate([cum[..., :-1] / np.where(power > 0, power, 1.0), power, np.zeros_like(power)], axis=-1)
+def _distribution(power: np.ndarray) -> np.ndarray:
+    """(..., bins) powers |X|**2 -> (..., bins + 1): the CDF of the power spectrum over bins
+    0..bins-2, the frame's power sum (0 for a silent frame: its CDF is all 0), and a slot for
+    the frame's weight (set for the target by `SteadyOT`, 0 for the audio)."""
+    out = np.empty((*power.shape[:-1], power.shape[-1] + 1))
+    cum = F.cumsum_rows(power, out=out[..., :-1])
+    total = cum[..., -1:]
+    cum[..., :-1] /= np.where(total > 0, total, 1.0)
+    out[..., -1] = 0.0
+    return out
 
 
 @register
@@ -75,10 +78,11 @@ class SteadyOT(_Framewise):
         silent = float(np.sum(du))
 
         def cost(fx: np.ndarray, ft: np.ndarray) -> np.ndarray:
-            moved = np.abs(fx[..., :-2] - ft[..., :-2]) @ du
+            moved = fx[..., :-2] - ft[..., :-2]
+            moved = np.abs(moved, out=moved) @ du
             return ft[..., -1] * np.where(fx[..., -2] > 0, moved, silent)
 
-        tracker = functools.partial(F.Magnitudes, len(self.target), self.n_fft, self.hop, self.n_fft, 0.0)
+        tracker = functools.partial(F.Magnitudes, len(self.target), self.n_fft, self.hop, self.n_fft, 0.0, power=True)
         return [(tracker, _distribution, cost, 1.0)]
 
     def _steady_weights(self, rows: np.ndarray) -> np.ndarray:

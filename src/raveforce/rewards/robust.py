@@ -212,12 +212,15 @@ class MultiscaleLog(Multiscale):
     log = True
 
 
-def _ot_feature(mags: np.ndarray) -> np.ndarray:
-    """(..., frames, bins) magnitudes -> (..., frames, bins): the CDF of the power spectrum over bins
-    0..bins-2, then the mass sqrt(sum |X|**2) (frequency-independent for a sine, by Parseval)."""
-    cum = np.cumsum(mags * mags, axis=-1)
+def _ot_feature(power: np.ndarray) -> np.ndarray:
+    """(..., frames, bins) powers |X|**2 -> (..., frames, bins), in place: the CDF of the power
+    spectrum over bins 0..bins-2, then the mass sqrt(sum |X|**2) (frequency-independent for a
+    sine, by Parseval)."""
+    cum = F.cumsum_rows(power, out=power)
     energy = cum[..., -1:]
-    return np.concatenate([cum[..., :-1] / np.where(energy > 0, energy, 1.0), np.sqrt(energy)], axis=-1)
+    cum[..., :-1] /= np.where(energy > 0, energy, 1.0)
+    np.sqrt(energy, out=energy)
+    return cum
 
 
 @register
@@ -250,9 +253,12 @@ class SpectralOT(_Framewise):
 
         def cost(fx: np.ndarray, ft: np.ndarray) -> np.ndarray:
             mx, mt = fx[..., -1], ft[..., -1]
-            return np.minimum(mx, mt) * np.sum(np.abs(fx[..., :-1] - ft[..., :-1]) * du, axis=-1) + mass_cost * np.abs(mx - mt)
+            moved = fx[..., :-1] - ft[..., :-1]
+            np.abs(moved, out=moved)
+            moved *= du
+            return np.minimum(mx, mt) * np.add.reduce(moved, axis=-1) + mass_cost * np.abs(mx - mt)  # np.sum(|CDF_a - CDF_t| * du)
 
-        tracker = functools.partial(F.Magnitudes, len(self.target), self.n_fft, self.hop, self.n_fft, 0.0)
+        tracker = functools.partial(F.Magnitudes, len(self.target), self.n_fft, self.hop, self.n_fft, 0.0, power=True)
         return [(tracker, _ot_feature, cost, 1.0)]
 
 
