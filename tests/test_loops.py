@@ -106,6 +106,14 @@ def test_a_target_longer_than_the_episode_is_cut_with_a_warning(tmp_path, ravefo
     assert json.loads((tmp_path / "out" / "result.json").read_text())["actions"] == GROOVE[:4]
 
 
+def test_a_target_shorter_than_the_episode_is_padded_with_a_warning(tmp_path, raveforce_cli):
+    path = export(tmp_path / "short.wav", render(GROOVE[:4], 120.0)[:11025], rate=44100, format="WAV")  # 0.25 s of 2 s
+    done = raveforce_cli("solve", "drum-loop", "--agent", "greedy", "--target", path, "--out", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line]
+    assert warnings == [f"raveforce: warning: target {str(path)!r} lasts 0.250 s, less than the episode's 0.000-2.000 s (16 steps at 120 BPM): the rest is heard as silence"]
+
+
 def test_task_steps_auto_at_a_given_tempo(tmp_path, raveforce_cli):
     path = export(tmp_path / "loop.flac", render(GROOVE * 2, 100.0), rate=44100, format="FLAC")
     done = raveforce_cli("solve", "drum-loop", "--agent", "greedy", "--target", path, "--bpm", "100", "--task-steps", "auto", "--out", tmp_path / "out")

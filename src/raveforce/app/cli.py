@@ -100,7 +100,7 @@ def _check_reward(name: str | None) -> None:
 
 def _load_target(path: str | None, task):
     """None (the task's own) or (float32 samples, sample rate) read from `path` (TargetError if
-    not audio): cut to the episode with a one-line warning naming the kept span; UsageError if
+    not audio): cut or padded to the episode with a one-line warning naming its span; UsageError if
     that span is silent."""
     if path is None:
         return None
@@ -114,6 +114,8 @@ def _load_target(path: str | None, task):
     kept = f"0.000-{task.total_seconds:.3f} s ({task.steps} steps at {task.bpm:g} BPM)"
     if seconds > task.total_seconds + 1.0 / task.sample_rate:
         print(f"raveforce: warning: target {path!r} lasts {seconds:.3f} s; the episode keeps {kept}", file=sys.stderr)
+    elif seconds < task.total_seconds - task.step_seconds:
+        print(f"raveforce: warning: target {path!r} lasts {seconds:.3f} s, less than the episode's {kept}: the rest is heard as silence", file=sys.stderr)
     peak = float(np.abs(audio).max())
     if peak < SILENCE:
         level = f"{20 * np.log10(peak):.0f} dBFS" if peak > 0 else "0"
