@@ -16,7 +16,8 @@ one example (`rewards.hits.step_windows`), labelled with the step's kick, snare 
 Dev, printed after each epoch (the settings were chosen there): the first 100 family dev kits
 with the robustness study's patterns, 100 loops on Hydrogen's dev kits as drawn and 100 played
 plainly (all at 120 BPM), and 100 loops on the dev kits at tempi from 60-200 BPM. The held-out
-splits are never read. Writes raveforce/data/models/hit_classifier.npz
+splits are never read. `--heard-dev-loops N` (a diagnostic, never shipped) adds N loops on
+the dev kits to the training data, to show how well the network hears kits it has heard. Writes raveforce/data/models/hit_classifier.npz
 (--out to write elsewhere). Needs torch (the `sb3` extra) and `make kits`; about 15 minutes on 2
 cores (the shipped model: the defaults, 2026-12-07).
 """
@@ -158,7 +159,9 @@ def dataset(args, seeds: list[int]):
     DrumLoop's 120 BPM playing uniform random patterns, or with args.bpm (low, high) in groups
     at tempi from that range, a share args.groove_share of them grooves) and the dev windows:
     100 family dev kits, 100 loops on Hydrogen's dev kits as drawn and 100 played plainly, at
-    DrumLoop's 120 BPM, and 100 loops on the dev kits as drawn at tempi from 60-200 BPM."""
+    DrumLoop's 120 BPM, and 100 loops on the dev kits as drawn at tempi from 60-200 BPM. With
+    args.heard_dev_loops, the training windows include that many loops of the dev kits (a
+    diagnostic: how well the classifier hears kits it has heard)."""
     if args.bpm is None:  # the shipped classifier's data
         patterns = np.random.default_rng([args.seed, 77]).integers(0, 8, (len(seeds), TASK.steps))
         train = [examples(family_maker(seeds, take=3)(0, patterns, TASK), patterns)]
@@ -170,6 +173,9 @@ def dataset(args, seeds: list[int]):
         train = [tempo_examples(family_maker(seeds, take=3), len(seeds), rng, args.bpm, args.groove_share)]
         if args.sampled_loops:
             train.append(tempo_examples(sampled_maker("train", args.plain_share), args.sampled_loops, rng, args.bpm, args.groove_share))
+    if args.heard_dev_loops:  # the diagnostic: loops 10,000.. of the dev kits, none of them a dev loop
+        d_patterns = np.random.default_rng([args.seed, 99]).integers(0, 8, (args.heard_dev_loops, TASK.steps))
+        train.append(examples(sampled_loops(10000, args.heard_dev_loops, "dev", d_patterns, args.plain_share), d_patterns))
     dev_seeds = kits.split_seeds("dev", 100)
     dev_patterns = np.stack([np.random.default_rng([s, 16]).integers(0, 8, TASK.steps) for s in dev_seeds])  # the robustness study's
     dev = [examples(family_maker(dev_seeds, take=0)(0, dev_patterns, TASK), dev_patterns)]
@@ -188,6 +194,7 @@ def main() -> None:
     parser.add_argument("--plain-share", type=float, default=0.3, help="of the sampled loops, the share played plainly")
     parser.add_argument("--bpm", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"), help="a tempo range for the training loops (default: 120 BPM)")
     parser.add_argument("--groove-share", type=float, default=0.5, help="with --bpm: the share of loops playing grooves (else random patterns)")
+    parser.add_argument("--heard-dev-loops", type=int, default=0, help="a diagnostic, never shipped (needs --out): also train on this many loops of the dev kits")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pools", default="1x2,2x2", help="max-pooling (time x band) after each convolution")
@@ -195,6 +202,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=hits.MODEL_PATH)
     parser.add_argument("--cache", type=Path, default=None, help="an .npz keeping the examples between runs (same data options)")
     args = parser.parse_args()
+    if args.heard_dev_loops and args.out == hits.MODEL_PATH:
+        parser.error("--heard-dev-loops trains on the dev kits: such a classifier is never shipped; pass --out")
     import torch
 
     torch.manual_seed(args.seed)
@@ -225,7 +234,7 @@ def main() -> None:
     arrays = {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items()}
     header = {
         "format": hits.FORMAT, "pools": pools, "hidden": args.hidden, "loops": len(seeds), "sampled_loops": args.sampled_loops,
-        "plain_share": args.plain_share, "bpm": args.bpm and list(args.bpm), "groove_share": args.groove_share if args.bpm else 0.0, "epochs": args.epochs, "seed": args.seed,
+        "plain_share": args.plain_share, "heard_dev_loops": args.heard_dev_loops, "bpm": args.bpm and list(args.bpm), "groove_share": args.groove_share if args.bpm else 0.0, "epochs": args.epochs, "seed": args.seed,
         "dev_hits": {name: float(right[rows].mean()) for name, rows in dev_parts.items()},
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
