@@ -3,7 +3,8 @@
 480 ticks per beat, the task's tempo as a tempo event, one track:
 
 - the kit's drums (the `drum` synth) as General MIDI percussion on channel 10 (kick 36,
-  snare 38, closed hi-hat 42), a 16th note long at their step's onset;
+  snare 38, closed hi-hat 42, or the keys of a `drum_notes` map), a 16th note long at their
+  step's onset, at velocity 100 (DrumLoop plays every hit at one fixed level);
 - a note with a `freq` control (bass, voice, the kick tasks' sines) as the nearest MIDI note on
   channel 1 plus a pitch bend for the rest (bend range +-2 semitones, set with RPN 0), lasting
   its envelope (`attack` + `decay` or `release`, from the note or the SynthDef's defaults), cut
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,7 @@ TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9  # mido counts from 0: General MIDI's channel 10
 PITCH_CHANNEL = 0
 GM_DRUMS = {"kick": 36, "snare": 38, "hat": 42}  # General MIDI: bass drum 1, acoustic snare, closed hi-hat
+DRUM_VELOCITY = 100  # every drum hit: the kit plays one fixed level
 BEND_RANGE = 2.0  # semitones at full pitch-wheel deflection (the General MIDI default, also sent as RPN 0)
 MIDO_HINT = "mido is not installed: pip install mido (a dependency of raveforce)"
 
@@ -109,13 +111,13 @@ def _defaults(synthdefs: tuple[bytes, ...]) -> dict[str, dict[str, float]]:
 FAMILY_DRUMS = {"fam_kick": "kick", "fam_snare": "snare", "fam_hat": "hat"}  # raveforce.kits' voices
 
 
-def _drum_key(note: Note, kit: Sequence[str]) -> int | None:
+def _drum_key(note: Note, kit: Sequence[str], drum_notes: Mapping[str, int]) -> int | None:
     if note.synth in FAMILY_DRUMS:
-        return GM_DRUMS[FAMILY_DRUMS[note.synth]]
+        return drum_notes[FAMILY_DRUMS[note.synth]]
     buf = dict(note.controls).get("buf")
     if note.synth != "drum" or buf is None or not 0 <= int(buf) < len(kit):
         return None
-    return GM_DRUMS.get(kit[int(buf)])
+    return drum_notes.get(kit[int(buf)])
 
 
 def _pitch_hz(controls: dict[str, float], synth: str) -> float | None:
@@ -124,10 +126,12 @@ def _pitch_hz(controls: dict[str, float], synth: str) -> float | None:
     return controls["freq"] * controls.get("carrier", 1.0) if synth == "fm" else controls["freq"]
 
 
-def midi_notes(task: Task, steps: Sequence[Sequence[Note]], *, kit: Sequence[str] | None = None) -> list[MidiNote]:
+def midi_notes(task: Task, steps: Sequence[Sequence[Note]], *, kit: Sequence[str] | None = None, drum_notes: Mapping[str, int] | None = None) -> list[MidiNote]:
     """The MidiNotes of an episode: `steps[k]` holds the notes step k played (a Choices option
     or a Controls note). kit: the drum name of each buffer (default: each buffer's file name,
-    kick.wav -> "kick", as the built-in kit's are named)."""
+    kick.wav -> "kick", as the built-in kit's are named). drum_notes: {drum name: MIDI key}
+    overriding GM_DRUMS for the drums it names."""
+    drum_notes = {**GM_DRUMS, **(drum_notes or {})}
     if kit is None:
         kit = [Path(buffer).stem for buffer in task.buffers]
     defaults = _defaults(tuple(task.compiled_synthdefs()))
@@ -137,10 +141,10 @@ def midi_notes(task: Task, steps: Sequence[Sequence[Note]], *, kit: Sequence[str
     for k, step_notes in enumerate(steps):
         start, step_end = step_ticks[k], step_ticks[k + 1]
         for note in step_notes:
-            key = _drum_key(note, kit)
+            key = _drum_key(note, kit, drum_notes)
             if key is not None:
                 sixteenth = TICKS_PER_BEAT // 4
-                notes.append(MidiNote(start, max(1, min(sixteenth, step_end - start)), DRUM_CHANNEL, key))
+                notes.append(MidiNote(start, max(1, min(sixteenth, step_end - start)), DRUM_CHANNEL, key, DRUM_VELOCITY))
                 continue
             controls = {**defaults.get(note.synth, {}), **dict(note.controls)}
             hz = _pitch_hz(controls, note.synth)
@@ -164,13 +168,13 @@ def _cut_at_next_onset(notes: list[MidiNote]) -> list[MidiNote]:
     return sorted([n for n in notes if n.channel != PITCH_CHANNEL] + cut, key=lambda n: (n.start, n.channel, n.key))
 
 
-def write_midi(path: str | os.PathLike, task: Task, steps: Sequence[Sequence[Note]], *, kit: Sequence[str] | None = None) -> Path:
+def write_midi(path: str | os.PathLike, task: Task, steps: Sequence[Sequence[Note]], *, kit: Sequence[str] | None = None, drum_notes: Mapping[str, int] | None = None) -> Path:
     """Write the notes of `steps` (see `midi_notes`) as a type-0 MIDI file; returns the path."""
     try:
         import mido
     except ImportError as exc:
         raise ImportError(MIDO_HINT) from exc
-    notes = midi_notes(task, steps, kit=kit)
+    notes = midi_notes(task, steps, kit=kit, drum_notes=drum_notes)
     events: list[tuple[int, int, object]] = []  # (tick, order: offs before bends before ons, message)
     if any(n.channel == PITCH_CHANNEL for n in notes):
         for control, value in ((101, 0), (100, 0), (6, int(BEND_RANGE)), (38, 0)):  # RPN 0: bend range
@@ -201,9 +205,10 @@ def write_midi(path: str | os.PathLike, task: Task, steps: Sequence[Sequence[Not
     return path
 
 
-def write_actions(path: str | os.PathLike, task: Task, actions: Sequence) -> Path:
-    """Write the notes that `actions` (one per step) play in `task` as a MIDI file."""
-    return write_midi(path, task, [task.actions.notes(a) for a in actions])
+def write_actions(path: str | os.PathLike, task: Task, actions: Sequence, *, drum_notes: Mapping[str, int] | None = None) -> Path:
+    """Write the notes that `actions` (one per step) play in `task` as a MIDI file (drum_notes:
+    see `midi_notes`)."""
+    return write_midi(path, task, [task.actions.notes(a) for a in actions], drum_notes=drum_notes)
 
 
 def read_notes(path: str | os.PathLike) -> tuple[float, list[MidiNote]]:
@@ -228,4 +233,4 @@ def read_notes(path: str | os.PathLike) -> tuple[float, list[MidiNote]]:
     return bpm, sorted(notes, key=lambda n: (n.start, n.channel, n.key))
 
 
-__all__ = ["GM_DRUMS", "MidiNote", "TICKS_PER_BEAT", "hz_to_midi", "key_and_bend", "midi_notes", "read_notes", "synthdef_defaults", "write_actions", "write_midi"]
+__all__ = ["DRUM_VELOCITY", "GM_DRUMS", "MidiNote", "TICKS_PER_BEAT", "hz_to_midi", "key_and_bend", "midi_notes", "read_notes", "synthdef_defaults", "write_actions", "write_midi"]
