@@ -1,0 +1,240 @@
+"""`raveforce transcribe LOOP_OR_FOLDER... --out DIR`: many drum loops to MIDI with the shipped
+one-pass transcriber (the 3-voice one: `--kit basic`), as `raveforce solve drum-loop --agent
+policy` transcribes one.
+
+For each loop, in DIR: `<name>.mid` (General MIDI drums on channel 10, or the notes of `--map`),
+`<name>.json` (tempo, length, notes), `<name>.target.wav` (the loop as the transcriber heard it)
+and `<name>.result.wav` (the notes played back by scsynth); and `index.html`, which shows every
+loop's grid and plays both side by side. A loop that cannot be read, is silent, or whose length
+fits no tempo is skipped and named at the end (exit code 1). Each loop's files are moved into DIR
+only when all of them are written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from raveforce.app.cli import SILENCE, OutputDir, UsageError, _bpm_option
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")  # what a folder's audio files end with
+KITS = ("basic",)  # basic: kick, snare and closed hat (DrumLoop's kit and the shipped transcriber)
+
+
+@dataclass
+class Transcription:
+    """One loop transcribed: `actions` (DrumLoop's, one a 16th-note step), the `task` on the loop's
+    grid, `bpm_confidence` (None for a given --bpm), and float32 (task.total_samples,) audio at
+    task.sample_rate: `target` as heard, `result` as played back."""
+
+    path: Path
+    task: object
+    actions: list[int]
+    bpm_confidence: float | None
+    target: np.ndarray
+    result: np.ndarray
+
+    @property
+    def bars(self) -> float:
+        bars = self.task.steps * self.task.beats_per_step / 4
+        return int(bars) if bars == int(bars) else round(bars, 4)
+
+    def notes(self, note_map: dict[str, int]) -> list[dict]:
+        """[{step, voice, note, velocity}] of every hit, in step order."""
+        from raveforce.app.report import note_label
+        from raveforce.midi import DRUM_VELOCITY, GM_DRUMS
+
+        keys = {**GM_DRUMS, **note_map}
+        hits = ((k, note_label(n)) for k, a in enumerate(self.actions) for n in self.task.actions.notes(a))
+        return [{"step": k, "voice": voice, "note": keys[voice], "velocity": DRUM_VELOCITY} for k, voice in hits]
+
+    def summary(self, note_map: dict[str, int]) -> dict:
+        """What `<name>.json` holds: bpm, bars (4/4), steps (16th notes), the actions and notes."""
+        confidence = None if self.bpm_confidence is None else round(self.bpm_confidence, 4)
+        return {"file": str(self.path), "kit": "basic", "bpm": self.task.bpm, "bars": self.bars, "steps": self.task.steps,
+                "bpm_confidence": confidence, "actions": self.actions, "notes": self.notes(note_map)}  # fmt: skip
+
+
+def transcribe_loop(path: Path, *, bpm: float | str = "auto") -> Transcription:
+    """The shipped policy's answer for the loop at `path` on DrumLoop's kit, as `solve drum-loop
+    --agent policy` gives it. bpm: "auto" (tempo and bars from the loop, `loops.estimate`) or a
+    tempo (steps from the loop's length). TargetError (unreadable), UsageError (silent) or
+    LoopLengthError (no tempo fits) for a loop it cannot transcribe."""
+    from raveforce.app import loops
+    from raveforce.app.cli import run_policy
+    from raveforce.audio import load_target, read_sound
+    from raveforce.task import replace_options
+    from raveforce.tasks import DRUM_LOOP
+
+    audio, rate = read_sound(path)
+    if float(np.abs(audio).max()) < SILENCE:
+        raise UsageError("is silent (peak below -120 dBFS): nothing to transcribe")
+    confidence = None
+    if bpm == "auto":
+        found = loops.estimate(audio, rate)
+        bpm, steps, confidence = found.bpm, found.steps(DRUM_LOOP.beats_per_step), found.confidence
+    else:
+        steps = max(1, round(len(audio) / rate * bpm / 60.0 / DRUM_LOOP.beats_per_step))
+    task = replace_options(DRUM_LOOP, {"bpm": float(bpm), "steps": steps})
+    target = (load_target((audio, rate), sample_rate=task.sample_rate, length=task.total_samples), task.sample_rate)
+    solution = run_policy(task, target=target, reward=task.reward, progress=None)
+    actions = [int(a) for a in solution.actions]
+    return Transcription(path, task, actions, confidence, solution.history["target"], solution.history["audio"])
+
+
+def find_loops(inputs: list[str]) -> list[Path]:
+    """The files of `inputs`, each folder's audio files (AUDIO_SUFFIXES, sorted, not recursive) in
+    its place, each file once; UsageError for a path that does not exist or when none is found."""
+    found: dict[Path, Path] = {}
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+        elif path.exists():
+            files = [path]
+        else:
+            raise UsageError(f"{text!r} does not exist; give sound files or folders of them")
+        for f in files:
+            found.setdefault(f.resolve(), f)
+    if not found:
+        raise UsageError(f"no audio files ({', '.join(s[1:] for s in AUDIO_SUFFIXES)}) in {', '.join(map(repr, inputs))}")
+    return list(found.values())
+
+
+def unique_names(paths: list[Path]) -> list[str]:
+    """One output name a path: its stem, or stem-2, stem-3, ... when an earlier path took it."""
+    taken: set[str] = set()
+    names = []
+    for path in paths:
+        name, n = path.stem, 1
+        while name.lower() in taken:  # case-blind: some file systems are
+            n += 1
+            name = f"{path.stem}-{n}"
+        taken.add(name.lower())
+        names.append(name)
+    return names
+
+
+def read_note_map(text: str) -> dict[str, int]:
+    """--map FILE: a JSON object {voice: MIDI note 0-127}, voices kick, snare, hat (any of them)."""
+    from raveforce.midi import GM_DRUMS
+
+    valid = f"give a JSON object like {json.dumps(GM_DRUMS)} (voices {', '.join(GM_DRUMS)}; notes 0-127)"
+    try:
+        mapping = json.loads(Path(text).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a readable JSON file ({exc}); {valid}") from None
+    if not isinstance(mapping, dict):
+        raise argparse.ArgumentTypeError(f"{text!r} holds a JSON {type(mapping).__name__}, not an object; {valid}")
+    for voice, note in mapping.items():
+        if voice not in GM_DRUMS:
+            raise argparse.ArgumentTypeError(f"{text!r}: {voice!r} is not a voice; {valid}")
+        if isinstance(note, bool) or not isinstance(note, int) or not 0 <= note <= 127:
+            raise argparse.ArgumentTypeError(f"{text!r}: {voice} {json.dumps(note)} is not a MIDI note; {valid}")
+    return mapping
+
+
+def write_loop(folder: Path, name: str, found: Transcription, note_map: dict[str, int]) -> None:
+    """`name`.mid, .json, .target.wav and .result.wav in `folder`."""
+    from raveforce.audio import write_wav
+    from raveforce.midi import write_actions
+
+    write_actions(folder / f"{name}.mid", found.task, found.actions, drum_notes=note_map)
+    (folder / f"{name}.json").write_text(json.dumps(found.summary(note_map), indent=2) + "\n")
+    write_wav(folder / f"{name}.target.wav", found.target, found.task.sample_rate)
+    write_wav(folder / f"{name}.result.wav", found.result, found.task.sample_rate)
+
+
+STYLE = """body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+.players { display: flex; gap: 2rem; flex-wrap: wrap; }
+figure { margin: 0 0 1rem 0; }
+table.grid { border-collapse: collapse; margin: 1rem 0; }
+table.grid td, table.grid th { border: 1px solid #ccc; width: 1.6rem; height: 1.4rem; text-align: center; font-size: 0.75rem; }
+table.grid td.on { background: #2a9d4b; }
+table.grid th.row { width: auto; padding: 0 0.5rem; text-align: right; }
+section { border-top: 1px solid #ddd; margin-top: 2rem; overflow-x: auto; }"""
+
+
+def loop_section(name: str, found: Transcription) -> str:
+    """One loop's <section>: tempo, players (target, result), step grid, links."""
+    from raveforce.app.report import step_grid
+
+    esc = html.escape
+    rows = step_grid(found.task, found.actions)
+    head = "<tr><th class='row'>step</th>" + "".join(f"<th>{k + 1}</th>" for k in range(found.task.steps)) + "</tr>"
+    body = "".join(f"<tr><th class='row'>{esc(label)}</th>" + "".join(f"<td class='{'on' if on else 'off'}'></td>" for on in cells) + "</tr>" for label, cells in rows)
+    sure = "" if found.bpm_confidence is None else f" (tempo confidence {found.bpm_confidence:.2f})"
+    players = "".join(
+        f"<figure><figcaption>{caption}</figcaption><audio controls preload='none' src='{esc(f'{name}.{kind}.wav')}'></audio></figure>"
+        for caption, kind in (("Target", "target"), ("Transcription", "result"))
+    )
+    links = " ".join(f"<a href='{esc(f'{name}.{ext}')}'>{esc(f'{name}.{ext}')}</a>" for ext in ("mid", "json"))
+    return (f"<section id='{esc(name)}'><h2>{esc(found.path.name)}</h2><p>{esc(str(found.path))}: {found.task.bpm:g} BPM, {found.bars} bar(s) of 4/4, "
+            f"{found.task.steps} steps{esc(sure)}. {links}</p><div class='players'>{players}</div><table class='grid'>{head}{body}</table></section>")  # fmt: skip
+
+
+def write_index(folder: Path, done: list[tuple[str, Transcription]], failed: list[tuple[Path, str]]) -> None:
+    """`folder/index.html`: a section per transcribed loop, then the loops skipped and why."""
+    esc = html.escape
+    skipped = "".join(f"<li>{esc(str(path))}: {esc(reason)}</li>" for path, reason in failed)
+    page = (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'><title>RaveForce transcriptions</title><style>\n{STYLE}\n</style></head><body>\n"
+            f"<h1>RaveForce transcriptions</h1><p>{len(done)} of {len(done) + len(failed)} loops transcribed by the shipped one-pass policy "
+            f"(kick, snare, closed hi-hat; every hit at velocity 100).</p>\n" + "\n".join(loop_section(n, t) for n, t in done)
+            + (f"\n<section><h2>Skipped</h2><ul>{skipped}</ul></section>" if failed else "") + "\n</body></html>\n")  # fmt: skip
+    (folder / "index.html").write_text(page, encoding="utf-8")
+
+
+def cmd_transcribe(args) -> int:
+    from raveforce.app.loops import LoopLengthError
+    from raveforce.app.progress import ProgressLine
+    from raveforce.errors import ArgumentError, TargetError
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {args.out!r} exists and is not a directory; give a directory")
+    paths = find_loops(args.loops)
+    note_map = args.map or {}
+    progress = ProgressLine("transcribe")
+    done, failed = [], []
+    for i, (path, name) in enumerate(zip(paths, unique_names(paths))):
+        progress(i, len(paths), path.name)
+        try:
+            found = transcribe_loop(path, bpm=args.bpm)
+        except LoopLengthError as exc:  # its advice names solve's --task-steps
+            failed.append((path, str(exc).removesuffix("; pass --bpm and --task-steps") + "; give its tempo with --bpm"))
+            continue
+        except (TargetError, ArgumentError, UsageError) as exc:
+            failed.append((path, str(exc)))
+            continue
+        with OutputDir(out) as tmp:
+            write_loop(tmp, name, found, note_map)
+        done.append((name, found))
+    progress(len(paths), len(paths), "done")
+    with OutputDir(out) as tmp:
+        write_index(tmp, done, failed)
+    for name, found in done:
+        print(f"{name}.mid: {found.task.bpm:g} BPM, {found.bars} bar(s), {len(found.notes(note_map))} notes  <- {found.path}")
+    for path, reason in failed:
+        print(f"raveforce transcribe: skipped {str(path)!r}: {reason}", file=sys.stderr)
+    print(f"transcribed {len(done)} of {len(paths)} loops into {out}: open {out / 'index.html'}")
+    return 1 if failed else 0
+
+
+def add_subcommand(sub) -> None:
+    """Add `transcribe` to the `raveforce` parser's subparsers."""
+    p = sub.add_parser("transcribe", help="drum loops (files or folders) to MIDI with the shipped transcriber: .mid, .json and index.html per folder")
+    p.add_argument("loops", nargs="+", metavar="LOOP_OR_FOLDER", help=f"sound files, or folders of them ({', '.join(s[1:] for s in AUDIO_SUFFIXES)}; not recursive)")
+    p.add_argument("--out", required=True, help="the output directory")
+    p.add_argument("--kit", choices=KITS, default="basic", help="basic (default): kick, snare and closed hi-hat")
+    p.add_argument("--bpm", type=_bpm_option, default="auto", help="the loops' tempo: a number, or auto (default: each loop's, 1, 2 or 4 bars of 4/4 at 60-200 BPM)")
+    p.add_argument("--map", type=read_note_map, default=None, metavar="FILE", help='a JSON file of MIDI notes, e.g. {"kick": 36, "snare": 38, "hat": 42} (default General MIDI)')
+    p.set_defaults(func=cmd_transcribe)
+
+
+__all__ = ["AUDIO_SUFFIXES", "Transcription", "add_subcommand", "cmd_transcribe", "find_loops", "read_note_map", "transcribe_loop", "unique_names"]

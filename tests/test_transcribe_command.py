@@ -1,0 +1,125 @@
+"""`raveforce transcribe`: a folder of loops to MIDI, JSON and one index.html with the shipped
+one-pass transcriber; bad files skipped and named; `--map` for other drum notes.
+
+The runs are its main() in this process (conftest's `raveforce_cli`), with the real scsynth."""
+
+import json
+import tempfile
+
+import mido
+import numpy as np
+import pytest
+import soundfile
+from conftest import scsynth_children
+from test_loops import GROOVE, export, render
+
+from raveforce.midi import DRUM_CHANNEL, read_notes
+
+BEAT = [1, 0, 4, 0, 2, 0, 4, 0, 1, 0, 5, 0, 2, 0, 4, 4]  # another groove, for the second loop
+
+
+def test_a_folder_of_loops_bad_files_skipped_and_named(tmp_path, raveforce_cli, monkeypatch):
+    loops = tmp_path / "loops"
+    loops.mkdir()
+    export(loops / "break.wav", render(GROOVE * 2, 100.0))  # two bars at 100 BPM, stereo 48 kHz
+    export(loops / "beat.flac", render(BEAT, 128.0), rate=44100, format="FLAC")
+    soundfile.write(loops / "silence.wav", np.zeros(88200), 44100)
+    (loops / "notes.mp3").write_text("not audio")
+    (loops / "readme.txt").write_text("not a loop: not an audio file name, not read")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))  # scsynth's FIFOs and the like: none may be left
+
+    done = raveforce_cli("transcribe", loops, "--out", tmp_path / "out")
+
+    assert done.returncode == 1, done.stderr
+    skipped = [line for line in done.stderr.splitlines() if "skipped" in line]
+    assert len(skipped) == 2, done.stderr
+    assert f"{str(loops / 'notes.mp3')!r}: " in skipped[0] and "is not readable audio" in skipped[0]
+    assert f"{str(loops / 'silence.wav')!r}: is silent" in skipped[1]
+    assert "transcribed 2 of 4 loops" in done.stdout
+    out = tmp_path / "out"
+    names = ("beat", "break")
+    assert sorted(p.name for p in out.iterdir()) == sorted(["index.html"] + [f"{n}{ext}" for n in names for ext in (".mid", ".json", ".target.wav", ".result.wav")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["loops", "out", "temp"]  # no staging directory left
+    assert list(temp.iterdir()) == [] and scsynth_children() == []
+
+    result = json.loads((out / "break.json").read_text())
+    assert (result["bpm"], result["bars"], result["steps"]) == (100.0, 2, 32) and 0.5 < result["bpm_confidence"] <= 1
+    assert result["file"] == str(loops / "break.wav") and result["actions"] == GROOVE * 2
+    keys = {"kick": 36, "snare": 38, "hat": 42}
+    hits = [{"step": k, "voice": v, "note": keys[v], "velocity": 100} for k, a in enumerate(GROOVE * 2) for bit, v in ((1, "kick"), (2, "snare"), (4, "hat")) if a & bit]
+    assert sorted(result["notes"], key=lambda n: (n["step"], n["note"])) == hits
+    bpm, notes = read_notes(out / "break.mid")
+    assert bpm == pytest.approx(100.0, abs=1e-3)
+    assert sorted((n.start, n.key, n.velocity, n.channel) for n in notes) == sorted((n["step"] * 120, n["note"], 100, DRUM_CHANNEL) for n in result["notes"])
+    assert mido.MidiFile(out / "break.mid").ticks_per_beat == 480
+    target, rate = soundfile.read(out / "break.target.wav")
+    assert rate == 44100 and len(target) == len(soundfile.read(out / "break.result.wav")[0]) == round(4.8 * 44100)
+
+    page = (out / "index.html").read_text()
+    for name in names:
+        assert f"src='{name}.target.wav'" in page and f"src='{name}.result.wav'" in page and f"href='{name}.mid'" in page
+    assert page.count("<table class='grid'>") == 2 and "notes.mp3" in page and "silence.wav" in page
+
+    for name, path in (("break", loops / "break.wav"), ("beat", loops / "beat.flac")):  # the same answer as solve's
+        solved = raveforce_cli("solve", "drum-loop", "--agent", "policy", "--bpm", "auto", "--target", path, "--out", tmp_path / f"solve-{name}")
+        assert solved.returncode == 0, solved.stderr
+        solve = json.loads((tmp_path / f"solve-{name}" / "result.json").read_text())
+        mine = json.loads((out / f"{name}.json").read_text())
+        assert (mine["actions"], mine["bpm"], mine["steps"]) == (solve["actions"], solve["bpm"], solve["episode_steps"])
+        assert mine["bpm_confidence"] == solve["bpm_confidence"]
+
+
+def test_map_changes_the_notes_and_same_names_do_not_collide(tmp_path, raveforce_cli):
+    for folder, pattern in (("a", GROOVE), ("b", BEAT)):
+        (tmp_path / folder).mkdir()
+        export(tmp_path / folder / "loop.wav", render(pattern, 120.0), rate=44100)
+    (tmp_path / "map.json").write_text(json.dumps({"kick": 35, "hat": 44}))
+
+    done = raveforce_cli("transcribe", tmp_path / "a", tmp_path / "b" / "loop.wav", "--bpm", "120", "--map", tmp_path / "map.json", "--out", tmp_path / "out")
+
+    assert done.returncode == 0, done.stderr
+    for name, pattern in (("loop", GROOVE), ("loop-2", BEAT)):
+        result = json.loads((tmp_path / "out" / f"{name}.json").read_text())
+        assert result["actions"] == pattern and result["bpm_confidence"] is None and (result["bpm"], result["steps"]) == (120.0, 16)
+        keys = [m.note for m in mido.MidiFile(tmp_path / "out" / f"{name}.mid") if m.type == "note_on"]
+        expected = [key for a in pattern for bit, key in ((1, 35), (2, 38), (4, 44)) if a & bit]
+        assert sorted(keys) == sorted(expected) and {n["note"] for n in result["notes"]} == set(expected)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ('{"kick": 36, "tom": 45}', "'tom' is not a voice"),
+        ('{"snare": 128}', "snare 128 is not a MIDI note"),
+        ('{"hat": "42"}', 'hat "42" is not a MIDI note'),
+        ("[36, 38]", "holds a JSON list, not an object"),
+        ("{kick: 36", "is not a readable JSON file"),
+    ],
+)
+def test_a_bad_map_is_one_line_and_exit_2(tmp_path, raveforce_cli, content, says):
+    (tmp_path / "map.json").write_text(content)
+    soundfile.write(tmp_path / "loop.wav", np.ones(44100) * 0.1, 44100)
+    done = raveforce_cli("transcribe", tmp_path / "loop.wav", "--map", tmp_path / "map.json", "--out", tmp_path / "out")
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert says in done.stderr and "voices kick, snare, hat; notes 0-127" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--bpm", "fast"], "'fast' is neither 'auto' nor a tempo"),
+        (["--kit", "full"], "invalid choice: 'full'"),
+        (["empty"], "no audio files"),
+        (["missing.wav"], "'missing.wav' does not exist"),
+    ],
+)
+def test_usage_errors_exit_2(tmp_path, raveforce_cli, monkeypatch, args, says):
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path)
+    loops = [] if args[0] in ("empty", "missing.wav") else ["empty"]
+    done = raveforce_cli("transcribe", *loops, *args, "--out", tmp_path / "out")
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and says in done.stderr, done.stderr
+    assert not (tmp_path / "out").exists()
