@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from raveforce.app.cli import SILENCE, OutputDir, UsageError, _bpm_option
+from raveforce.task import Task
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")  # what a folder's audio files end with
 KITS = ("basic",)  # basic: kick, snare and closed hat (DrumLoop's kit and the shipped transcriber)
@@ -34,7 +35,7 @@ class Transcription:
     task.sample_rate: `target` as heard, `result` as played back."""
 
     path: Path
-    task: object
+    task: Task
     actions: list[int]
     bpm_confidence: float | None
     target: np.ndarray
