@@ -104,3 +104,20 @@ def test_drum_loop_default_is_hits_and_its_optimum_scores_exactly_zero():
         assert sum(env.step(a)[1] for a in (0, 7) * 8) < -0.1  # rests and every drum at once: far from it
     finally:
         env.close()
+
+
+def test_one_blas_thread_limits_blas_inside_and_restores_it():
+    """The rewards' products run with one BLAS thread (`_optional.one_blas_thread`, used by the
+    `hits` network and the vector env's rewards), whatever the process had before."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from raveforce._optional import one_blas_thread
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpool_limits(2, user_api="blas"):
+        assert blas_threads() == {2}
+        with one_blas_thread():
+            assert blas_threads() == {1}
+        assert blas_threads() == {2}

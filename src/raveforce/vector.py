@@ -21,6 +21,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from raveforce import rewards
+from raveforce._optional import one_blas_thread
 from raveforce.env import check_reward_mode, check_timeout
 from raveforce.errors import ArgumentError, EpisodeError, InvalidActionError, RaveForceError, ScsynthError
 from raveforce.synth.render import NRTRenderer, StreamRenderer
@@ -190,17 +191,18 @@ class RaveForceVectorEnv(VectorEnv):
                 failed.append((g, exc))
         reward = np.zeros(self.num_envs)
         finish = functools.partial(self._finish_group, k, b0, b1, reward)
-        if len(submitted) > 1 and self.criteria[0]._batch_caches:
-            # batched criteria: a few large numpy calls a step, which release the GIL, so the groups'
-            # rewards run in threads (the per-env ones are mostly Python: threads only contend)
-            others = [self._pool().submit(finish, g) for g in submitted[1:]]
-            try:
-                first = finish(submitted[0])
-            finally:
-                concurrent.futures.wait(others)  # no thread still writing when an error leaves step()
-            outcomes = [first] + [f.result() for f in others]
-        else:
-            outcomes = [finish(g) for g in submitted]
+        with one_blas_thread():  # while the scsynths render on the same cores
+            if len(submitted) > 1 and self.criteria[0]._batch_caches:
+                # batched criteria: a few large numpy calls a step, which release the GIL, so the groups'
+                # rewards run in threads (the per-env ones are mostly Python: threads only contend)
+                others = [self._pool().submit(finish, g) for g in submitted[1:]]
+                try:
+                    first = finish(submitted[0])
+                finally:
+                    concurrent.futures.wait(others)  # no thread still writing when an error leaves step()
+                outcomes = [first] + [f.result() for f in others]
+            else:
+                outcomes = [finish(g) for g in submitted]
         failed += [(g, exc) for g, exc in zip(submitted, outcomes) if exc is not None]
         if failed:
             self._step = None

@@ -7,7 +7,6 @@ one-shot voices: `render_episode` of the same actions, up to float rounding).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from raveforce import kits
+from raveforce._optional import one_blas_thread
 from raveforce.errors import TargetError
 from raveforce.rewards import Criterion
 from raveforce.rewards import features as F
@@ -146,15 +146,6 @@ class _Design:
         return out.reshape(len(out), -1).T
 
 
-def _one_blas_thread():
-    """Small matrices: BLAS threads only contend (4x slower on a busy machine); threadpoolctl is optional."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
-
-
 def calibrate(task: Task = DRUM_LOOP, target=None, *, bank: int = BANK, rounds: int = ROUNDS, progress=None) -> Calibration:
     """Fit a kit of the family (`raveforce.kits`) to `target` (a path, (samples, rate), or None:
     the task's) of a DrumLoop-like task (voices kick, snare, hat as action bits): starting from
@@ -162,7 +153,7 @@ def calibrate(task: Task = DRUM_LOOP, target=None, *, bank: int = BANK, rounds: 
     kit's, then train-split kits') the one that best explains the target with the others
     (non-negative activations per step and voice on a mel spectrogram), `rounds` times; then
     set each voice's gain. Raises TargetError for a silent target or one where no hit fits."""
-    with _one_blas_thread():
+    with one_blas_thread():
         return _calibrate(task, target, bank=bank, rounds=rounds, progress=progress)
 
 

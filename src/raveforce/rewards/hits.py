@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from raveforce._optional import one_blas_thread
 from raveforce.rewards import features as F
 from raveforce.rewards.base import Criterion, register
 
@@ -149,8 +150,10 @@ class HitClassifier:
 
     def hidden(self, windows: np.ndarray) -> np.ndarray:
         """float32 (n, hidden): the dense layer's output (after ReLU) for (n, PRE + POST, BANDS) windows."""
-        if len(windows) > self.CHUNK:
-            return np.concatenate([self.hidden(windows[i : i + self.CHUNK]) for i in range(0, len(windows), self.CHUNK)])
+        with one_blas_thread():
+            return np.concatenate([self._hidden(windows[i : i + self.CHUNK]) for i in range(0, len(windows), self.CHUNK)])
+
+    def _hidden(self, windows: np.ndarray) -> np.ndarray:
         w = self.w
         (h1, w1), (h2, w2) = self.pools
         x = self._pool(self._conv(windows[:, None].astype(np.float32), w["conv1.weight"], w["conv1.bias"]), h1, w1)
