@@ -126,7 +126,7 @@ def _load_target(path: str | None, task):
 SILENCE = 1e-6  # peak amplitude (-120 dBFS) under which a target counts as silent
 
 
-def _bpm_option(text: str):
+def bpm_option(text: str):
     """--bpm: 'auto' or a tempo within TEMPO_LIMITS (30-300 BPM: 16th-note steps of 2205 to 22050 samples)."""
     from raveforce.transcribe import TEMPO_LIMITS
 
@@ -149,7 +149,7 @@ def _steps_option(text: str):
 
 def add_loop_options(p) -> None:
     """--bpm and --task-steps: fit the task's grid to the target loop."""
-    p.add_argument("--bpm", type=_bpm_option, default=None, help="the target's tempo: a number, or auto (from the loop: 1, 2 or 4 bars of 4/4, 60-200 BPM); default the task's")
+    p.add_argument("--bpm", type=bpm_option, default=None, help="the target's tempo: a number, or auto (from the loop: 1, 2 or 4 bars of 4/4, 60-200 BPM); default the task's")
     p.add_argument("--task-steps", type=_steps_option, default=None, help="steps per episode: a number, or auto (the loop's length at the tempo); default the task's, auto with --bpm auto")
 
 

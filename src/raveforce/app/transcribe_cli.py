@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from raveforce.app.cli import SILENCE, OutputDir, UsageError, _bpm_option
+from raveforce.app.cli import SILENCE, OutputDir, UsageError, bpm_option
 from raveforce.task import Task
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")  # what a folder's audio files end with
@@ -233,7 +233,7 @@ def add_subcommand(sub) -> None:
     p.add_argument("loops", nargs="+", metavar="LOOP_OR_FOLDER", help=f"sound files, or folders of them ({', '.join(s[1:] for s in AUDIO_SUFFIXES)}; not recursive)")
     p.add_argument("--out", required=True, help="the output directory")
     p.add_argument("--kit", choices=KITS, default="basic", help="basic (default): kick, snare and closed hi-hat")
-    p.add_argument("--bpm", type=_bpm_option, default="auto", help="the loops' tempo: a number, or auto (default: each loop's, 1, 2 or 4 bars of 4/4 at 60-200 BPM)")
+    p.add_argument("--bpm", type=bpm_option, default="auto", help="the loops' tempo: a number, or auto (default: each loop's, 1, 2 or 4 bars of 4/4 at 60-200 BPM)")
     p.add_argument("--map", type=read_note_map, default=None, metavar="FILE", help='a JSON file of MIDI notes, e.g. {"kick": 36, "snare": 38, "hat": 42} (default General MIDI)')
     p.set_defaults(func=cmd_transcribe)
 
