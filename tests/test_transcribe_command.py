@@ -13,7 +13,10 @@ import soundfile
 from conftest import scsynth_children
 from test_loops import GROOVE, export, render
 
+from raveforce import agents
 from raveforce.midi import DRUM_CHANNEL, read_notes
+from raveforce.task import replace_options
+from raveforce.tasks import DRUM_LOOP
 
 BEAT = [1, 0, 4, 0, 2, 0, 4, 0, 1, 0, 5, 0, 2, 0, 4, 4]  # another groove, for the second loop
 
@@ -55,7 +58,10 @@ def test_a_folder_of_loops_bad_files_skipped_and_named(tmp_path, raveforce_cli, 
     assert sorted((n.start, n.key, n.velocity, n.channel) for n in notes) == sorted((n["step"] * 120, n["note"], 100, DRUM_CHANNEL) for n in result["notes"])
     assert mido.MidiFile(out / "break.mid").ticks_per_beat == 480
     target, rate = soundfile.read(out / "break.target.wav")
-    assert rate == 44100 and len(target) == len(soundfile.read(out / "break.result.wav")[0]) == round(4.8 * 44100)
+    result_audio = soundfile.read(out / "break.result.wav", dtype="float32")[0]
+    assert rate == 44100 and len(target) == len(result_audio) == round(4.8 * 44100)
+    played, _, _ = agents.play(replace_options(DRUM_LOOP, {"bpm": 100.0, "steps": 32}), result["actions"], target=(target, rate))
+    assert np.abs(result_audio - played).max() < 1e-6  # mixed in numpy: scsynth's render of the answer
 
     page = (out / "index.html").read_text()
     for name in names:
@@ -72,12 +78,13 @@ def test_a_folder_of_loops_bad_files_skipped_and_named(tmp_path, raveforce_cli, 
 
 
 def test_map_changes_the_notes_and_same_names_do_not_collide(tmp_path, raveforce_cli):
+    """Also the path without worker processes (--jobs 1); the others run with one per core."""
     for folder, pattern in (("a", GROOVE), ("b", BEAT)):
         (tmp_path / folder).mkdir()
         export(tmp_path / folder / "loop.wav", render(pattern, 120.0), rate=44100)
     (tmp_path / "map.json").write_text(json.dumps({"kick": 35, "hat": 44}))
 
-    done = raveforce_cli("transcribe", tmp_path / "a", tmp_path / "b" / "loop.wav", "--bpm", "120", "--map", tmp_path / "map.json", "--out", tmp_path / "out")
+    done = raveforce_cli("transcribe", tmp_path / "a", tmp_path / "b" / "loop.wav", "--bpm", "120", "--map", tmp_path / "map.json", "--jobs", "1", "--out", tmp_path / "out")
 
     assert done.returncode == 0, done.stderr
     for name, pattern in (("loop", GROOVE), ("loop-2", BEAT)):
@@ -112,6 +119,7 @@ def test_a_bad_map_is_one_line_and_exit_2(tmp_path, raveforce_cli, content, says
     [
         (["--bpm", "fast"], "'fast' is neither 'auto' nor a tempo"),
         (["--kit", "full"], "invalid choice: 'full'"),
+        (["--jobs", "0"], "--jobs 0 is not a number of processes"),
         (["empty"], "no audio files"),
         (["missing.wav"], "'missing.wav' does not exist"),
     ],

@@ -4,7 +4,7 @@ policy` transcribes one.
 
 For each loop, in DIR: `<name>.mid` (General MIDI drums on channel 10, or the notes of `--map`),
 `<name>.json` (tempo, length, notes), `<name>.target.wav` (the loop as the transcriber heard it)
-and `<name>.result.wav` (the notes played back by scsynth); and `index.html`, which shows every
+and `<name>.result.wav` (the notes played back on DrumLoop's kit); and `index.html`, which shows every
 loop's grid and plays both side by side. A loop that cannot be read, is silent, or whose length
 fits no tempo is skipped and named at the end (exit code 1). Each loop's files are moved into DIR
 only when all of them are written.
@@ -13,8 +13,11 @@ only when all of them are written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import html
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +35,14 @@ KITS = ("basic",)  # basic: kick, snare and closed hat (DrumLoop's kit and the s
 class Transcription:
     """One loop transcribed: `actions` (DrumLoop's, one a 16th-note step), the `task` on the loop's
     grid, `bpm_confidence` (None for a given --bpm), and float32 (task.total_samples,) audio at
-    task.sample_rate: `target` as heard, `result` as played back."""
+    task.sample_rate: `target` as heard, `result` as played back (None once written)."""
 
     path: Path
     task: Task
     actions: list[int]
     bpm_confidence: float | None
-    target: np.ndarray
-    result: np.ndarray
+    target: np.ndarray | None
+    result: np.ndarray | None
 
     @property
     def bars(self) -> float:
@@ -62,16 +65,19 @@ class Transcription:
                 "bpm_confidence": confidence, "actions": self.actions, "notes": self.notes(note_map)}  # fmt: skip
 
 
-def transcribe_loop(path: Path, *, bpm: float | str = "auto") -> Transcription:
+def transcribe_loop(path: Path, *, bpm: float | str = "auto", policy=None) -> Transcription:
     """The shipped policy's answer for the loop at `path` on DrumLoop's kit, as `solve drum-loop
-    --agent policy` gives it. bpm: "auto" (tempo and bars from the loop, `loops.estimate`) or a
-    tempo (steps from the loop's length). TargetError (unreadable), UsageError (silent) or
-    LoopLengthError (no tempo fits) for a loop it cannot transcribe."""
+    --agent policy` gives it, played back by mixing the kit's samples in numpy (as
+    DrumTranscribe-v0 mixes its targets: scsynth's render within 1e-7). bpm: "auto" (tempo and
+    bars from the loop, `loops.estimate`) or a tempo (steps from the loop's length); policy: the
+    shipped one if None. TargetError (unreadable), UsageError (silent) or LoopLengthError (no
+    tempo fits) for a loop it cannot transcribe."""
     from raveforce.app import loops
-    from raveforce.app.cli import run_policy
     from raveforce.audio import load_target, read_sound
     from raveforce.task import replace_options
     from raveforce.tasks import DRUM_LOOP
+    from raveforce.transcribe import mix_pattern
+    from raveforce.transcribe import policy as transcriber
 
     audio, rate = read_sound(path)
     if float(np.abs(audio).max()) < SILENCE:
@@ -83,10 +89,9 @@ def transcribe_loop(path: Path, *, bpm: float | str = "auto") -> Transcription:
     else:
         steps = max(1, round(len(audio) / rate * bpm / 60.0 / DRUM_LOOP.beats_per_step))
     task = replace_options(DRUM_LOOP, {"bpm": float(bpm), "steps": steps})
-    target = (load_target((audio, rate), sample_rate=task.sample_rate, length=task.total_samples), task.sample_rate)
-    solution = run_policy(task, target=target, reward=task.reward, progress=None)
-    actions = [int(a) for a in solution.actions]
-    return Transcription(path, task, actions, confidence, solution.history["target"], solution.history["audio"])
+    target = load_target((audio, rate), sample_rate=task.sample_rate, length=task.total_samples)
+    actions = [int(a) for a in transcriber.transcribe_bars(target, task, policy=policy or transcriber.load())]
+    return Transcription(path, task, actions, confidence, target, mix_pattern(task, actions))
 
 
 def find_loops(inputs: list[str]) -> list[Path]:
@@ -191,32 +196,59 @@ def write_index(folder: Path, done: list[tuple[str, Transcription]], failed: lis
     (folder / "index.html").write_text(page, encoding="utf-8")
 
 
-def cmd_transcribe(args) -> int:
+@functools.cache
+def _shipped_policy():
+    from raveforce.transcribe import policy as transcriber
+
+    return transcriber.load()
+
+
+def attempt(path: Path, bpm: float | str) -> Transcription | str:
+    """`transcribe_loop` with the shipped policy (loaded once per process), or why the loop cannot be transcribed."""
     from raveforce.app.loops import LoopLengthError
-    from raveforce.app.progress import ProgressLine
     from raveforce.errors import ArgumentError, TargetError
+
+    try:
+        return transcribe_loop(path, bpm=bpm, policy=_shipped_policy())
+    except LoopLengthError as exc:  # its advice names solve's --task-steps
+        return str(exc).removesuffix("; pass --bpm and --task-steps") + "; give its tempo with --bpm"
+    except (TargetError, ArgumentError, UsageError) as exc:
+        return str(exc)
+
+
+def attempts(paths: list[Path], bpm: float | str, jobs: int):
+    """`attempt` of each path, in order: in this process, or in `jobs` worker processes."""
+    if jobs == 1 or len(paths) == 1:
+        yield from (attempt(p, bpm) for p in paths)
+        return
+    import concurrent.futures
+    import multiprocessing
+
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(attempt, paths, [bpm] * len(paths))
+
+
+def cmd_transcribe(args) -> int:
+    from raveforce.app.progress import ProgressLine
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {args.out!r} exists and is not a directory; give a directory")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs} is not a number of processes; give 1 or more")
     paths = find_loops(args.loops)
     note_map = args.map or {}
     progress = ProgressLine("transcribe")
     done, failed = [], []
-    for i, (path, name) in enumerate(zip(paths, unique_names(paths))):
-        progress(i, len(paths), path.name)
-        try:
-            found = transcribe_loop(path, bpm=args.bpm)
-        except LoopLengthError as exc:  # its advice names solve's --task-steps
-            failed.append((path, str(exc).removesuffix("; pass --bpm and --task-steps") + "; give its tempo with --bpm"))
-            continue
-        except (TargetError, ArgumentError, UsageError) as exc:
-            failed.append((path, str(exc)))
-            continue
-        with OutputDir(out) as tmp:
-            write_loop(tmp, name, found, note_map)
-        done.append((name, found))
-    progress(len(paths), len(paths), "done")
+    progress(0, len(paths), paths[0].name)
+    for i, (path, name, found) in enumerate(zip(paths, unique_names(paths), attempts(paths, args.bpm, args.jobs))):
+        if isinstance(found, str):
+            failed.append((path, found))
+        else:
+            with OutputDir(out) as tmp:
+                write_loop(tmp, name, found, note_map)
+            done.append((name, dataclasses.replace(found, target=None, result=None)))  # the page needs no audio: a folder's would fill the memory
+        progress(i + 1, len(paths), path.name)
     with OutputDir(out) as tmp:
         write_index(tmp, done, failed)
     for name, found in done:
@@ -234,8 +266,9 @@ def add_subcommand(sub) -> None:
     p.add_argument("--out", required=True, help="the output directory")
     p.add_argument("--kit", choices=KITS, default="basic", help="basic (default): kick, snare and closed hi-hat")
     p.add_argument("--bpm", type=bpm_option, default="auto", help="the loops' tempo: a number, or auto (default: each loop's, 1, 2 or 4 bars of 4/4 at 60-200 BPM)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per core)")
     p.add_argument("--map", type=read_note_map, default=None, metavar="FILE", help='a JSON file of MIDI notes, e.g. {"kick": 36, "snare": 38, "hat": 42} (default General MIDI)')
     p.set_defaults(func=cmd_transcribe)
 
 
-__all__ = ["AUDIO_SUFFIXES", "Transcription", "add_subcommand", "cmd_transcribe", "find_loops", "read_note_map", "transcribe_loop", "unique_names"]
+__all__ = ["AUDIO_SUFFIXES", "Transcription", "add_subcommand", "attempt", "attempts", "cmd_transcribe", "find_loops", "read_note_map", "transcribe_loop", "unique_names"]
