@@ -96,3 +96,17 @@ def test_a_kit_family_task_writes_general_midi_drums_too():
     assert [(n.start, n.key, n.channel) for n in notes] == [(0, 36, DRUM_CHANNEL), (120, 38, DRUM_CHANNEL), (240, 42, DRUM_CHANNEL)] + [
         (360, key, DRUM_CHANNEL) for key in (36, 38, 42)
     ]
+
+
+def test_velocity_follows_the_amp_a_note_was_played_at():
+    """100 at the SynthDef's default amp (every DrumLoop hit), in proportion to a note's own amp
+    otherwise (accents, softer notes), clipped to 1-127."""
+    from raveforce.task import Note
+
+    assert {n.velocity for n in midi.midi_notes(tasks.DRUM_LOOP, [tasks.DRUM_LOOP.actions.notes(7)])} == {100}
+    bass = midi.synthdef_defaults(tasks.BASS_LINE.compiled_synthdefs()[0])["bass"]["amp"]
+    steps = [[Note.of("bass", freq=55.0)], [Note.of("bass", freq=55.0, amp=bass / 2)], [Note.of("bass", freq=55.0, amp=bass * 1.2)], [Note.of("bass", freq=55.0, amp=bass * 9)]]
+    assert [n.velocity for n in midi.midi_notes(tasks.BASS_LINE, steps)] == [100, 50, 120, 127]
+    kick = Note.of("drum", buf=0, amp=0.6)  # the `drum` synth's default amp is 1
+    assert [(n.key, n.velocity) for n in midi.midi_notes(tasks.DRUM_LOOP, [[kick]])] == [(36, 60)]
+    assert midi.velocity(None, 0.3) == midi.velocity(0.3, None) == 100 and midi.velocity(1e-9, 0.3) == 1

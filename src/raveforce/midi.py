@@ -4,12 +4,15 @@
 
 - the kit's drums (the `drum` synth) as General MIDI percussion on channel 10 (kick 36,
   snare 38, closed hi-hat 42, or the keys of a `drum_notes` map), a 16th note long at their
-  step's onset, at velocity 100 (DrumLoop plays every hit at one fixed level);
+  step's onset;
 - a note with a `freq` control (bass, voice, the kick tasks' sines) as the nearest MIDI note on
   channel 1 plus a pitch bend for the rest (bend range +-2 semitones, set with RPN 0), lasting
   its envelope (`attack` + `decay` or `release`, from the note or the SynthDef's defaults), cut
   at the next pitched onset; `fm` sounds at `carrier * freq`.
 
+A note's velocity is 100 at its SynthDef's default `amp`, and in proportion to the `amp` it was
+played at (clipped to 1-127): DrumLoop plays every hit at one fixed level, so its drums are all
+at 100; a task whose notes set `amp` (accents, a kit's levels) writes them louder or softer.
 Notes of other synths are skipped. Step k starts at tick round(k * beats_per_step * 480).
 """
 
@@ -29,7 +32,7 @@ TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9  # mido counts from 0: General MIDI's channel 10
 PITCH_CHANNEL = 0
 GM_DRUMS = {"kick": 36, "snare": 38, "hat": 42}  # General MIDI: bass drum 1, acoustic snare, closed hi-hat
-DRUM_VELOCITY = 100  # every drum hit: the kit plays one fixed level
+DRUM_VELOCITY = 100  # a note at its SynthDef's default amp (every DrumLoop hit: the kit plays one fixed level)
 BEND_RANGE = 2.0  # semitones at full pitch-wheel deflection (the General MIDI default, also sent as RPN 0)
 MIDO_HINT = "mido is not installed: pip install mido (a dependency of raveforce)"
 
@@ -120,6 +123,14 @@ def _drum_key(note: Note, kit: Sequence[str], drum_notes: Mapping[str, int]) -> 
     return drum_notes.get(kit[int(buf)])
 
 
+def velocity(amp: float | None, default_amp: float | None) -> int:
+    """The MIDI velocity of a note played at `amp` where its SynthDef's default is `default_amp`:
+    DRUM_VELOCITY at the default (or when either is unknown), in proportion otherwise, 1-127."""
+    if amp is None or not default_amp:
+        return DRUM_VELOCITY
+    return max(1, min(127, round(DRUM_VELOCITY * amp / default_amp)))
+
+
 def _pitch_hz(controls: dict[str, float], synth: str) -> float | None:
     if "freq" not in controls:
         return None
@@ -141,19 +152,21 @@ def midi_notes(task: Task, steps: Sequence[Sequence[Note]], *, kit: Sequence[str
     for k, step_notes in enumerate(steps):
         start, step_end = step_ticks[k], step_ticks[k + 1]
         for note in step_notes:
+            synth_defaults = defaults.get(note.synth, {})
+            controls = {**synth_defaults, **dict(note.controls)}
+            level = velocity(controls.get("amp"), synth_defaults.get("amp"))
             key = _drum_key(note, kit, drum_notes)
             if key is not None:
                 sixteenth = TICKS_PER_BEAT // 4
-                notes.append(MidiNote(start, max(1, min(sixteenth, step_end - start)), DRUM_CHANNEL, key, DRUM_VELOCITY))
+                notes.append(MidiNote(start, max(1, min(sixteenth, step_end - start)), DRUM_CHANNEL, key, level))
                 continue
-            controls = {**defaults.get(note.synth, {}), **dict(note.controls)}
             hz = _pitch_hz(controls, note.synth)
             if hz is None:
                 continue
             seconds = controls.get("attack", 0.0) + controls.get("decay", controls.get("release", 0.0))
             length = round(seconds * ticks_per_second) if seconds > 0 else step_end - start
             key, bend = key_and_bend(hz)
-            notes.append(MidiNote(start, max(1, length), PITCH_CHANNEL, key, bend=bend))
+            notes.append(MidiNote(start, max(1, length), PITCH_CHANNEL, key, level, bend))
     return _cut_at_next_onset(notes)
 
 
@@ -233,4 +246,4 @@ def read_notes(path: str | os.PathLike) -> tuple[float, list[MidiNote]]:
     return bpm, sorted(notes, key=lambda n: (n.start, n.channel, n.key))
 
 
-__all__ = ["DRUM_VELOCITY", "GM_DRUMS", "MidiNote", "TICKS_PER_BEAT", "hz_to_midi", "key_and_bend", "midi_notes", "read_notes", "synthdef_defaults", "write_actions", "write_midi"]
+__all__ = ["DRUM_VELOCITY", "GM_DRUMS", "MidiNote", "TICKS_PER_BEAT", "hz_to_midi", "key_and_bend", "midi_notes", "read_notes", "synthdef_defaults", "velocity", "write_actions", "write_midi"]
