@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,reference,rllib,sb3,plot,tensorboard,docs,bench]'
+	$(PY) -m pip install -q -e '.[test,reference,rllib,sb3,plot,tensorboard,docs,bench,baselines]'
 	@echo "compiling librosa's numba kernels once (the tests' reference; ~30 s, cached in $(VENV))"
 	$(PY) -W ignore -c 'import numpy, librosa; librosa.cqt(numpy.zeros(8192), sr=44100)'
 	touch $@

@@ -1,0 +1,93 @@
+"""`raveforce baselines`: the study's CSV files, skipping done cells, one-line errors; with the real scsynth."""
+
+import csv
+import importlib.util
+import json
+import math
+import tempfile
+
+import pytest
+from conftest import scsynth_children
+
+from raveforce.agents import baselines
+from raveforce.app.baselines import CURVES, RESULTS, TASKS, load_task
+
+needs_sb3 = pytest.mark.skipif(importlib.util.find_spec("stable_baselines3") is None, reason="the sb3 extra is not installed (make install adds it)")
+needs_cma = pytest.mark.skipif(importlib.util.find_spec("cma") is None, reason="the baselines extra is not installed (make install adds it)")
+
+
+def read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_every_task_has_hyperparameters_for_each_algorithm_that_fits_it():
+    for name in TASKS:
+        table = baselines.hyperparameters(name)
+        assert table["budget"] in (20_000, 200_000) and table["envs"] >= 1
+        assert set(baselines.valid_algos(load_task(name))) <= set(table), name
+
+
+def test_beam_reference_and_a_rerun_that_skips_done_cells(raveforce_cli, tmp_path):
+    out = tmp_path / "study"
+    run = raveforce_cli("baselines", "--tasks", "drum-loop", "--algos", "beam,greedy", "--seeds", "3", "--steps", "64", "--out", out)
+    assert run.returncode == 0, run.stderr
+    rows = read(out / "results.csv")
+    assert list(rows[0]) == list(RESULTS)
+    assert [(r["task"], r["algo"], r["seed"]) for r in rows] == [("DrumLoop", "beam", "0"), ("DrumLoop", "greedy", "0")]  # deterministic: seed 0 only
+    for r in rows:
+        assert float(r["normalized_score"]) >= 0.99 and float(r["final_distance"]) <= 1e-6 and int(r["env_steps"]) > 16
+    assert list(read(out / "curves.csv")[0]) == list(CURVES)
+    random = json.loads((out / "random.json").read_text())["DrumLoop"]
+    assert random["episodes"] == 32 and random["mean_final_distance"] > 0
+    assert json.loads((out / "hyperparameters.json").read_text())["DrumLoop/beam/64"]["kwargs"] == {"width": 4}
+
+    again = raveforce_cli("baselines", "--tasks", "DrumLoop", "--algos", "beam,greedy", "--seeds", "3", "--steps", "64", "--out", out)
+    assert again.returncode == 0 and "skipping 2 cells" in again.stdout and "0 cells run" in again.stdout
+    assert read(out / "results.csv") == rows
+    assert not scsynth_children()
+
+
+@needs_sb3
+def test_sb3_cells_write_rows_and_curves_reproducibly(raveforce_cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where SB3's default logger would make its folder
+    runs = []
+    for out in (tmp_path / "a", tmp_path / "b"):
+        run = raveforce_cli("baselines", "--tasks", "drum-loop", "--algos", "ppo,dqn", "--seeds", "1", "--steps", "64", "--envs", "2", "--out", out)
+        assert run.returncode == 0, run.stderr
+        runs.append(read(out / "results.csv"))
+    rows = runs[0]
+    assert [(r["algo"], r["seed"]) for r in rows] == [("ppo", "0"), ("dqn", "0")]
+    for r in rows:
+        assert int(r["env_steps"]) >= 64 and math.isfinite(float(r["normalized_score"])) and math.isfinite(float(r["return"]))
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in runs[1]]  # each cell reproducible from its seed
+    curves = read(tmp_path / "a" / "curves.csv")
+    ppo = [int(r["env_steps"]) for r in curves if r["algo"] == "ppo"]
+    assert ppo == sorted(ppo) and len(ppo) >= 2 and all(math.isfinite(float(r["normalized_score"])) for r in curves)
+    used = json.loads((tmp_path / "a" / "hyperparameters.json").read_text())["DrumLoop/ppo/64"]
+    assert used["envs"] == 2 and used["kwargs"]["n_steps"] == 64
+    assert not scsynth_children() and not list(tmp_path.glob("SB3-*"))
+
+
+@needs_cma
+def test_cma_on_a_five_dimensional_one_step_task(raveforce_cli, tmp_path):
+    run = raveforce_cli("baselines", "--tasks", "kick-match", "--algos", "cma", "--seeds", "1", "--steps", "64", "--out", tmp_path)
+    assert run.returncode == 0, run.stderr
+    (row,) = read(tmp_path / "results.csv")
+    assert row["algo"] == "cma" and int(row["env_steps"]) == 64 and 0 < float(row["normalized_score"]) <= 1
+    assert not scsynth_children()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--tasks", "drum-loop", "--algos", "sac"), "algorithm 'sac' does not fit DrumLoop; valid: ppo, a2c, dqn, greedy, beam"),
+        (("--tasks", "kick-frequency", "--algos", "cma"), "algorithm 'cma' does not fit KickFrequency; valid: ppo, a2c, sac, td3, sweep"),
+        (("--tasks", "drum-lop", "--algos", "ppo"), "unknown task 'drum-lop'; valid: DrumLoop, KickFrequency"),
+    ],
+)
+def test_a_bad_task_or_algorithm_is_a_one_line_error(raveforce_cli, tmp_path, args, message):
+    run = raveforce_cli("baselines", *args, "--out", tmp_path / "x")
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and message in run.stderr, run.stderr
+    assert not (tmp_path / "x").exists()
