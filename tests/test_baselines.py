@@ -91,3 +91,30 @@ def test_a_bad_task_or_algorithm_is_a_one_line_error(raveforce_cli, tmp_path, ar
     run = raveforce_cli("baselines", *args, "--out", tmp_path / "x")
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and message in run.stderr, run.stderr
     assert not (tmp_path / "x").exists()
+
+
+@needs_sb3
+def test_the_training_lanes_see_what_raveforce_train_sees():
+    """lane_vec_env's observations and rewards are sb3.make_env's, step by step, on every lane."""
+    import numpy as np
+
+    from raveforce.agents.sb3 import make_env
+    from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
+
+    single = make_env(DRUM_LOOP)
+    lanes = baselines.lane_vec_env(DRUM_LOOP, 2, single.get_wrapper_attr("log_mel"))
+    try:
+        expected, _ = single.reset(seed=0)
+        got = lanes.reset()
+        for k, action in enumerate(DRUM_LOOP_PATTERN):
+            np.testing.assert_allclose(got, np.stack([expected, expected]), atol=1e-6, err_msg=f"step {k}")
+            expected, reward, *_ = single.step(action)
+            got, rewards, dones, infos = lanes.step(np.array([action, action]))
+            np.testing.assert_allclose(rewards, [reward, reward], atol=1e-9)
+        assert dones.all() and infos[0]["terminal_observation"].shape == expected.shape
+        np.testing.assert_allclose(infos[0]["terminal_observation"], expected, atol=1e-6)
+        assert got[:, -16:].argmax(axis=1).tolist() == [0, 0]  # the next episodes began
+    finally:
+        lanes.close()
+        single.close()
+    assert not scsynth_children()
