@@ -164,8 +164,8 @@ def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray]):
     of each lane's audio and the one-hot of the step about to be played. Episodes restart at
     once (SB3's convention); info["raw_reward"] is the env's reward."""
     from gymnasium import spaces
-    from stable_baselines3.common.vec_env import VecEnv
 
+    from raveforce.agents.sb3 import vector_env_base
     from raveforce.vector import RaveForceVectorEnv
 
     env = RaveForceVectorEnv(task, envs, copy=False)
@@ -175,11 +175,11 @@ def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray]):
         one_hot[:, min(k, task.steps - 1)] = 1.0
         return np.concatenate([np.stack([log_mel(a, slot=("lane", i)) for i, a in enumerate(audio)]), one_hot], axis=1)
 
-    class LaneVecEnv(VecEnv):
+    class LaneVecEnv(vector_env_base(env)):
         def __init__(self) -> None:
             size = len(observe(np.zeros((envs, task.total_samples), np.float32), 0)[0])
             super().__init__(envs, spaces.Box(0.0, np.inf, (size,), np.float32), task.action_space)
-            self.k, self._seed, self._actions = 0, None, None
+            self.k, self._actions = 0, None
 
         def reset(self):
             audio, _ = env.reset(seed=self._seed)
@@ -200,25 +200,6 @@ def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray]):
                 audio, *_ = env.step(self._actions)  # the NEXT_STEP autoreset: new episodes, no render
                 self.k = 0
             return observe(audio, self.k), reward, terminated.copy(), infos
-
-        def close(self) -> None:
-            env.close()
-
-        def seed(self, seed=None):
-            self._seed = seed
-            return [seed] * envs
-
-        def get_attr(self, name, indices=None):
-            return [getattr(env, name)] * len(self._get_indices(indices))
-
-        def set_attr(self, name, value, indices=None) -> None:
-            setattr(env, name, value)
-
-        def env_method(self, name, *args, indices=None, **kwargs):
-            return [getattr(env, name)(*args, **kwargs)] * len(self._get_indices(indices))
-
-        def env_is_wrapped(self, wrapper_class, indices=None):
-            return [False] * len(self._get_indices(indices))
 
     return LaneVecEnv()
 

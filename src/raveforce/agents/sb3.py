@@ -129,4 +129,36 @@ class RawReward(gym.Wrapper):
         return observation, reward, terminated, truncated, {**info, "raw_reward": reward}
 
 
-__all__ = ["ALGOS", "TrainResult", "make_env", "train"]
+
+def vector_env_base(env):
+    """A stable-baselines3 VecEnv class over one raveforce vector env `env` with the plumbing
+    that needs no per-lane work (close, seed, attributes of `env`); a subclass gives __init__,
+    reset, step_async and step_wait. reset() should pass `self._seed` to env.reset."""
+    from stable_baselines3.common.vec_env import VecEnv
+
+    class VectorEnvBase(VecEnv):
+        _seed = None
+
+        def close(self) -> None:
+            env.close()
+
+        def seed(self, seed=None):
+            self._seed = seed
+            return [seed] * env.num_envs
+
+        def get_attr(self, name, indices=None):
+            return [getattr(env, name)] * len(self._get_indices(indices))
+
+        def set_attr(self, name, value, indices=None) -> None:
+            setattr(env, name, value)
+
+        def env_method(self, name, *args, indices=None, **kwargs):
+            return [getattr(env, name)(*args, **kwargs)] * len(self._get_indices(indices))
+
+        def env_is_wrapped(self, wrapper_class, indices=None):
+            return [False] * len(self._get_indices(indices))
+
+    return VectorEnvBase
+
+
+__all__ = ["ALGOS", "TrainResult", "make_env", "train", "vector_env_base"]

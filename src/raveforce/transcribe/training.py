@@ -125,16 +125,15 @@ def evaluate(
 def sb3_vec_env(env, features: StepFeatures):
     """An SB3 VecEnv over a TranscribeVectorEnv: observations are StepFeatures, episodes restart
     at once (SB3's convention; the vector env's NEXT_STEP reset step is taken inside)."""
-    from stable_baselines3.common.vec_env import VecEnv
+    from raveforce.agents.sb3 import vector_env_base
 
-    class TranscribeVecEnv(VecEnv):
+    class TranscribeVecEnv(vector_env_base(env)):
         def __init__(self) -> None:
             box = spaces.Box(0.0, np.inf, (features.size,), np.float32)
             super().__init__(env.num_envs, box, env.single_action_space)
             self.k = 0
             self.returns = np.zeros(env.num_envs)
             self.episode_returns: list[float] = []
-            self._seed = None
 
         def reset(self):
             obs, _ = env.reset(seed=self._seed)
@@ -160,25 +159,6 @@ def sb3_vec_env(env, features: StepFeatures):
                 self.k = 0
                 self.returns[:] = 0
             return features(obs["audio"], obs["target"], self.k, env.task.boundaries), reward, terminated.copy(), infos
-
-        def close(self) -> None:
-            env.close()
-
-        def seed(self, seed=None):
-            self._seed = seed
-            return [seed] * env.num_envs
-
-        def get_attr(self, name, indices=None):
-            return [getattr(env, name)] * len(self._get_indices(indices))
-
-        def set_attr(self, name, value, indices=None) -> None:
-            setattr(env, name, value)
-
-        def env_method(self, name, *args, indices=None, **kwargs):
-            return [getattr(env, name)(*args, **kwargs)] * len(self._get_indices(indices))
-
-        def env_is_wrapped(self, wrapper_class, indices=None):
-            return [False] * len(self._get_indices(indices))
 
     return TranscribeVecEnv()
 
