@@ -118,3 +118,70 @@ def test_the_training_lanes_see_what_raveforce_train_sees():
         lanes.close()
         single.close()
     assert not scsynth_children()
+
+
+needs_rliable = pytest.mark.skipif(importlib.util.find_spec("rliable") is None, reason="the baselines extra is not installed (make install adds it)")
+
+
+@needs_sb3
+@needs_rliable
+def test_report_of_a_tiny_study(raveforce_cli, tmp_path, monkeypatch):
+    from raveforce.app import baselines_report
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(baselines_report, "BOOTSTRAP_REPS", 200)  # the CLI's 2000 take seconds per cell
+    out = tmp_path / "study"
+    run = raveforce_cli("baselines", "--tasks", "drum-loop", "--algos", "ppo,greedy", "--seeds", "2", "--steps", "64", "--envs", "2", "--out", out)
+    assert run.returncode == 0, run.stderr
+    report = raveforce_cli("baselines-report", out)
+    assert report.returncode == 0, report.stderr
+    rows = read(out / "summary.csv")
+    assert [(r["task"], r["algo"], r["seeds"]) for r in rows] == [
+        ("DrumLoop", "greedy", "1"),
+        ("DrumLoop", "ppo", "2"),
+        ("all", "greedy", "1"),
+        ("all", "ppo", "2"),
+    ]
+    greedy, ppo = rows[0], rows[1]
+    assert greedy["ci_low"] == greedy["ci_high"] == "" and "reference" in greedy["note"] and float(greedy["iqm"]) >= 0.99
+    assert float(ppo["ci_low"]) <= float(ppo["iqm"]) <= float(ppo["ci_high"]) and "fewer than 5 seeds" in ppo["note"]
+    assert "| DrumLoop | ppo | 2 |" in report.stdout and "200 reps" in report.stdout
+    assert (out / "report.png").stat().st_size > 0 and (out / "curves-report.png").stat().st_size > 0
+
+
+def synthetic(rows):
+    """results.csv's rows of (task, algo, seed, normalized score)."""
+    return [dict(zip(RESULTS, (task, algo, seed, 100, 100, 0, 0, score, 1))) for task, algo, seed, score in rows]
+
+
+@needs_rliable
+def test_iqm_and_its_confidence_interval_by_hand():
+    from raveforce.app.baselines_report import markdown, summarize
+
+    a = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    rows = synthetic([("A", "ppo", s, x) for s, x in enumerate(a)] + [("B", "ppo", s, 1.0) for s in range(6)])
+    rows += synthetic([("A", "a2c", s, 0.5) for s in range(3)] + [("A", "greedy", 0, 0.9)])
+    summary = summarize(rows, reps=500)
+    cell = {(r["task"], r["algo"]): r for r in summary}
+    ppo = cell["A", "ppo"]
+    # IQM of 6 seeds: the 25 % trimmed mean drops the lowest and the highest: mean(0.2, 0.4, 0.6, 0.8)
+    assert ppo["iqm"] == pytest.approx(0.5) and ppo["median"] == pytest.approx(0.5) and (ppo["min"], ppo["max"], ppo["seeds"]) == (0.0, 1.0, 6)
+    assert 0.0 <= ppo["ci_low"] < 0.5 < ppo["ci_high"] <= 1.0 and ppo["note"] == ""
+    # over both tasks, 12 scores: 0, .2, .4, .6, .8 and seven 1.0; dropping 3 each side: mean(.6, .8, 1, 1, 1, 1) = 0.9
+    total = cell["all", "ppo"]
+    assert total["iqm"] == pytest.approx(0.9) and total["ci_low"] <= 0.9 <= total["ci_high"] and total["seeds"] == 6 and total["note"] == "2 tasks: A, B"
+    assert cell["A", "a2c"]["note"] == "fewer than 5 seeds" and cell["A", "a2c"]["ci_low"] == pytest.approx(0.5)
+    assert cell["A", "greedy"]["ci_low"] is None and cell["A", "greedy"]["iqm"] == pytest.approx(0.9)
+    assert summarize(rows, reps=500) == summary  # the bootstrap is seeded
+    assert "| A | ppo | 6 | 0.500 [" in markdown(summary)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "no results.csv in"), ("task,algo,seed\nDrumLoop,ppo,0\n", "lacks the columns budget, env_steps, return, final_distance, normalized_score")],
+)
+def test_a_report_without_results_is_a_one_line_error(raveforce_cli, tmp_path, content, message):
+    if content is not None:
+        (tmp_path / "results.csv").write_text(content)
+    run = raveforce_cli("baselines-report", tmp_path)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and message in run.stderr, run.stderr

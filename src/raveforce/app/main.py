@@ -155,7 +155,7 @@ def _task_space(name: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from raveforce.app import baselines, cli, transcribe_cli
+    from raveforce.app import baselines, baselines_report, cli, transcribe_cli
 
     parser = _Parser(prog="raveforce", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -201,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli.add_subcommands(sub)  # solve, figure
     transcribe_cli.add_subcommand(sub)
     baselines.add_subcommand(sub)
+    baselines_report.add_subcommand(sub)
 
     p = sub.add_parser("landscape", help="every reward along a sweep of a task's actions (PNG + CSV)")
     p.add_argument("task", help="an env id or short name, e.g. KickFrequency or drum-loop")
