@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import inspect
 from pathlib import Path
 
 from raveforce.app.baselines import CURVES, DETERMINISTIC, RESULTS
@@ -27,27 +26,16 @@ from raveforce.app.cli import UsageError
 BOOTSTRAP_REPS, BOOTSTRAP_SEED, CONFIDENCE = 2000, 0, 0.95
 MIN_SEEDS = 5  # fewer seeds than this: the row says so
 SUMMARY = ("task", "algo", "seeds", "iqm", "ci_low", "ci_high", "median", "min", "max", "note")
-RLIABLE_HINT = "rliable is not usable ({}): pip install -e '.[baselines]' (rliable, with arch>=8 under pandas 3)"
+RLIABLE_HINT = "rliable is not usable ({}): pip install -e '.[baselines]' (rliable 1.2 needs arch<8, which needs pandas<3)"
 AGGREGATE = "all"  # the task column of the per-algorithm rows
 
 
 def rliable():
-    """(rliable.library, rliable.metrics), or UsageError with the install hint. rliable 1.2 passes
-    `random_state` to arch's bootstrap, which arch 8 (the arch that imports under pandas 3) renamed
-    `seed`: there, rliable's StratifiedBootstrap is given a base that renames it back."""
+    """(rliable.library, rliable.metrics), or UsageError with the install hint."""
     try:
-        import arch.bootstrap
         from rliable import library, metrics
     except Exception as exc:  # ImportError, or arch 7's TypeError under pandas 3
         raise UsageError(RLIABLE_HINT.format(f"{type(exc).__name__}: {exc}")) from exc
-    if "random_state" not in inspect.signature(arch.bootstrap.IIDBootstrap.__init__).parameters and not hasattr(library, "_raveforce_seed_shim"):
-
-        class Seeded(arch.bootstrap.IIDBootstrap):
-            def __init__(self, *args, random_state=None, **kwargs):
-                super().__init__(*args, seed=random_state, **kwargs)
-
-        library.StratifiedBootstrap = type("StratifiedBootstrap", (library.StratifiedBootstrap, Seeded), {})
-        library._raveforce_seed_shim = True
     return library, metrics
 
 
