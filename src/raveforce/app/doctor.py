@@ -21,6 +21,7 @@ EXTRAS = {  # extra: (modules it brings, the fix)
     "sb3": (("stable_baselines3", "torch"), "pip install torch==2.13.0 && " + PIP_EXTRA.format(extra="sb3")),
     "rllib": (("ray", "torch"), "pip install torch==2.13.0 && " + PIP_EXTRA.format(extra="rllib")),
     "plot": (("matplotlib",), PIP_EXTRA.format(extra="plot")),
+    "baselines": (("cma", "yaml", "rliable"), PIP_EXTRA.format(extra="baselines")),
 }
 CHROMIUM_HINT = "sudo apt-get install --no-install-recommends chromium (only the test that opens index.html needs it)"
 
