@@ -167,9 +167,11 @@ def test_iqm_and_its_confidence_interval_by_hand():
     # IQM of 6 seeds: the 25 % trimmed mean drops the lowest and the highest: mean(0.2, 0.4, 0.6, 0.8)
     assert ppo["iqm"] == pytest.approx(0.5) and ppo["median"] == pytest.approx(0.5) and (ppo["min"], ppo["max"], ppo["seeds"]) == (0.0, 1.0, 6)
     assert 0.0 <= ppo["ci_low"] < 0.5 < ppo["ci_high"] <= 1.0 and ppo["note"] == ""
+    assert ppo["success"] == pytest.approx(1 / 6)  # one run of six at the target
     # over both tasks, 12 scores: 0, .2, .4, .6, .8 and seven 1.0; dropping 3 each side: mean(.6, .8, 1, 1, 1, 1) = 0.9
     total = cell["all", "ppo"]
     assert total["iqm"] == pytest.approx(0.9) and total["ci_low"] <= 0.9 <= total["ci_high"] and total["seeds"] == 6 and total["note"] == "2 tasks: A, B"
+    assert total["success"] == pytest.approx(7 / 12)  # B's six and A's one, of twelve runs
     assert cell["A", "a2c"]["note"] == "fewer than 5 seeds" and cell["A", "a2c"]["ci_low"] == pytest.approx(0.5)
     assert cell["A", "greedy"]["ci_low"] is None and cell["A", "greedy"]["iqm"] == pytest.approx(0.9)
     assert summarize(rows, reps=500) == summary  # the bootstrap is seeded

@@ -230,7 +230,7 @@ def _cma(task: Task, *, seed: int, steps: int, kwargs: dict, every: int) -> Run:
         while used + es.popsize <= steps:
             xs = es.ask()
             env.reset(seed=0)
-            distances = -env.step(np.clip(np.array(xs), 0.0, 1.0).astype(np.float32))[1]
+            distances = 0.0 - env.step(np.clip(np.array(xs), 0.0, 1.0).astype(np.float32))[1]  # 0.0 -: no -0.0 at the target
             es.tell(xs, distances.tolist())
             used += es.popsize
             best = min(best, float(distances.min()))

@@ -25,7 +25,8 @@ from raveforce.app.cli import UsageError
 
 BOOTSTRAP_REPS, BOOTSTRAP_SEED, CONFIDENCE = 2000, 0, 0.95
 MIN_SEEDS = 5  # fewer seeds than this: the row says so
-SUMMARY = ("task", "algo", "seeds", "iqm", "ci_low", "ci_high", "median", "min", "max", "note")
+SUMMARY = ("task", "algo", "seeds", "iqm", "ci_low", "ci_high", "median", "min", "max", "success", "note")
+SUCCESS = 0.999  # a run succeeds at this normalised score: a final distance within 0.1 % of the random policy's
 RLIABLE_HINT = "rliable is not usable ({}): pip install -e '.[baselines]' (rliable 1.2 needs arch<8, which needs pandas<3)"
 AGGREGATE = "all"  # the task column of the per-algorithm rows
 
@@ -123,7 +124,8 @@ def summarize(rows: list[dict], *, reps: int | None = None, seed: int | None = N
             note.append(f"fewer than {MIN_SEEDS} seeds")
         flat = scores.ravel()
         return {"task": task, "algo": algo, "seeds": scores.shape[0], "iqm": float(metrics.aggregate_iqm(scores)), "ci_low": low, "ci_high": high,
-                "median": float(np.median(flat)), "min": float(flat.min()), "max": float(flat.max()), "note": "; ".join(note)}  # fmt: skip
+                "median": float(np.median(flat)), "min": float(flat.min()), "max": float(flat.max()), "success": float(np.mean(flat >= SUCCESS)),
+                "note": "; ".join(note)}  # fmt: skip
 
     table = score_table(rows)
     cells = [stats(task, algo, np.array([[s] for _, s in sorted(by_seed.items())]), []) for algo in table for task, by_seed in sorted(table[algo].items())]
@@ -142,14 +144,15 @@ def markdown(summary: list[dict]) -> str:
     def num(x) -> str:
         return "" if x is None else f"{x:.3f}"
 
-    lines = ["| task | algorithm | seeds | IQM [95 % CI] | median | min | max | note |", "|---|---|---:|---|---:|---:|---:|---|"]
+    lines = ["| task | algorithm | seeds | IQM [95 % CI] | median | min | max | success | note |", "|---|---|---:|---|---:|---:|---:|---:|---|"]
     for r in summary:
         ci = f" [{num(r['ci_low'])}, {num(r['ci_high'])}]" if r["ci_low"] is not None else ""
         task = f"**{r['task']}**" if r["task"] == AGGREGATE else r["task"]
-        lines.append(f"| {task} | {r['algo']} | {r['seeds']} | {num(r['iqm'])}{ci} | {num(r['median'])} | {num(r['min'])} | {num(r['max'])} | {r['note']} |")
+        lines.append(f"| {task} | {r['algo']} | {r['seeds']} | {num(r['iqm'])}{ci} | {num(r['median'])} | {num(r['min'])} | {num(r['max'])} | {r['success']:.0%} | {r['note']} |")
     lines.append(
         f"\nNormalised score: 0 = random policy, 1 = target. IQM: 25 % trimmed mean over seeds (and tasks); CI: {CONFIDENCE:.0%} stratified "
-        f"bootstrap (rliable, percentile, {BOOTSTRAP_REPS} reps, numpy seed {BOOTSTRAP_SEED}); references and single seeds have no CI."
+        f"bootstrap (rliable, percentile, {BOOTSTRAP_REPS} reps, numpy seed {BOOTSTRAP_SEED}); references and single seeds have no CI. "
+        f"Success: the share of runs at a score of {SUCCESS} or more (a final distance within 0.1 % of the random policy's)."
     )
     return "\n".join(lines)
 
