@@ -20,12 +20,12 @@ import importlib.util
 import json
 from pathlib import Path
 
-from raveforce.app.cli import UsageError, _positive
+from raveforce.agents.baselines import SEARCH_ALGOS as DETERMINISTIC  # one cell (seed 0) per task, whatever --seeds says
+from raveforce.app.cli import UsageError, _positive, _requires
 
 TASKS = ("DrumLoop", "KickFrequency", "KickMatch", "FMTone", "BassLine", "Melody")  # raveforce/<name>-v0
 RESULTS = ("task", "algo", "seed", "budget", "env_steps", "return", "final_distance", "normalized_score", "seconds")
 CURVES = ("task", "algo", "seed", "budget", "env_steps", "final_distance", "normalized_score")
-DETERMINISTIC = ("greedy", "beam", "sweep")  # one cell (seed 0) per task, whatever --seeds says
 RANDOM_EPISODES, RANDOM_SEED = 32, 12345
 
 
@@ -148,61 +148,75 @@ def run_study(cells, out: Path, *, envs: int | None = None, progress=None) -> in
     return len(todo)
 
 
-def plot_curves(out: Path) -> list[Path]:
-    """out/curves-<Task>.png: normalized score against env steps, per algorithm (each seed thin,
-    their mean thick; the search references as dots). Nothing without matplotlib or curves.csv."""
-    path = out / "curves.csv"
-    if importlib.util.find_spec("matplotlib") is None or not path.is_file():
-        return []
+def labeler(rows: list[dict]):
+    """row -> the algorithm's label: `algo`, or `algo@budget` when one task ran the algorithm at
+    several budgets (a rerun with another --steps), so that budgets are not mixed."""
+    budgets: dict[tuple[str, str], set[str]] = {}
+    for r in rows:
+        budgets.setdefault((r["task"], r["algo"]), set()).add(r["budget"])
+    return lambda r: r["algo"] if len(budgets[r["task"], r["algo"]]) == 1 else f"{r['algo']}@{r['budget']}"
+
+
+def plot_curve_panels(path: Path, curves: list[dict]) -> None:
+    """A PNG of curves.csv's rows: per task a panel, the mean normalised score over seeds against
+    env steps per algorithm, with the min-max band over seeds (the k-th points of the seeds'
+    curves together). ImportError without matplotlib."""
     from raveforce._optional import pyplot
 
     plt = pyplot()
+    table: dict[str, dict[str, dict[str, list]]] = {}  # task: algo label: seed: [(steps, score)]
+    label = labeler(curves)
+    for r in curves:
+        table.setdefault(r["task"], {}).setdefault(label(r), {}).setdefault(r["seed"], []).append((int(r["env_steps"]), float(r["normalized_score"])))
+    tasks = sorted(table)
+    fig, axes = plt.subplots(len(tasks), 1, figsize=(7, 3.2 * len(tasks)), squeeze=False)
+    for ax, task in zip(axes[:, 0], tasks):
+        for k, (algo, by_seed) in enumerate(sorted(table[task].items())):
+            n = min(len(p) for p in by_seed.values())
+            points = [sorted(p)[:n] for p in by_seed.values()]
+            steps = [sum(p[j][0] for p in points) / len(points) for j in range(n)]
+            scores = [[p[j][1] for p in points] for j in range(n)]
+            style = "o" if n == 1 else "-"
+            ax.plot(steps, [sum(s) / len(s) for s in scores], style, color=f"C{k}", label=f"{algo} ({len(points)} seeds)")
+            if len(points) > 1 and n > 1:
+                ax.fill_between(steps, [min(s) for s in scores], [max(s) for s in scores], color=f"C{k}", alpha=0.2)
+        ax.set(title=f"raveforce/{task}-v0", xlabel="env steps", ylabel="normalized score", xscale="log")
+        ax.axhline(0, color="gray", lw=0.5)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_curves(out: Path) -> list[Path]:
+    """out/curves-<Task>.png per task of out/curves.csv (`plot_curve_panels`). Nothing without
+    matplotlib or curves.csv."""
+    path = out / "curves.csv"
+    if importlib.util.find_spec("matplotlib") is None or not path.is_file():
+        return []
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     written = []
     for name in sorted({r["task"] for r in rows}):
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for k, algo in enumerate(sorted({r["algo"] for r in rows if r["task"] == name})):
-            mine = [r for r in rows if r["task"] == name and r["algo"] == algo]
-            by_seed: dict[str, list] = {}
-            for r in mine:
-                by_seed.setdefault(r["seed"], []).append((int(r["env_steps"]), float(r["normalized_score"])))
-            color = f"C{k}"
-            if algo in DETERMINISTIC:
-                ax.plot(*zip(*by_seed["0"]), "o", color=color, label=algo)
-                continue
-            for points in by_seed.values():
-                ax.plot(*zip(*points), color=color, alpha=0.3, lw=0.8)
-            lengths = {len(p) for p in by_seed.values()}
-            if len(lengths) == 1:  # the seeds' curves share their env steps: their mean
-                series = list(by_seed.values())
-                ax.plot([s for s, _ in series[0]], [sum(p[j][1] for p in series) / len(series) for j in range(len(series[0]))], color=color, lw=2, label=algo)
-        ax.set(title=f"raveforce/{name}-v0", xlabel="env steps", ylabel="normalized score (0 random, 1 target)", xscale="log")
-        ax.axhline(0, color="gray", lw=0.5)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
         written.append(out / f"curves-{name}.png")
-        fig.savefig(written[-1], dpi=100)
-        plt.close(fig)
+        plot_curve_panels(written[-1], [r for r in rows if r["task"] == name])
     return written
-
-
-def _requires(module: str, package: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        raise UsageError(f"{package} is not installed: pip install torch==2.13.0 && pip install -e '.[sb3,baselines]'")
 
 
 def cmd_baselines(args) -> int:
     from raveforce.agents.baselines import SB3_ALGOS
     from raveforce.app.progress import ProgressLine
 
-    _requires("yaml", "PyYAML")
+    def require(module: str, package: str) -> None:
+        _requires(module, f"{package} is not installed: pip install torch==2.13.0 && pip install -e '.[sb3,baselines]'")
+
+    require("yaml", "PyYAML")
     cells = plan(args.tasks, args.algos, args.seeds, args.steps)
     algos = {algo for _, algo, _, _ in cells}
     if algos & set(SB3_ALGOS):
-        _requires("stable_baselines3", "stable-baselines3")
+        require("stable_baselines3", "stable-baselines3")
     if "cma" in algos:
-        _requires("cma", "cma")
+        require("cma", "cma")
     out = Path(args.out)
     ran = run_study(cells, out, envs=args.envs, progress=ProgressLine("baselines"))
     plots = plot_curves(out)
@@ -225,4 +239,4 @@ def add_subcommand(sub) -> None:
     p.set_defaults(func=cmd_baselines)
 
 
-__all__ = ["CURVES", "RESULTS", "TASKS", "add_subcommand", "cmd_baselines", "find_task", "plan", "plot_curves", "run_study"]
+__all__ = ["CURVES", "RESULTS", "TASKS", "add_subcommand", "cmd_baselines", "find_task", "labeler", "plan", "plot_curve_panels", "plot_curves", "run_study"]

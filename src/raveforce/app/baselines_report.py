@@ -20,7 +20,7 @@ import contextlib
 import csv
 from pathlib import Path
 
-from raveforce.app.baselines import CURVES, DETERMINISTIC, RESULTS
+from raveforce.app.baselines import CURVES, DETERMINISTIC, RESULTS, labeler, plot_curve_panels
 from raveforce.app.cli import UsageError
 
 BOOTSTRAP_REPS, BOOTSTRAP_SEED, CONFIDENCE = 2000, 0, 0.95
@@ -64,15 +64,6 @@ def read_csv(path: Path, columns: tuple[str, ...]) -> list[dict]:
         if missing:
             raise UsageError(f"{path} lacks the columns {', '.join(missing)}; it is not a `raveforce baselines` {path.name}")
         return list(reader)
-
-
-def labeler(rows: list[dict]):
-    """row -> the algorithm's label: `algo`, or `algo@budget` when one task ran the algorithm at
-    several budgets (a rerun with another --steps), so that budgets are not mixed."""
-    budgets: dict[tuple[str, str], set[str]] = {}
-    for r in rows:
-        budgets.setdefault((r["task"], r["algo"]), set()).add(r["budget"])
-    return lambda r: r["algo"] if len(budgets[r["task"], r["algo"]]) == 1 else f"{r['algo']}@{r['budget']}"
 
 
 def reference(label: str) -> bool:
@@ -198,36 +189,6 @@ def plot_report(path: Path, rows: list[dict], summary: list[dict]) -> None:
     plt.close(fig)
 
 
-def plot_curves(path: Path, curves: list[dict]) -> None:
-    """curves-report.png: per task, the mean normalised score over seeds against env steps per
-    algorithm, with the min-max band over seeds (the k-th points of the seeds' curves together)."""
-    from raveforce._optional import pyplot
-
-    plt = pyplot()
-    table: dict[str, dict[str, dict[str, list]]] = {}  # task: algo label: seed: [(steps, score)]
-    label = labeler(curves)
-    for r in curves:
-        table.setdefault(r["task"], {}).setdefault(label(r), {}).setdefault(r["seed"], []).append((int(r["env_steps"]), float(r["normalized_score"])))
-    tasks = sorted(table)
-    fig, axes = plt.subplots(len(tasks), 1, figsize=(7, 3.2 * len(tasks)), squeeze=False)
-    for ax, task in zip(axes[:, 0], tasks):
-        for k, (algo, by_seed) in enumerate(sorted(table[task].items())):
-            n = min(len(p) for p in by_seed.values())
-            points = [sorted(p)[:n] for p in by_seed.values()]
-            steps = [sum(p[j][0] for p in points) / len(points) for j in range(n)]
-            scores = [[p[j][1] for p in points] for j in range(n)]
-            style = "o" if n == 1 else "-"
-            ax.plot(steps, [sum(s) / len(s) for s in scores], style, color=f"C{k}", label=f"{algo} ({len(points)} seeds)")
-            if len(points) > 1 and n > 1:
-                ax.fill_between(steps, [min(s) for s in scores], [max(s) for s in scores], color=f"C{k}", alpha=0.2)
-        ax.set(title=f"raveforce/{task}-v0", xlabel="env steps", ylabel="normalized score", xscale="log")
-        ax.axhline(0, color="gray", lw=0.5)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def cmd_baselines_report(args) -> int:
     out = Path(args.dir)
     rows = read_csv(out / "results.csv", RESULTS)
@@ -240,7 +201,7 @@ def cmd_baselines_report(args) -> int:
     try:
         plot_report(out / "report.png", rows, summary)
         if curves:
-            plot_curves(out / "curves-report.png", curves)
+            plot_curve_panels(out / "curves-report.png", curves)
     except ImportError as exc:  # matplotlib: the tables are written all the same
         print(f"no plots: {exc}")
         return 0
