@@ -184,7 +184,7 @@ def fit_task_to_target(task, target_path: str | None, *, bpm=None, steps=None):
             print(f"target {target_path}: {seconds:.3f} s of {steps} steps: {bpm:g} BPM")
             estimated = {"bpm_estimated": True, "loop_seconds": round(seconds, 6)}
         else:
-            steps = max(1, round(seconds * (bpm or task.bpm) / 60.0 / task.beats_per_step))
+            steps = loops.steps_at(seconds, bpm or task.bpm, task.beats_per_step)
             print(f"target {target_path}: {seconds:.3f} s at {bpm or task.bpm:g} BPM: {steps} steps")
             estimated = {"steps_estimated": True, "loop_seconds": round(seconds, 6)}
     overrides = {name: value for name, value in (("bpm", None if bpm is None else float(bpm)), ("steps", steps)) if value is not None}

@@ -178,6 +178,11 @@ def choose(
     return LoopEstimate(bpm, bars, seconds, dict(sorted(readings.items(), key=lambda item: -item[1])))
 
 
+def steps_at(seconds: float, bpm: float, beats_per_step: float = 0.25) -> int:
+    """Steps of `beats_per_step` beats that fill `seconds` at `bpm` (at least one)."""
+    return max(1, round(seconds * bpm / 60.0 / beats_per_step))
+
+
 def estimate(audio: np.ndarray, sample_rate: int, **settings) -> LoopEstimate:
     """The likeliest (bpm, bars) of a loop, audio float (samples,) mono at `sample_rate` Hz
     (`evidence`, then `choose` with `settings`). Raises LoopLengthError when no reading of 1,
@@ -185,4 +190,4 @@ def estimate(audio: np.ndarray, sample_rate: int, **settings) -> LoopEstimate:
     return choose(evidence(audio, sample_rate), len(audio) / sample_rate, **settings)
 
 
-__all__ = ["BARS", "BPM_RANGE", "Evidence", "LoopEstimate", "LoopLengthError", "choose", "estimate", "evidence", "grid_strengths", "onset_envelope", "strengths"]
+__all__ = ["BARS", "BPM_RANGE", "Evidence", "LoopEstimate", "LoopLengthError", "choose", "estimate", "evidence", "grid_strengths", "onset_envelope", "steps_at", "strengths"]

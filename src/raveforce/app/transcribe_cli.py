@@ -87,7 +87,7 @@ def transcribe_loop(path: Path, *, bpm: float | str = "auto", policy=None) -> Tr
         found = loops.estimate(audio, rate)
         bpm, steps, confidence = found.bpm, found.steps(DRUM_LOOP.beats_per_step), found.confidence
     else:
-        steps = max(1, round(len(audio) / rate * bpm / 60.0 / DRUM_LOOP.beats_per_step))
+        steps = loops.steps_at(len(audio) / rate, bpm, DRUM_LOOP.beats_per_step)
     task = replace_options(DRUM_LOOP, {"bpm": float(bpm), "steps": steps})
     target = load_target((audio, rate), sample_rate=task.sample_rate, length=task.total_samples)
     actions = [int(a) for a in transcriber.transcribe_bars(target, task, policy=policy or transcriber.load())]
