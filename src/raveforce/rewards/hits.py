@@ -91,8 +91,7 @@ def window(seen: np.ndarray) -> np.ndarray:
 
 
 def step_windows_db(audio: np.ndarray, starts: np.ndarray, stops: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """float64 (len(starts), PRE + POST, BANDS): `window_db` of each step (as `step_windows`);
-    `normalise` gives `step_windows`, to the bit."""
+    """float64 (len(starts), PRE + POST, BANDS): `window_db` of each step (`normalise`d: `step_windows`)."""
     audio = np.asarray(audio, np.float64)
     return np.stack([window_db(heard(audio, a, b, sample_rate)) for a, b in zip(np.asarray(starts).tolist(), np.asarray(stops).tolist())])
 
@@ -100,8 +99,7 @@ def step_windows_db(audio: np.ndarray, starts: np.ndarray, stops: np.ndarray, sa
 def step_windows(audio: np.ndarray, starts: np.ndarray, stops: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """float32 (len(starts), PRE + POST, BANDS): ``window`` of each step starting at ``starts``
     (samples) in ``audio``, each seeing samples before its ``stops`` only."""
-    audio = np.asarray(audio, np.float64)
-    return np.stack([window(heard(audio, a, b, sample_rate)) for a, b in zip(np.asarray(starts).tolist(), np.asarray(stops).tolist())])
+    return normalise(step_windows_db(audio, starts, stops, sample_rate))
 
 
 class HitClassifier:
