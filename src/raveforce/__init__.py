@@ -26,6 +26,7 @@ __version__ = "0.1.0"
 
 ENVS = {
     "raveforce/DrumLoop-v0": "raveforce.envs:DrumLoopEnv",
+    "raveforce/DrumKit-v0": "raveforce.envs:DrumKitEnv",
     "raveforce/KickFrequency-v0": "raveforce.envs:KickFrequencyEnv",
     "raveforce/KickMatch-v0": "raveforce.envs:KickMatchEnv",
     "raveforce/FMTone-v0": "raveforce.envs:FMToneEnv",
@@ -65,7 +66,7 @@ def __getattr__(name: str):
         return importlib.import_module(f"raveforce.{name}")
     if name in ("RaveForceEnv",):
         return importlib.import_module("raveforce.env").RaveForceEnv
-    if name in ("Task", "Note", "Control", "Controls", "Choices"):
+    if name in ("Task", "Note", "Control", "Controls", "Choices", "MultiChoices"):
         return getattr(importlib.import_module("raveforce.task"), name)
     raise AttributeError(f"module 'raveforce' has no attribute {name!r}")
 

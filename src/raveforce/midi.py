@@ -3,8 +3,8 @@
 480 ticks per beat, the task's tempo as a tempo event, one track:
 
 - the kit's drums (the `drum` synth) as General MIDI percussion on channel 10 (kick 36,
-  snare 38, closed hi-hat 42, or the keys of a `drum_notes` map), a 16th note long at their
-  step's onset;
+  snare 38, clap 39, closed hi-hat 42, open hi-hat 46, low tom 45, mid tom 47, high tom 50,
+  crash 49, ride 51, or the keys of a `drum_notes` map), a 16th note long at their step's onset;
 - a note with a `freq` control (bass, voice, the kick tasks' sines) as the nearest MIDI note on
   channel 1 plus a pitch bend for the rest (bend range +-2 semitones, set with RPN 0), lasting
   its envelope (`attack` + `decay` or `release`, from the note or the SynthDef's defaults), cut
@@ -12,7 +12,7 @@
 
 A note's velocity is 100 at its SynthDef's default `amp`, and in proportion to the `amp` it was
 played at (clipped to 1-127): DrumLoop plays every hit at one fixed level, so its drums are all
-at 100; a task whose notes set `amp` (accents, a kit's levels) writes them louder or softer.
+at 100; DrumKit's levels write their velocities (42, 85, 127 for soft, medium, hard).
 Notes of other synths are skipped. Step k starts at tick round(k * beats_per_step * 480).
 """
 
@@ -31,7 +31,10 @@ from raveforce.task import Note, Task
 TICKS_PER_BEAT = 480
 DRUM_CHANNEL = 9  # mido counts from 0: General MIDI's channel 10
 PITCH_CHANNEL = 0
-GM_DRUMS = {"kick": 36, "snare": 38, "hat": 42}  # General MIDI: bass drum 1, acoustic snare, closed hi-hat
+GM_DRUMS = {  # General MIDI percussion keys of the shipped kits' drums
+    "kick": 36, "snare": 38, "clap": 39, "hat": 42, "open_hat": 46,
+    "low_tom": 45, "mid_tom": 47, "high_tom": 50, "crash": 49, "ride": 51,
+}  # fmt: skip
 DRUM_VELOCITY = 100  # a note at its SynthDef's default amp (every DrumLoop hit: the kit plays one fixed level)
 BEND_RANGE = 2.0  # semitones at full pitch-wheel deflection (the General MIDI default, also sent as RPN 0)
 MIDO_HINT = "mido is not installed: pip install mido (a dependency of raveforce)"

@@ -101,6 +101,39 @@ class Controls:
     candidates = None  # not knowable before the action arrives
 
 
+@dataclass(frozen=True)
+class MultiChoices:
+    """A MultiDiscrete action: dimension i picks an option of `parts[i]` (a `Choices`, option 0
+    usually a rest) and the step plays the notes of every part's pick, e.g. one dimension per
+    drum of a kit whose options are its velocities."""
+
+    parts: tuple[Choices, ...]
+
+    def __post_init__(self) -> None:
+        if not self.parts or not all(isinstance(p, Choices) for p in self.parts):
+            raise ArgumentError(f"MultiChoices needs one or more Choices, got {self.parts!r}")
+
+    @cached_property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(len(p.options) for p in self.parts)
+
+    @property
+    def space(self) -> spaces.MultiDiscrete:
+        return spaces.MultiDiscrete(self.sizes)
+
+    def notes(self, action) -> tuple[Note, ...]:
+        return self.play(_check_multi_discrete(action, self.sizes))
+
+    def play(self, picks) -> tuple[Note, ...]:
+        """The notes of one option per part (ints already checked to lie in range)."""
+        return tuple(note for part, a in zip(self.parts, picks) for note in part.options[a])
+
+    @cached_property
+    def candidates(self) -> tuple[Note, ...]:
+        """Every note some option may play, part by part."""
+        return tuple(note for part in self.parts for note in part.candidates)
+
+
 _INTEGERS = frozenset({int, np.int64, np.int32, np.uint8, np.int16, np.uint16, np.uint32, np.uint64, np.int8})
 
 
@@ -117,6 +150,21 @@ def _check_discrete(action, n: int) -> int:
     if not 0 <= int(a) < n:
         raise InvalidActionError(f"action {int(a)} is outside Discrete({n}): valid actions are 0 to {n - 1}")
     return int(a)
+
+
+def _check_multi_discrete(action, sizes: tuple[int, ...]) -> list[int]:
+    valid = f"MultiDiscrete({list(sizes)}): {len(sizes)} integers, each from 0 to its size - 1"
+    try:
+        a = np.asarray(action)
+    except (TypeError, ValueError) as exc:
+        raise InvalidActionError(f"action {action!r} is not {valid}") from exc
+    if a.shape != (len(sizes),) or not (a.dtype.kind in "iu" or (a.dtype.kind == "f" and np.all(np.mod(a, 1) == 0))):
+        raise InvalidActionError(f"action {action!r} is not {valid}")
+    picks = a.astype(np.int64).tolist()
+    bad = [i for i, (x, n) in enumerate(zip(picks, sizes)) if not 0 <= x < n]
+    if bad:
+        raise InvalidActionError(f"action {picks} is outside {valid} (dimension {bad[0]}: {picks[bad[0]]})")
+    return picks
 
 
 def _check_box(action, n: int) -> np.ndarray:
@@ -142,7 +190,7 @@ class Task:
 
     synthdefs: compiled SynthDefs (`.scsyndef` bytes, or objects with `.compile()` such as supriya's).
     buffers: sound files loaded as buffers 0, 1, ... before the first step (for PlayBuf).
-    actions: how one step's action becomes notes (`Choices` or `Controls`).
+    actions: how one step's action becomes notes (`Choices`, `MultiChoices` or `Controls`).
     target: the default target, a sound file (or None: the user must pass one).
     one_shot_buffers: True if the synths only play the buffers forward from their start, once
       (PlayBuf with rate > 0, no loop, freed at the end): each is then loaded without its trailing
@@ -152,7 +200,7 @@ class Task:
 
     name: str
     synthdefs: tuple[bytes, ...]
-    actions: Choices | Controls
+    actions: Choices | Controls | MultiChoices
     buffers: tuple[Path, ...] = ()
     target: Path | None = None
     sample_rate: int = 44100
@@ -232,4 +280,4 @@ def replace_options(task: Task, overrides: Mapping[str, object]) -> Task:
     return dataclasses.replace(task, **overrides)
 
 
-__all__ = ["Choices", "Control", "Controls", "Note", "Task", "replace_options"]
+__all__ = ["Choices", "Control", "Controls", "MultiChoices", "Note", "Task", "replace_options"]

@@ -25,7 +25,7 @@ from raveforce._optional import one_blas_thread
 from raveforce.env import check_reward_mode, check_timeout
 from raveforce.errors import ArgumentError, EpisodeError, InvalidActionError, RaveForceError, ScsynthError
 from raveforce.synth.render import NRTRenderer, StreamRenderer
-from raveforce.task import Choices, Controls, Note, Task, replace_options
+from raveforce.task import Choices, Controls, MultiChoices, Note, Task, replace_options
 
 
 class SubEnvError(RaveForceError):
@@ -259,6 +259,8 @@ class RaveForceVectorEnv(VectorEnv):
         options = self.task.actions.options if type(self.task.actions) is Choices else None
         if options is not None and batch.ndim == 1 and batch.dtype.kind in "iu" and 0 <= batch.min() and batch.max() < len(options):
             return [options[a] for a in batch.tolist()]  # Discrete, all valid: what notes() gives each
+        if type(self.task.actions) is MultiChoices and batch.dtype.kind in "iu" and (batch >= 0).all() and (batch < self.task.actions.sizes).all():
+            return [self.task.actions.play(row) for row in batch.tolist()]  # MultiDiscrete, all valid
         if type(self.task.actions) is Controls and batch.dtype.kind in "biuf":
             x = batch.astype(np.float64)
             if np.isfinite(x).all() and (x >= 0).all() and (x <= 1).all():

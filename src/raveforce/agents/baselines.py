@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from raveforce.task import Choices, Task
+from raveforce.task import Choices, Controls, MultiChoices, Task
 
 HYPERPARAMETERS = Path(__file__).resolve().parents[1] / "data" / "baselines"  # <Task>.yaml
 SB3_ALGOS = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN", "sac": "SAC", "td3": "TD3"}
@@ -36,6 +36,8 @@ def valid_algos(task: Task) -> tuple[str, ...]:
     """The algorithms that fit the task's action space, in a fixed order."""
     if isinstance(task.actions, Choices):
         return ("ppo", "a2c", "dqn", "greedy", "beam")
+    if isinstance(task.actions, MultiChoices):  # SB3's DQN takes Discrete only; greedy and beam enumerate every action
+        return ("ppo", "a2c")
     dims = task.action_space.shape[0]
     one_step = ("cma",) * (task.steps == 1 and dims >= 2) + ("sweep",) * (task.steps == 1 and dims == 1)
     return ("ppo", "a2c", "sac", "td3", *one_step)
@@ -125,7 +127,7 @@ def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: in
         rewards, done = [], False
         while not done:
             action, _ = model.predict(observation, deterministic=True)
-            action = int(action) if isinstance(task.actions, Choices) else np.clip(action, 0.0, 1.0).astype(np.float32)
+            action = np.clip(action, 0.0, 1.0).astype(np.float32) if isinstance(task.actions, Controls) else action
             observation, reward, terminated, truncated, _ = evaluator.step(action)
             rewards.append(float(reward))
             done = terminated or truncated

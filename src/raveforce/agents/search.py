@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from raveforce.task import Choices, Controls, Task
+from raveforce.task import Choices, Controls, MultiChoices, Task
 
 Progress = Callable[[int, int, str], None]  # progress(done, total, message)
 
@@ -87,6 +87,9 @@ class Evaluator:
 
 
 def _choices(task: Task) -> int:
+    if isinstance(task.actions, MultiChoices):
+        count = int(np.prod(task.actions.sizes))
+        raise ValueError(f"task {task.name!r} has {count} actions a step ({task.action_space}): greedy and beam would try each; use random_search or an SB3 agent")
     if not isinstance(task.actions, Choices):
         raise ValueError(f"task {task.name!r} has continuous actions: use sweep, actor_critic or random_search")
     return len(task.actions.options)
@@ -139,6 +142,8 @@ def random_search(
     space = task.action_space
     if isinstance(task.actions, Choices):
         sequences = rng.integers(0, space.n, (episodes, task.steps)).tolist()
+    elif isinstance(task.actions, MultiChoices):
+        sequences = list(rng.integers(0, space.nvec, (episodes, task.steps, len(space.nvec))))
     else:
         sequences = list(rng.random((episodes, task.steps, space.shape[0]), dtype=np.float32))
     lanes = min(episodes, 64)

@@ -28,7 +28,7 @@ from raveforce import rewards as R
 from raveforce._optional import pyplot
 from raveforce.synth.render import note_message, setup_messages
 from raveforce.synth.scsynth import BlockClock, render_nrt
-from raveforce.task import Choices, Controls, Note, Task
+from raveforce.task import Choices, Controls, MultiChoices, Note, Task
 
 MAX_LANES = 128  # output channels per NRT render
 
@@ -285,6 +285,8 @@ def landscape(task_name: str, rewards: Sequence[str], out: str | os.PathLike, *,
     for n in names:
         if n not in R.available():
             raise ValueError(f"unknown reward {n!r}; available: {', '.join(R.available())}")
+    if isinstance(task.actions, MultiChoices):
+        raise ValueError(f"task {task.name!r} has {task.action_space} actions, too many to sweep every one per step")
     if isinstance(task.actions, Choices):
         pattern = known_pattern(task) if pattern is None else pattern
         if pattern is None:

@@ -65,6 +65,11 @@ def _parse_actions(text: str, space) -> list:
             return [int(item) for item in items]
         except ValueError as exc:
             raise UsageError(f"--actions {text!r}: {exc}; give integers from 0 to {space.n - 1}") from exc
+    if isinstance(space, spaces.MultiDiscrete):
+        try:
+            return [np.array([int(v) for v in item.split(":")], dtype=np.int64) for item in items]
+        except ValueError as exc:
+            raise UsageError(f"--actions {text!r}: {exc}; give {len(space.nvec)} integers per step, ':' between them") from exc
     try:
         return [np.array([float(v) for v in item.split(":")], dtype=np.float32) for item in items]
     except ValueError as exc:

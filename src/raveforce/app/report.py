@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from raveforce._optional import pyplot
-from raveforce.task import Choices, Task
+from raveforce.task import Choices, MultiChoices, Task
 
 
 def spectrogram(audio: np.ndarray, sample_rate: int, *, n_fft: int = 1024, hop: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,6 +115,13 @@ def note_label(note) -> str:
 
 def step_grid(task: Task, actions: Sequence) -> list[tuple[str, list[bool]]]:
     """The pattern as rows (note label, played at each step), for discrete tasks; else []."""
+    if isinstance(task.actions, MultiChoices):  # a row per part (a DrumKit voice), on at any level
+        from raveforce.tasks import FULL_KIT
+
+        parts = task.actions.parts
+        labels = FULL_KIT if len(parts) == len(FULL_KIT) else [f"part {i}" for i in range(len(parts))]
+        picks = np.asarray(actions, dtype=np.int64).reshape(len(actions), len(parts))
+        return [(labels[i], [bool(p) for p in picks[:, i]]) for i in range(len(parts))][::-1]
     if not isinstance(task.actions, Choices):
         return []
     notes = list(dict.fromkeys(task.actions.candidates))

@@ -1,7 +1,7 @@
 """The built-in environments: spec sheets for the built-in tasks (registered on `import raveforce`).
 
-The paper's two tasks (DrumLoop, KickFrequency) and the suite beyond it (KickMatch, FMTone,
-BassLine, Melody). Baseline scores of every task: docs/benchmarks/tasks.md, "Task-suite baselines".
+The paper's two tasks (DrumLoop, KickFrequency) and the suite beyond it (DrumKit, KickMatch,
+FMTone, BassLine, Melody). Baseline scores of every task: docs/benchmarks/tasks.md, "Task-suite baselines".
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from raveforce.env import RaveForceEnv
 from raveforce.errors import ArgumentError
 from raveforce.task import replace_options
-from raveforce.tasks import BASS_LINE, DRUM_LOOP, FM_TONE, KICK_FREQUENCY, KICK_MATCH, MELODY
+from raveforce.tasks import BASS_LINE, DRUM_KIT, DRUM_LOOP, FM_TONE, FULL_KIT, KICK_FREQUENCY, KICK_MATCH, MELODY, drum_kit_task
 
 
 class DrumLoopEnv(RaveForceEnv):
@@ -67,6 +67,80 @@ class DrumLoopEnv(RaveForceEnv):
             task = kits.kit_task(self.calibration.kit, base, name=f"{base.name}Calibrated")
             kwargs = {k: v for k, v in kwargs.items() if k in self._ENV_ARGUMENTS}
         super().__init__(task, **kwargs)
+
+
+class DrumKitEnv(RaveForceEnv):
+    """Imitate a drum loop on a ten-voice General MIDI kit with velocities.
+
+    ## Action Space
+    `MultiDiscrete([4] * 10)`: one level per voice, in `tasks.FULL_KIT` order (kick, snare, clap,
+    closed hat, open hat, low tom, mid tom, high tom, crash, ride): 0 rests, 1-3 play it soft,
+    medium or hard (MIDI velocity 42, 85, 127; the `drum` synth at amp velocity / 100).
+    `velocity_levels=n` gives `MultiDiscrete([n + 1] * 10)`, level i at velocity round(127 i / n)
+    (e.g. 127 for every MIDI velocity). Each voice is a one-shot sample of
+    `raveforce/data/kit/` (made by `scripts/make_data.py` from the kit family's SynthDefs).
+
+    ## Observation Space
+    `Box(-inf, inf, (88200,), float32)` at the defaults: the mono audio rendered so far at
+    44100 Hz, zero-padded to the whole loop (one bar of 16ths at 120 BPM = 2 s).
+
+    ## Rewards
+    Minus the STFT distance ("stft", the default; any registered reward or a callable) between
+    the audio so far and the same prefix of the target. The target is played on the agent's
+    own kit, so the right pattern scores 0.
+
+    ## Target
+    By default `raveforce/data/targets/drum_kit.wav`, the grid `tasks.DRUM_KIT_PATTERN` (16
+    steps, every voice and level: a crash on the one, a ghost snare, a tom fill): its rows as
+    actions score 0 at every step, the optimum.
+
+    ## Grid
+    `bars` (1) bars of four beats, `steps_per_beat` (4) steps a beat: 3 or 6 give a triplet
+    grid for shuffles and 12/8. `bpm` sets the tempo. The default target lasts one bar of 16ths
+    at 120 BPM; on another grid, pass your own `target=`.
+
+    ## Kit
+    `kit=` a Hydrogen kit's name or folder (e.g. "GMRockKit", Debian's `hydrogen-data`) plays
+    each voice on that kit's instrument of its role, each level on the sample layer its velocity
+    picks (`raveforce.kits.sampled.full_kit_task`); voices the kit lacks keep the shipped sample.
+    `env.unwrapped.kit_voices` says which instrument plays each voice. The default target is
+    played on the shipped kit, so on another kit its pattern no longer scores 0.
+
+    ## Arguments
+    `bars`, `steps_per_beat`, `velocity_levels`, `kit`, `target`, `reward`, `reward_mode`, `bpm`,
+    `render_mode`, `renderer`, `scsynth`, `timeout` (see `RaveForceEnv`). Vector version:
+    `gym.make_vec("raveforce/DrumKit-v0", num_envs, vectorization_mode="vector_entry_point")`.
+
+    ## Version History
+    - v0: initial version.
+    """
+
+    TASK = DRUM_KIT
+    _KIT_ARGUMENTS = ("bars", "steps_per_beat", "velocity_levels", "kit")
+
+    def __init__(self, **kwargs):
+        task, self.kit_voices, kwargs = self.kit_task(kwargs)
+        super().__init__(task, **kwargs)
+
+    @classmethod
+    def kit_task(cls, kwargs: dict):
+        """(the task of the grid and kit arguments, {voice: the instrument that plays it}, the other arguments)."""
+        options = {k: kwargs.pop(k) for k in cls._KIT_ARGUMENTS if k in kwargs}
+        kit = options.pop("kit", None)
+        task = drum_kit_task(**options) if options else DRUM_KIT
+        if kit is None:
+            return task, dict.fromkeys(FULL_KIT, "shipped"), kwargs
+        from raveforce.kits import sampled
+
+        task, voices = sampled.full_kit_task(kit, task)
+        return task, voices, kwargs
+
+    @classmethod
+    def make_vector(cls, num_envs: int = 1, **kwargs):
+        from raveforce.vector import RaveForceVectorEnv
+
+        task, _, kwargs = cls.kit_task(dict(kwargs))
+        return RaveForceVectorEnv(task, num_envs, **kwargs)
 
 
 class KickFrequencyEnv(RaveForceEnv):

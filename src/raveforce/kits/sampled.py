@@ -33,7 +33,7 @@ from raveforce.kits import family, hydrogen
 from raveforce.kits.hydrogen import Instrument, SampledKit
 from raveforce.synth import osc
 from raveforce.synth.scsynth import BlockClock, render_nrt
-from raveforce.task import Choices, Note, Task
+from raveforce.task import Choices, MultiChoices, Note, Task
 from raveforce.tasks import DATA, DRUM_LOOP
 
 VOICES = hydrogen.VOICES
@@ -205,6 +205,61 @@ def kit_task(drums: SampledDrums, base: Task = DRUM_LOOP, *, velocity: float = 0
         notes.append(Note.of("drum", buf=i, amp=velocity * instrument.gain * layer.gain))
     actions = Choices(tuple(tuple(notes[i] for i in range(len(VOICES)) if a >> i & 1) for a in range(2 ** len(VOICES))))
     return dataclasses.replace(base, name=name or f"{base.name}Sampled{drums.seed}", buffers=tuple(buffers), actions=actions)
+
+
+FULL_KIT_ROLES = {  # a DrumKit voice: the Hydrogen roles that may play it, in order of preference
+    "kick": ("kick",), "snare": ("snare", "rimshot"), "clap": ("clap",), "hat": ("closed_hat", "pedal_hat"),
+    "open_hat": ("open_hat",), "crash": ("crash", "cymbal"), "ride": ("ride",),
+}  # fmt: skip
+TOMS = ("low_tom", "mid_tom", "high_tom")
+
+
+def full_kit_task(name: str | os.PathLike, base: Task) -> tuple[Task, dict[str, str]]:
+    """`base` (a DrumKit task, `tasks.drum_kit_task`) played on Hydrogen kit `name`, and which
+    instrument plays each voice. A voice plays the kit's first instrument of its roles
+    (`FULL_KIT_ROLES`); the toms go low to high by their pitch (`_pitch_hz`: two toms are low and
+    high, one is mid); a level at MIDI velocity v plays the layer that velocity picks, at amp
+    v / 127 times the instrument's and layer's gains, dry. A voice the kit lacks keeps the
+    shipped sample ("shipped" in the dict)."""
+    from raveforce.tasks import FULL_KIT, velocities
+
+    kit = hydrogen.load(name)
+    chosen: dict[str, Instrument] = {}
+    for voice, roles in FULL_KIT_ROLES.items():
+        found = [i for role in roles for i in kit.instruments_of(role)]
+        if found:
+            chosen[voice] = found[0]
+    toms = sorted(kit.instruments_of("tom"), key=lambda i: _pitch_hz(i.layer(0.8).path))
+    picks = {1: ("mid_tom",), 2: ("low_tom", "high_tom")}.get(len(toms), TOMS)
+    for voice, tom in zip(picks, toms if len(toms) <= 3 else [toms[0], toms[len(toms) // 2], toms[-1]]):
+        chosen[voice] = tom
+    levels = velocities(len(base.actions.parts[0].options) - 1)
+    buffers: list[Path] = []
+    parts = []
+    for i, voice in enumerate(FULL_KIT):
+        options: list[tuple[Note, ...]] = [()]
+        for v in levels:
+            if voice in chosen:
+                layer = chosen[voice].layer(v / 127)
+                path, amp = mono_sample(layer.path, layer.pitch), v / 127 * chosen[voice].gain * layer.gain
+            else:
+                path, amp = base.buffers[i], v / 100
+            if path not in buffers:
+                buffers.append(path)
+            options.append((Note.of("drum", buf=buffers.index(path), amp=amp),))
+        parts.append(Choices(tuple(options)))
+    task = dataclasses.replace(base, name=f"{base.name}{kit.name.replace(' ', '')}", buffers=tuple(buffers), actions=MultiChoices(tuple(parts)))
+    return task, {v: chosen[v].name if v in chosen else "shipped" for v in FULL_KIT}
+
+
+def _pitch_hz(path: Path) -> float:
+    """The strongest frequency (Hz) of the first 0.2 s of a sound file, mono."""
+    import soundfile
+
+    audio, rate = soundfile.read(path, dtype="float64", always_2d=True, frames=-1)
+    head = audio[: int(0.2 * rate)].mean(axis=1)
+    spectrum = np.abs(np.fft.rfft(head * np.hanning(len(head)), n=1 << 15))
+    return float(np.fft.rfftfreq(1 << 15, 1 / rate)[1:][np.argmax(spectrum[1:])])
 
 
 def render_loop(drums: SampledDrums, pattern: Sequence[int], task: Task = DRUM_LOOP, seed: int = 0, *, scsynth: str | None = None) -> np.ndarray:

@@ -233,6 +233,8 @@ class StreamRenderer:
         key = tuple(notes)
         found = self._choices.get(key)
         if found is None:
+            if len(self._choices) >= 4096:  # a MultiDiscrete action has more combinations than are worth keeping
+                self._choices.clear()
             free = list(range(len(self._candidates)))
             chosen = []
             for note in key:
