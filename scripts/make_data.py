@@ -10,11 +10,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import soundfile
+
 from raveforce.audio import write_wav
 from raveforce.tasks.instruments import KIT, PLAYED, render_kit_sound
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "raveforce" / "data"
 SAMPLE_RATE = 44100
+
+
+def write(path: Path, audio: np.ndarray) -> Path:
+    """write_wav, unless `path` already holds these samples: libsndfile stamps the time in its
+    PEAK chunk, so rewriting an unchanged file would still change its bytes."""
+    if path.exists():
+        shipped, rate = soundfile.read(path, dtype="float32")
+        if rate == SAMPLE_RATE and np.array_equal(shipped, np.asarray(audio, np.float32)):
+            return path
+    return write_wav(path, audio, SAMPLE_RATE)
 
 
 def main() -> None:
@@ -26,7 +39,7 @@ def main() -> None:
 
     for name in KIT:
         audio = render_kit_sound(name, SAMPLE_RATE)
-        path = write_wav(DATA / "kit" / f"{name}.wav", audio, SAMPLE_RATE)
+        path = write(DATA / "kit" / f"{name}.wav", audio)
         print(f"wrote {path.relative_to(DATA.parent)} (peak {abs(audio).max():.3f})")
 
     from raveforce.synth.render import render_episode  # the tasks read the SynthDefs written above
@@ -34,12 +47,12 @@ def main() -> None:
 
     notes = [DRUM_LOOP.actions.notes(a) for a in DRUM_LOOP_PATTERN]
     audio = render_episode(DRUM_LOOP, notes)
-    path = write_wav(DATA / "targets" / "drum_loop.wav", audio, SAMPLE_RATE)
+    path = write(DATA / "targets" / "drum_loop.wav", audio)
     print(f"wrote {path.relative_to(DATA.parent)} (pattern {DRUM_LOOP_PATTERN}, peak {abs(audio).max():.3f})")
 
     for name, (task, actions) in suite_targets().items():
         audio = render_episode(task, [task.actions.notes(a) for a in actions])
-        path = write_wav(DATA / "targets" / f"{name}.wav", audio, SAMPLE_RATE)
+        path = write(DATA / "targets" / f"{name}.wav", audio)
         print(f"wrote {path.relative_to(DATA.parent)} (peak {abs(audio).max():.3f})")
 
 

@@ -179,9 +179,67 @@ def fam_room(out=0, source_bus=64, mix=0.1, room=0.5, damp=0.5, tilt=0.0):
     Out.ar(bus=out, source=tilted)
 
 
-FAMILY = (fam_kick, fam_snare, fam_hat, fam_room)
+@synthdef()
+def fam_tom(out=0, amp=0.4, freq=120.0, sweep=1.5, sweep_time=0.05, decay=0.4, overtone=0.15, noise=0.25, seed=1986, rng=3):
+    """A tom: a sine swept exponentially from `sweep` * `freq` to `freq` Hz in `sweep_time` s under a
+    percussive envelope (1 ms attack, `decay` s), plus its membrane's second mode (1.59 times the
+    pitch, level `overtone`, `decay` / 2 s) and a 20 ms stick attack: white noise high-passed at
+    1 kHz, level `noise`, seeded by `seed` in random generator `rng` (as the snare's)."""
+    RandID.ir(rand_id=rng)
+    RandSeed.ir(trigger=1, seed=seed)
+    pitch = EnvGen.ar(envelope=Envelope(amplitudes=(freq * sweep, freq), durations=(sweep_time,), curves=("exponential",)))
+    envelope = EnvGen.ar(envelope=Envelope.percussive(0.001, decay), done_action=DONE_FREE_SELF)
+    mode = SinOsc.ar(frequency=pitch * 1.59) * EnvGen.ar(envelope=Envelope.percussive(0.001, decay * 0.5)) * overtone
+    stick = HPF.ar(source=WhiteNoise.ar(), frequency=1000) * EnvGen.ar(envelope=Envelope.percussive(0.0005, 0.02)) * noise
+    OffsetOut.ar(bus=out, source=(SinOsc.ar(frequency=pitch) * envelope + mode + stick) * amp)
+
+
+@synthdef()
+def fam_clap(out=0, amp=0.5, freq=1200.0, rq=0.6, spread=0.01, decay=0.2, seed=1987, rng=4):
+    """A hand clap: white noise (seeded by `seed` in random generator `rng`, as the snare's)
+    band-passed at `freq` Hz (1/Q `rq`), under four hits (0.5 ms attacks) `spread` s (> 0.5 ms) apart:
+    three bursts that die before the next, the last decaying over `decay` s (the tail)."""
+    RandID.ir(rand_id=rng)
+    RandSeed.ir(trigger=1, seed=seed)
+    burst = (0.0005, spread - 0.0005)
+    hits = Envelope(amplitudes=(0, 1, 0, 1, 0, 1, 0, 1, 0), durations=(*burst, *burst, *burst, 0.0005, decay), curves=("linear", -4.0))
+    envelope = EnvGen.ar(envelope=hits, done_action=DONE_FREE_SELF)
+    noise = BPF.ar(source=WhiteNoise.ar(), frequency=freq, reciprocal_of_q=rq) * 3  # a peak near 1 at rq 0.6
+    OffsetOut.ar(bus=out, source=noise * envelope * amp)
+
+
+@synthdef()
+def fam_cymbal(
+    out=0, amp=0.3, cutoff=4000.0, attack=0.002, decay=1.8, metal=0.4, base=1.5,
+    ping=0.0, ping_freq=1300.0, ping_decay=0.5, seed=1988, rng=5,
+):  # fmt: skip
+    """A crash or ride: white noise (seeded by `seed` in random generator `rng`, as the snare's)
+    mixed with the hat's six squares (`HAT_BANK` Hz times `base`) in the ratio 1 - `metal` : `metal`,
+    high-passed at `cutoff` Hz, under an envelope of `attack` s and `decay` s; plus the ride's bell:
+    a sine at `ping_freq` Hz of level `ping` (0: a crash), 1 ms attack, `ping_decay` s (< `decay`)."""
+    RandID.ir(rand_id=rng)
+    RandSeed.ir(trigger=1, seed=seed)
+    bank = sum(Pulse.ar(frequency=f * base) for f in HAT_BANK) * 1.5
+    source = WhiteNoise.ar() * (1 - metal) + bank * metal
+    envelope = EnvGen.ar(envelope=Envelope.percussive(attack, decay), done_action=DONE_FREE_SELF)
+    bell = SinOsc.ar(frequency=ping_freq) * EnvGen.ar(envelope=Envelope.percussive(0.001, ping_decay)) * ping
+    OffsetOut.ar(bus=out, source=(HPF.ar(source=source, frequency=cutoff) * envelope + bell) * amp)
+
+
+FAMILY = (fam_kick, fam_snare, fam_hat, fam_room, fam_tom, fam_clap, fam_cymbal)
 PLAYED = (drum, sine_perc, kick, fm, bass, voice, *FAMILY)
-KIT = {"kick": (kit_kick, 0.5), "snare": (kit_snare, 0.3), "hat": (kit_hat, 0.1)}  # name: (synth, seconds)
+KIT = {  # name: (synth, seconds, controls)
+    "kick": (kit_kick, 0.5, {}),
+    "snare": (kit_snare, 0.3, {}),
+    "hat": (kit_hat, 0.1, {}),
+    "clap": (fam_clap, 0.35, {"amp": 0.5, "freq": 1200.0, "rq": 0.6, "spread": 0.01, "decay": 0.2, "seed": 1987.0, "rng": 3.0}),
+    "open_hat": (fam_hat, 0.5, {"amp": 0.3, "cutoff": 7000.0, "decay": 0.4, "metal": 0.2, "base": 1.0, "seed": 2023.0, "rng": 4.0}),
+    "low_tom": (fam_tom, 0.6, {"amp": 0.4, "freq": 90.0, "sweep": 1.5, "sweep_time": 0.06, "decay": 0.5, "overtone": 0.15, "noise": 0.25, "seed": 1986.0, "rng": 5.0}),
+    "mid_tom": (fam_tom, 0.5, {"amp": 0.4, "freq": 135.0, "sweep": 1.5, "sweep_time": 0.05, "decay": 0.4, "overtone": 0.15, "noise": 0.25, "seed": 1990.0, "rng": 6.0}),
+    "high_tom": (fam_tom, 0.4, {"amp": 0.4, "freq": 195.0, "sweep": 1.5, "sweep_time": 0.04, "decay": 0.3, "overtone": 0.15, "noise": 0.25, "seed": 1994.0, "rng": 7.0}),
+    "crash": (fam_cymbal, 2.5, {"amp": 0.35, "cutoff": 3500.0, "attack": 0.003, "decay": 2.2, "metal": 0.3, "base": 1.45, "ping": 0.0, "seed": 1988.0, "rng": 8.0}),
+    "ride": (fam_cymbal, 1.4, {"amp": 0.3, "cutoff": 5500.0, "attack": 0.001, "decay": 1.2, "metal": 0.6, "base": 2.1, "ping": 0.3, "ping_freq": 1300.0, "ping_decay": 0.5, "seed": 1998.0, "rng": 9.0}),
+}  # fmt: skip
 
 
 def render_kit_sound(name: str, sample_rate: int = 44100):
@@ -189,9 +247,10 @@ def render_kit_sound(name: str, sample_rate: int = 44100):
     from raveforce.synth import osc
     from raveforce.synth.scsynth import BlockClock, render_nrt
 
-    synth, seconds = KIT[name]
+    synth, seconds, controls = KIT[name]
+    pairs = [x for control, value in controls.items() for x in (control, float(value))]
     score = [
         (0, [osc.message("/d_recv", synth.compile())]),
-        (BlockClock(sample_rate).tag(0), [osc.message("/s_new", synth.name, -1, 0, 0)]),
+        (BlockClock(sample_rate).tag(0), [osc.message("/s_new", synth.name, -1, 0, 0, *pairs)]),
     ]
     return render_nrt(score, sample_rate=sample_rate, channels=1, frames=round(seconds * sample_rate))[:, 0]
