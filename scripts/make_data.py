@@ -42,6 +42,7 @@ def main() -> None:
         path = write(DATA / "kit" / f"{name}.wav", audio)
         print(f"wrote {path.relative_to(DATA.parent)} (peak {abs(audio).max():.3f})")
 
+    from raveforce import tasks
     from raveforce.synth.render import render_episode  # the tasks read the SynthDefs written above
     from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
 
@@ -54,6 +55,26 @@ def main() -> None:
         audio = render_episode(task, [task.actions.notes(a) for a in actions])
         path = write(DATA / "targets" / f"{name}.wav", audio)
         print(f"wrote {path.relative_to(DATA.parent)} (peak {abs(audio).max():.3f})")
+
+    # DrumKit's target is its env's own episode (not a one-shot render, which sums the overlapping
+    # voices in another order, 1e-7 apart): its pattern then scores exactly 0 with any reward.
+    audio = played_episode(tasks.DRUM_KIT, tasks.DRUM_KIT_PATTERN)
+    path = write(DATA / "targets" / "drum_kit.wav", audio)
+    print(f"wrote {path.relative_to(DATA.parent)} (peak {abs(audio).max():.3f})")
+
+
+def played_episode(task, actions) -> np.ndarray:
+    """float32 (total_samples,): the last observation of an env that plays `actions` (silence as its target)."""
+    from raveforce.env import RaveForceEnv
+
+    env = RaveForceEnv(task, target=(np.zeros(task.total_samples, np.float32), task.sample_rate), reward="mse")
+    try:
+        env.reset(seed=0)
+        for action in actions:
+            audio = env.step(action)[0]
+    finally:
+        env.close()
+    return audio
 
 
 def suite_targets() -> dict:

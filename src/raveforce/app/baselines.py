@@ -23,7 +23,7 @@ from pathlib import Path
 from raveforce.agents.baselines import SEARCH_ALGOS as DETERMINISTIC  # one cell (seed 0) per task, whatever --seeds says
 from raveforce.app.cli import UsageError, _positive, _requires
 
-TASKS = ("DrumLoop", "DrumKit", "KickFrequency", "KickMatch", "FMTone", "BassLine", "Melody")  # raveforce/<name>-v0
+TASKS = ("DrumLoop", "KickFrequency", "KickMatch", "FMTone", "BassLine", "Melody", "DrumKit")  # raveforce/<name>-v0
 RESULTS = ("task", "algo", "seed", "budget", "env_steps", "return", "final_distance", "normalized_score", "seconds")
 CURVES = ("task", "algo", "seed", "budget", "env_steps", "final_distance", "normalized_score")
 RANDOM_EPISODES, RANDOM_SEED = 32, 12345

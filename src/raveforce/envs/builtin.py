@@ -76,8 +76,9 @@ class DrumKitEnv(RaveForceEnv):
     `MultiDiscrete([4] * 10)`: one level per voice, in `tasks.FULL_KIT` order (kick, snare, clap,
     closed hat, open hat, low tom, mid tom, high tom, crash, ride): 0 rests, 1-3 play it soft,
     medium or hard (MIDI velocity 42, 85, 127; the `drum` synth at amp velocity / 100).
-    `velocity_levels=n` gives `MultiDiscrete([n + 1] * 10)`, level i at velocity round(127 i / n)
-    (e.g. 127 for every MIDI velocity). Each voice is a one-shot sample of
+    `velocity_levels=n` (1-31) gives `MultiDiscrete([n + 1] * 10)`, level i at velocity
+    round(127 i / n); every level of every voice starts ahead of each step, so finer levels render
+    slower (31 levels: about a fifth of the steps per second of 3). Each voice is a one-shot sample of
     `raveforce/data/kit/` (made by `scripts/make_data.py` from the kit family's SynthDefs).
 
     ## Observation Space

@@ -226,10 +226,10 @@ def full_kit_task(name: str | os.PathLike, base: Task) -> tuple[Task, dict[str, 
     kit = hydrogen.load(name)
     chosen: dict[str, Instrument] = {}
     for voice, roles in FULL_KIT_ROLES.items():
-        found = [i for role in roles for i in kit.instruments_of(role)]
+        found = [i for role in roles for i in kit.instruments if i.role == role]
         if found:
             chosen[voice] = found[0]
-    toms = sorted(kit.instruments_of("tom"), key=lambda i: _pitch_hz(i.layer(0.8).path))
+    toms = sorted([i for i in kit.instruments if i.role == "tom"], key=lambda i: _pitch_hz(i.layer(0.8).path))
     picks = {1: ("mid_tom",), 2: ("low_tom", "high_tom")}.get(len(toms), TOMS)
     for voice, tom in zip(picks, toms if len(toms) <= 3 else [toms[0], toms[len(toms) // 2], toms[-1]]):
         chosen[voice] = tom

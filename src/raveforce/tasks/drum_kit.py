@@ -19,13 +19,16 @@ from raveforce.tasks.builtin import DATA, DRUM_LOOP
 # buffer i, action dimension i; the names are the sample files' stems in data/kit and raveforce.midi's GM keys
 FULL_KIT = ("kick", "snare", "clap", "hat", "open_hat", "low_tom", "mid_tom", "high_tom", "crash", "ride")
 LEVELS = 3  # soft, medium, hard
-GRIDS = {"16": 4, "triplet": 3, "sextuplet": 6}  # steps per beat
+MAX_LEVELS = 31  # 10 voices x 31 levels = 310 candidate notes a step; scsynth's output file takes 1024 channels at most
 
 
 def velocities(levels: int = LEVELS) -> tuple[int, ...]:
     """The MIDI velocity of each level 1..levels: (42, 85, 127) for three."""
-    if isinstance(levels, bool) or not isinstance(levels, int) or not 1 <= levels <= 127:
-        raise ArgumentError(f"velocity_levels={levels!r} is not a whole number from 1 to 127")
+    if isinstance(levels, bool) or not isinstance(levels, int) or not 1 <= levels <= MAX_LEVELS:
+        raise ArgumentError(
+            f"velocity_levels={levels!r} is not a whole number from 1 to {MAX_LEVELS} (every level of every voice "
+            "starts ahead of each step on a channel of its own)"
+        )
     return tuple(round(127 * i / levels) for i in range(1, levels + 1))
 
 
@@ -49,14 +52,6 @@ def drum_kit_task(*, bars: int = 1, steps_per_beat: int = 4, velocity_levels: in
         beats_per_step=1.0 / steps_per_beat,
         **options,
     )
-
-
-def pattern_actions(pattern) -> np.ndarray:
-    """int64 (steps, voices): a grid of levels, checked to be whole numbers >= 0."""
-    grid = np.asarray(pattern)
-    if grid.ndim != 2 or grid.dtype.kind not in "iu" or (grid < 0).any():
-        raise ArgumentError(f"a DrumKit pattern is a (steps, voices) grid of levels >= 0, got shape {grid.shape} dtype {grid.dtype}")
-    return grid.astype(np.int64)
 
 
 def _default_pattern() -> np.ndarray:
@@ -97,4 +92,4 @@ DRUM_KIT = Task(
 )
 DRUM_KIT_PATTERN = _default_pattern()  # int64 (16, 10): the default target's levels
 
-__all__ = ["DRUM_KIT", "DRUM_KIT_PATTERN", "FULL_KIT", "GRIDS", "LEVELS", "drum_kit_task", "kit_choices", "pattern_actions", "velocities"]
+__all__ = ["DRUM_KIT", "DRUM_KIT_PATTERN", "FULL_KIT", "LEVELS", "MAX_LEVELS", "drum_kit_task", "kit_choices", "velocities"]
