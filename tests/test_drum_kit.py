@@ -13,11 +13,12 @@ import soundfile
 from conftest import scsynth_children
 
 from raveforce import midi, tasks
-from raveforce.kits import hydrogen
 from raveforce.errors import ArgumentError, InvalidActionError
+from raveforce.kits import hydrogen
 from raveforce.synth.render import render_episode
 from raveforce.task import Choices, MultiChoices, Note
 from raveforce.tasks import DRUM_KIT, DRUM_KIT_PATTERN, FULL_KIT
+from raveforce.transcribe import draw_grid, groove_grid, mix_grids
 
 
 def test_multichoices_plays_every_parts_pick():
@@ -150,3 +151,56 @@ def test_sb3_trains_on_the_vector_env():
     run = baselines.run("a2c", DRUM_KIT, seed=0, steps=256, envs=2, kwargs=baselines.hyperparameters("DrumKit")["a2c"], points=2)
     assert run.env_steps >= 256 and np.isfinite(run.final_distance) and run.final_distance >= 0 and len(run.curve) >= 2
     assert scsynth_children() == []
+
+
+def test_a_mixed_grid_is_scsynths_render():
+    grid = draw_grid(np.random.default_rng(2), steps=16, levels=3)
+    rendered = render_episode(DRUM_KIT, [DRUM_KIT.actions.notes(a) for a in grid])
+    assert np.abs(mix_grids(DRUM_KIT, [grid])[0] - rendered).max() <= 1e-6
+
+
+def test_grooves_have_fills_crashes_ride_patterns_ghost_notes_and_accents():
+    rng = np.random.default_rng(0)
+    grids = np.stack([groove_grid(rng, bars=2) for _ in range(400)])
+    voice = {v: i for i, v in enumerate(FULL_KIT)}
+    share = lambda mask: float(np.mean(mask))  # noqa: E731
+    assert 0.4 < share(grids[:, 0, voice["crash"]] == 3) < 0.6
+    assert 0.4 < share((grids[:, -4:, [voice["low_tom"], voice["mid_tom"], voice["high_tom"]]] > 0).any(axis=(1, 2))) < 0.6
+    assert 0.15 < share((grids[:, :, voice["ride"]] > 0).any(axis=1)) < 0.3  # 0.3 of the grooves, less those without a cymbal pattern
+    assert share((grids[:, :, voice["snare"]] == 1).any(axis=1)) > 0.3  # ghost notes
+    assert set(np.unique(grids[:, 4::8, voice["snare"]])) <= {0, 1, 3} and (grids[:, 4, voice["snare"]] == 3).mean() > 0.8  # backbeats hard
+
+
+def test_drum_kit_transcribe_draws_targets_its_pattern_matches():
+    env = gym.make("raveforce/DrumKitTranscribe-v0", patterns="grooves")
+    try:
+        obs, info = env.reset(seed=3)
+        assert info["target_pattern"].shape == (16, 10) and obs["target"].shape == (88200,)
+        right = [env.step(a)[1] for a in info["target_pattern"]]
+        env.reset(seed=3)
+        env.action_space.seed(0)
+        wrong = [env.step(env.action_space.sample())[1] for _ in range(16)]
+        assert max(abs(r) for r in right) <= 1e-6 * abs(wrong[-1])
+    finally:
+        env.close()
+    with pytest.raises(ArgumentError, match="patterns='grooves' are bars of 16ths"):
+        gym.make("raveforce/DrumKitTranscribe-v0", patterns="grooves", steps_per_beat=3)
+    with pytest.raises(ArgumentError, match="one chance in"):
+        gym.make("raveforce/DrumKitTranscribe-v0", density=[0.5] * 3)
+    assert scsynth_children() == []
+
+
+def test_drum_kit_transcribe_vector_lanes_equal_single_envs():
+    vec = gym.make_vec("raveforce/DrumKitTranscribe-v0", 2, vectorization_mode="vector_entry_point")
+    single = gym.make("raveforce/DrumKitTranscribe-v0")
+    try:
+        obs, info = vec.reset(seed=0)
+        actions = np.random.default_rng(1).integers(0, 4, (16, 2, 10))
+        lanes = np.array([vec.step(a)[1] for a in actions])
+        for lane in range(2):
+            single.reset(options={"target": (obs["target"][lane].copy(), 44100)})
+            rewards = [single.step(a)[1] for a in actions[:, lane]]
+            assert np.allclose(rewards, lanes[:, lane], rtol=1e-6, atol=1e-9)
+    finally:
+        vec.close()
+        single.close()

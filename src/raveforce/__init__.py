@@ -35,6 +35,7 @@ ENVS = {
     "raveforce/SCLang-v0": "raveforce.envs.sclang:SCLangEnv",
     "raveforce/DrumTranscribe-v0": "raveforce.transcribe:DrumTranscribeEnv",
     "raveforce/KickTranscribe-v0": "raveforce.transcribe:KickTranscribeEnv",
+    "raveforce/DrumKitTranscribe-v0": "raveforce.transcribe:DrumKitTranscribeEnv",
 }
 
 

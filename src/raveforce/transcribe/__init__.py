@@ -1,5 +1,6 @@
 """Target-conditioned environments: every `reset()` draws a new target, so one policy can learn
-to transcribe any of them (`raveforce/DrumTranscribe-v0`, `raveforce/KickTranscribe-v0`).
+to transcribe any of them (`raveforce/DrumTranscribe-v0`, `raveforce/DrumKitTranscribe-v0`,
+`raveforce/KickTranscribe-v0`).
 
     env = gym.make("raveforce/DrumTranscribe-v0")
     obs, info = env.reset(seed=0)             # obs["audio"], obs["target"]: (88200,) float32
@@ -17,6 +18,7 @@ May import: everything below it (the engine, `synth`, `rewards`, `tasks`, `kits`
 """
 
 from raveforce.transcribe.envs import (
+    DrumKitTranscribeEnv,
     DrumTranscribeEnv,
     KickTranscribeEnv,
     TranscribeEnv,
@@ -24,20 +26,26 @@ from raveforce.transcribe.envs import (
 )
 from raveforce.transcribe.targets import (
     DENSITY,
+    DRUM_KIT_TRANSCRIBE,
     DRUM_TRANSCRIBE,
     FREQUENCY_RANGE,
     KICK_TRANSCRIBE,
+    KIT_DENSITY,
     SINE_PERC,
     Drawer,
     FrequencyDrawer,
+    GridDrawer,
     KitPatternDrawer,
     PatternDrawer,
+    draw_grid,
     draw_pattern,
     family_kit,
     frequency_action,
+    groove_grid,
     kit_samples,
     kit_seeds,
     load_given_target,
+    mix_grids,
     mix_pattern,
     mix_patterns,
     pattern_drawer,
@@ -52,14 +60,18 @@ from raveforce.transcribe.tempo import (
 
 __all__ = [
     "DENSITY",
+    "DRUM_KIT_TRANSCRIBE",
     "DRUM_TRANSCRIBE",
     "FREQUENCY_RANGE",
     "KICK_TRANSCRIBE",
+    "KIT_DENSITY",
     "SINE_PERC",
     "TEMPO_LIMITS",
     "Drawer",
+    "DrumKitTranscribeEnv",
     "DrumTranscribeEnv",
     "FrequencyDrawer",
+    "GridDrawer",
     "KickTranscribeEnv",
     "KitPatternDrawer",
     "PatternDrawer",
@@ -67,12 +79,15 @@ __all__ = [
     "TranscribeEnv",
     "TranscribeVectorEnv",
     "check_retimable",
+    "draw_grid",
     "draw_pattern",
     "family_kit",
     "frequency_action",
     "kit_samples",
     "kit_seeds",
+    "groove_grid",
     "load_given_target",
+    "mix_grids",
     "mix_pattern",
     "mix_patterns",
     "pattern_drawer",

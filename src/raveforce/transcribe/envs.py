@@ -15,12 +15,16 @@ from raveforce import rewards
 from raveforce.env import RaveForceEnv
 from raveforce.errors import ArgumentError, TargetError
 from raveforce.task import Task
+from raveforce.tasks import drum_kit_task
 from raveforce.transcribe.targets import (
     DENSITY,
+    DRUM_KIT_TRANSCRIBE,
     DRUM_TRANSCRIBE,
     FREQUENCY_RANGE,
     KICK_TRANSCRIBE,
+    KIT_DENSITY,
     FrequencyDrawer,
+    GridDrawer,
     load_given_target,
     pattern_drawer,
 )
@@ -137,6 +141,63 @@ class DrumTranscribeEnv(TranscribeEnv):
     def make_vector(cls, num_envs: int = 1, *, density: float | Sequence[float] = DENSITY, kits=None, bpm=None, **kwargs):
         tempo = split_bpm(bpm, kwargs)
         return TranscribeVectorEnv(DRUM_TRANSCRIBE, num_envs, pattern_drawer(density, kits), tempo=tempo, **kwargs)
+
+
+class DrumKitTranscribeEnv(TranscribeEnv):
+    """Transcribe a drum loop on the ten-voice kit, with velocities: like DrumKit-v0, but every
+    episode has a new target.
+
+    ## Action Space
+    `MultiDiscrete([4] * 10)`, as DrumKit-v0: one level per voice (kick, snare, clap, closed hat,
+    open hat, low, mid and high tom, crash, ride), 0 a rest, 1-3 soft, medium, hard.
+
+    ## Observation Space
+    `Dict(audio=Box(-inf, inf, (88200,), float32), target=Box(-inf, inf, (88200,), float32))`.
+
+    ## Rewards
+    Minus the STFT distance ("stft", default; any reward name or callable) between the audio so
+    far and the same prefix of the target. The drawn targets are played on the agent's own kit,
+    so the right pattern scores 0 (float rounding) at every step.
+
+    ## Target
+    Every `reset()` draws a pattern from the env's random generator and mixes it in numpy from
+    the kit's samples (equal to scsynth's render to 1e-6); `info["target_pattern"]` holds its
+    levels, int64 (steps, 10). `patterns="random"` (default): voice v hits on each step with
+    chance `density[v]` (`KIT_DENSITY`: hats and kick often, toms and crash rarely) at a uniform
+    level; `patterns="grooves"`: grooves with accents, ghost snares, ride patterns, open hats,
+    crashes on the one and tom fills (`groove_grid`; grids of 16ths). `reset(options={"target":
+    path or (samples, sample_rate)})` sets a target instead.
+
+    ## Arguments
+    `patterns`, `density`, `bars`, `steps_per_beat`, `velocity_levels`, `bpm` (a number, or
+    `(low, high)` to draw a tempo at every reset, as DrumTranscribe-v0), `reward`, `reward_mode`,
+    `render_mode`, `renderer`, `scsynth`, `timeout`. Vector version:
+    `gym.make_vec(..., vectorization_mode="vector_entry_point")`.
+
+    ## Version History
+    - v0: initial version.
+    """
+
+    TASK = DRUM_KIT_TRANSCRIBE
+
+    def __init__(self, *, patterns: str = "random", density: Sequence[float] = KIT_DENSITY, bpm=None, **kwargs) -> None:
+        task, kwargs = _kit_grid(kwargs)
+        tempo = split_bpm(bpm, kwargs)
+        super().__init__(task, lambda t: GridDrawer(t, patterns, density), tempo=tempo, **kwargs)
+
+    @classmethod
+    def make_vector(cls, num_envs: int = 1, *, patterns: str = "random", density: Sequence[float] = KIT_DENSITY, bpm=None, **kwargs):
+        task, kwargs = _kit_grid(dict(kwargs))
+        tempo = split_bpm(bpm, kwargs)
+        return TranscribeVectorEnv(task, num_envs, lambda t: GridDrawer(t, patterns, density), tempo=tempo, **kwargs)
+
+
+def _kit_grid(kwargs: dict) -> tuple[Task, dict]:
+    """(DRUM_KIT_TRANSCRIBE on the grid of bars, steps_per_beat and velocity_levels in kwargs, the other kwargs)."""
+    grid = {k: kwargs.pop(k) for k in ("bars", "steps_per_beat", "velocity_levels") if k in kwargs}
+    if not grid:
+        return DRUM_KIT_TRANSCRIBE, kwargs
+    return dataclasses.replace(drum_kit_task(**grid), name=DRUM_KIT_TRANSCRIBE.name, description=DRUM_KIT_TRANSCRIBE.description), kwargs
 
 
 class KickTranscribeEnv(TranscribeEnv):

@@ -15,7 +15,7 @@ import numpy as np
 
 from raveforce.errors import ArgumentError, TargetError
 from raveforce.task import Task
-from raveforce.tasks import DRUM_LOOP, KICK_FREQUENCY
+from raveforce.tasks import DRUM_KIT, DRUM_LOOP, FULL_KIT, KICK_FREQUENCY
 
 DRUM_TRANSCRIBE = dataclasses.replace(
     DRUM_LOOP,
@@ -28,7 +28,13 @@ KICK_TRANSCRIBE = dataclasses.replace(
     name="KickTranscribe",
     description="Find the frequency of a new sine kick every episode.",
 )
+DRUM_KIT_TRANSCRIBE = dataclasses.replace(
+    DRUM_KIT,
+    name="DrumKitTranscribe",
+    description="Transcribe a new drum pattern on the ten-voice kit, with velocities, every episode.",
+)
 DENSITY = 0.3  # default chance that a drum hits on a step
+KIT_DENSITY = (0.25, 0.2, 0.05, 0.4, 0.08, 0.04, 0.04, 0.04, 0.04, 0.1)  # DrumKitTranscribe's, per voice of FULL_KIT
 FREQUENCY_RANGE = (30.0, 2000.0)  # Hz, KickTranscribe's drawn frequencies (log-uniform)
 SINE_PERC = {"amp": 0.5, "attack": 0.01, "release": 0.49}  # the sine_perc synth's defaults
 
@@ -65,6 +71,65 @@ def groove_pattern(rng: np.random.Generator, bars: int = 1) -> list[int]:
     or a variation)."""
     first = groove_bar(rng)
     return [a for b in range(bars) for a in (first if b < bars - 1 or rng.random() < 0.5 else groove_bar(rng))]
+
+
+def draw_grid(rng: np.random.Generator, *, steps: int, levels: int, density: Sequence[float] = KIT_DENSITY) -> np.ndarray:
+    """int64 (steps, voices): voice v hits on each step with chance density[v], at a level drawn uniformly from 1..levels."""
+    p = np.asarray(density, dtype=np.float64)
+    hits = rng.random((steps, len(p))) < p
+    return np.where(hits, rng.integers(1, levels + 1, (steps, len(p))), 0).astype(np.int64)
+
+
+def groove_grid(rng: np.random.Generator, *, bars: int = 1, levels: int = 3) -> np.ndarray:
+    """int64 (16 * bars, 10): a plausible groove on the ten-voice kit, levels of `levels`: a
+    `groove_bar` with its hats accented on the beat (or a ride pattern instead), the kick
+    accented on the one and three, ghost snares, sometimes a clap on the backbeat and an open
+    hat on an offbeat; a crash on the one with chance 1/2 and a tom fill in the last beat with
+    chance 1/2."""
+    kick, snare, clap, hat, open_hat, low_tom, mid_tom, high_tom, crash, ride = range(len(FULL_KIT))
+    soft, medium, hard = (max(1, round(level * levels / 3)) for level in (1, 2, 3))
+    bar = np.zeros((16, len(FULL_KIT)), np.int64)
+    cymbal = ride if rng.random() < 0.3 else hat
+    for k, action in enumerate(groove_bar(rng)):
+        bar[k, kick] = (hard if k % 8 == 0 else medium) if action & 1 else 0
+        bar[k, snare] = hard if action & 2 else (soft if rng.random() < 0.08 else 0)
+        bar[k, cymbal] = (medium if k % 4 == 0 else soft) if action & 4 else 0
+    if rng.random() < 0.2:
+        bar[:, clap] = np.where(bar[:, snare] == hard, medium, 0)
+    if cymbal == hat and rng.random() < 0.4:
+        k = int(rng.choice([2, 6, 10, 14]))
+        bar[k, hat], bar[k, open_hat] = 0, medium
+    grid = np.tile(bar, (bars, 1))
+    if rng.random() < 0.5:
+        grid[0, [hat, ride]] = 0
+        grid[0, crash] = hard
+    if rng.random() < 0.5:
+        fills = ((high_tom, high_tom, mid_tom, low_tom), (snare, high_tom, mid_tom, low_tom), (high_tom, mid_tom, low_tom, low_tom), (snare, snare, mid_tom, low_tom))
+        fill = fills[int(rng.integers(len(fills)))]
+        grid[-4:, [snare, clap, hat, open_hat, ride]] = 0
+        for k, voice in enumerate(fill):
+            grid[len(grid) - 4 + k, voice] = hard if k == 3 else medium
+    return grid
+
+
+def mix_grids(task: Task, grids) -> np.ndarray:
+    """float32 (n, task.total_samples): n MultiDiscrete patterns (n, steps, parts) of a task whose
+    notes are `drum` one-shots, mixed from its samples (times each note's amp) in numpy."""
+    kit = kit_samples(task.buffers, task.sample_rate)
+    grids = np.asarray(grids, dtype=np.int64).reshape(-1, task.steps, len(task.actions.parts))
+    out = np.empty((len(grids), task.total_samples), np.float32)
+    row = np.empty(task.total_samples, np.float64)
+    for j, grid in enumerate(grids):
+        row[:] = 0.0
+        for k, action in enumerate(grid):
+            start = int(task.boundaries[k])
+            for note in task.actions.play(action.tolist()):
+                controls = dict(note.controls)
+                sample = kit[int(controls["buf"])]
+                n = min(len(sample), len(row) - start)
+                row[start : start + n] += sample[:n] * controls.get("amp", 1.0)
+        out[j] = row
+    return out
 
 
 @lru_cache(maxsize=8)
@@ -179,6 +244,36 @@ class PatternDrawer(Drawer):
         draws in one go (the same random numbers as `count` calls of `draw`)."""
         patterns = np.stack([draw_pattern(rng, steps=self.task.steps, kit_size=len(self.task.buffers), density=self.density) for _ in range(count)])
         return mix_patterns(self.task, patterns), {"target_pattern": patterns}
+
+
+class GridDrawer(Drawer):
+    """A pattern on the ten-voice kit (`draw_grid` with per-voice `density`, or `groove_grid`
+    with patterns="grooves"), mixed from the kit's samples; info["target_pattern"] (steps, 10)."""
+
+    def __init__(self, task: Task, patterns: str = "random", density: Sequence[float] = KIT_DENSITY) -> None:
+        super().__init__(task)
+        parts = len(task.actions.parts)
+        p = np.asarray(density, dtype=np.float64)
+        if p.shape != (parts,) or not np.all((p >= 0) & (p <= 1)):
+            raise ArgumentError(f"density={density!r} is not one chance in [0, 1] per voice ({parts})")
+        if patterns not in ("random", "grooves"):
+            raise ArgumentError(f"patterns={patterns!r} is not 'random' or 'grooves'")
+        if patterns == "grooves" and (task.steps % 16 or task.beats_per_step != 0.25):
+            raise ArgumentError(f"patterns='grooves' are bars of 16ths: {task.steps} steps of {task.beats_per_step:g} beats are not")
+        self.patterns, self.density = patterns, p
+
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        audio, info = self.draw_many(rng, 1)
+        return audio[0], {key: value[0] for key, value in info.items()}
+
+    def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
+        levels = len(self.task.actions.parts[0].options) - 1
+        if self.patterns == "grooves":
+            grids = [groove_grid(rng, bars=self.task.steps // 16, levels=levels) for _ in range(count)]
+        else:
+            grids = [draw_grid(rng, steps=self.task.steps, levels=levels, density=self.density) for _ in range(count)]
+        grids = np.stack(grids)
+        return mix_grids(self.task, grids), {"target_pattern": grids}
 
 
 def kit_seeds(kits_option) -> Sequence[int]:
