@@ -85,6 +85,8 @@ def test_cma_on_a_five_dimensional_one_step_task(raveforce_cli, tmp_path):
         (("--tasks", "drum-loop", "--algos", "sac"), "algorithm 'sac' does not fit DrumLoop; valid: ppo, a2c, dqn, greedy, beam"),
         (("--tasks", "kick-frequency", "--algos", "cma"), "algorithm 'cma' does not fit KickFrequency; valid: ppo, a2c, sac, td3, sweep"),
         (("--tasks", "drum-lop", "--algos", "ppo"), "unknown task 'drum-lop'; valid: DrumLoop, KickFrequency"),
+        (("--tasks", "drum-loop", "--algos", "ppo+louder"), "algorithm 'ppo+louder' does not fit DrumLoop"),
+        (("--tasks", "drum-loop", "--algos", "beam+delta"), "(or all; SB3 ones with +delta or +step)"),
     ],
 )
 def test_a_bad_task_or_algorithm_is_a_one_line_error(raveforce_cli, tmp_path, args, message):
@@ -117,6 +119,34 @@ def test_the_training_lanes_see_what_raveforce_train_sees():
     finally:
         lanes.close()
         single.close()
+    assert not scsynth_children()
+
+
+@needs_sb3
+def test_the_env_levers_train_on_delta_rewards_and_on_the_step_alone():
+    import numpy as np
+
+    from raveforce.tasks import DRUM_LOOP
+
+    delta = baselines.lane_vec_env(DRUM_LOOP, 2, None, reward_mode="delta")
+    try:
+        first = delta.reset()
+        assert first.shape == (2, 16) and first[:, 0].tolist() == [1.0, 1.0]  # the one-hot alone
+        rewards = [delta.step(np.array([5, 5]))[1] for _ in range(16)]
+        total = np.sum(rewards, axis=0)  # delta rewards sum to the last absolute reward
+    finally:
+        delta.close()
+    absolute = baselines.lane_vec_env(DRUM_LOOP, 2, None)
+    try:
+        absolute.reset()
+        last = [absolute.step(np.array([5, 5]))[1] for _ in range(16)][-1]
+    finally:
+        absolute.close()
+    np.testing.assert_allclose(total, last, atol=1e-9)
+    for algo in ("a2c+delta", "a2c+step"):
+        run = baselines.run(algo, DRUM_LOOP, seed=0, steps=64, envs=2, kwargs=baselines.hyperparameters("DrumLoop")["a2c"], points=1)
+        assert run.env_steps >= 64 and run.final_distance >= 0
+    assert baselines.split_algo("ppo+delta+step") == ("ppo", ("delta", "step")) and not baselines.fits("dqn+delta", load_task("KickMatch"))
     assert not scsynth_children()
 
 

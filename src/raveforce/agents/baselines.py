@@ -28,12 +28,29 @@ from raveforce.task import Choices, Controls, MultiChoices, Task
 HYPERPARAMETERS = Path(__file__).resolve().parents[1] / "data" / "baselines"  # <Task>.yaml
 SB3_ALGOS = {"ppo": "PPO", "a2c": "A2C", "dqn": "DQN", "sac": "SAC", "td3": "TD3"}
 SEARCH_ALGOS = ("greedy", "beam", "sweep")
+LEVERS = {  # an SB3 algorithm with "+lever" trains with one of the env's own levers changed
+    "delta": 'reward_mode="delta": the improvement of each step as its reward',
+    "step": "the step's one-hot alone as the observation, no log-mel audio",
+}
 CMA_HINT = "cma is not installed: pip install -e '.[baselines]' (or pip install cma)"
 YAML_HINT = "PyYAML is not installed: pip install -e '.[baselines]' (or pip install pyyaml)"
 
 
+def split_algo(algo: str) -> tuple[str, tuple[str, ...]]:
+    """("ppo", ("delta",)) for "ppo+delta": the algorithm and its levers (`LEVERS`)."""
+    base, *levers = algo.split("+")
+    return base, tuple(levers)
+
+
+def fits(algo: str, task: Task) -> bool:
+    """Whether `algo` (with its levers, which only SB3 algorithms take) fits the task."""
+    base, levers = split_algo(algo)
+    return base in valid_algos(task) and all(lever in LEVERS for lever in levers) and (not levers or base in SB3_ALGOS)
+
+
 def valid_algos(task: Task) -> tuple[str, ...]:
-    """The algorithms that fit the task's action space, in a fixed order."""
+    """The algorithms that fit the task's action space, in a fixed order (each SB3 one also with
+    "+" and any of `LEVERS`)."""
     if isinstance(task.actions, Choices):
         return ("ppo", "a2c", "dqn", "greedy", "beam")
     if isinstance(task.actions, MultiChoices):  # SB3's DQN takes Discrete only; greedy and beam enumerate every action
@@ -72,12 +89,13 @@ class Run:
 def run(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict | None = None, envs: int = 8, points: int = 10) -> Run:
     """`algo` on `task` for about `steps` env steps (SB3 finishes its last rollout; the search
     references take what they need), evaluated `points` times along the way (every steps/points)."""
-    if algo not in valid_algos(task):
-        raise ValueError(f"algorithm {algo!r} does not fit {task.name}; valid: {', '.join(valid_algos(task))}")
+    if not fits(algo, task):
+        raise ValueError(f"algorithm {algo!r} does not fit {task.name}; valid: {', '.join(valid_algos(task))} (SB3 ones with +{' or +'.join(LEVERS)})")
     start = time.perf_counter()
     every = max(1, steps // points)
-    if algo in SB3_ALGOS:
-        result = _sb3(algo, task, seed=seed, steps=steps, kwargs=dict(kwargs or {}), envs=envs, every=every)
+    base, levers = split_algo(algo)
+    if base in SB3_ALGOS:
+        result = _sb3(base, task, seed=seed, steps=steps, kwargs=dict(kwargs or {}), envs=envs, every=every, levers=levers)
     elif algo == "cma":
         result = _cma(task, seed=seed, steps=steps, kwargs=dict(kwargs or {}), every=every)
     else:
@@ -103,7 +121,7 @@ def random_distance(task: Task, *, episodes: int = 32, seed: int = 0) -> float:
 # --- stable-baselines3 ---------------------------------------------------------------------------
 
 
-def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: int, every: int) -> Run:
+def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: int, every: int, levers: tuple[str, ...] = ()) -> Run:
     from raveforce._optional import quiet_logger, stable_baselines3
     from raveforce.agents.sb3 import make_env
 
@@ -126,7 +144,7 @@ def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: in
         observation, _ = evaluator.reset(seed=seed)
         rewards, done = [], False
         while not done:
-            action, _ = model.predict(observation, deterministic=True)
+            action, _ = model.predict(observation[-task.steps :] if "step" in levers else observation, deterministic=True)
             action = np.clip(action, 0.0, 1.0).astype(np.float32) if isinstance(task.actions, Controls) else action
             observation, reward, terminated, truncated, _ = evaluator.step(action)
             rewards.append(float(reward))
@@ -145,7 +163,8 @@ def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: in
                     self.next += every
             return True
 
-    vec = VecNormalize(lane_vec_env(task, envs, evaluator.get_wrapper_attr("log_mel")), norm_obs=False, norm_reward=True, gamma=kwargs.get("gamma", 0.99))
+    lanes = lane_vec_env(task, envs, None if "step" in levers else evaluator.get_wrapper_attr("log_mel"), reward_mode="delta" if "delta" in levers else "absolute")
+    vec = VecNormalize(lanes, norm_obs=False, norm_reward=True, gamma=kwargs.get("gamma", 0.99))
     try:
         vec.seed(seed)
         model = getattr(sb3, SB3_ALGOS[algo])("MlpPolicy", vec, seed=seed, device="cpu", **kwargs)
@@ -160,21 +179,24 @@ def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: in
         evaluator.close()
 
 
-def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray]):
-    """An SB3 VecEnv over `RaveForceVectorEnv(task, envs)` whose observations are those of
-    `sb3.make_env(task)`: float32 (envs, frames * n_mels + steps), `log_mel(audio, slot=lane)`
-    of each lane's audio and the one-hot of the step about to be played. Episodes restart at
-    once (SB3's convention); info["raw_reward"] is the env's reward."""
+def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray] | None, *, reward_mode: str = "absolute"):
+    """An SB3 VecEnv over `RaveForceVectorEnv(task, envs, reward_mode=)` whose observations are
+    those of `sb3.make_env(task)`: float32 (envs, frames * n_mels + steps), `log_mel(audio,
+    slot=lane)` of each lane's audio and the one-hot of the step about to be played (log_mel
+    None: the one-hot alone). Episodes restart at once (SB3's convention); info["raw_reward"] is
+    the env's reward."""
     from gymnasium import spaces
 
     from raveforce.agents.sb3 import vector_env_base
     from raveforce.vector import RaveForceVectorEnv
 
-    env = RaveForceVectorEnv(task, envs, copy=False)
+    env = RaveForceVectorEnv(task, envs, copy=False, reward_mode=reward_mode)
 
     def observe(audio: np.ndarray, k: int) -> np.ndarray:
         one_hot = np.zeros((envs, task.steps), np.float32)
         one_hot[:, min(k, task.steps - 1)] = 1.0
+        if log_mel is None:
+            return one_hot
         return np.concatenate([np.stack([log_mel(a, slot=("lane", i)) for i, a in enumerate(audio)]), one_hot], axis=1)
 
     class LaneVecEnv(vector_env_base(env)):
@@ -258,4 +280,4 @@ def _search(algo: str, task: Task, *, kwargs: dict) -> Run:
     return Run(int(solution.evaluations), solution.total_reward, distance, [(int(solution.evaluations), distance)])
 
 
-__all__ = ["HYPERPARAMETERS", "Run", "hyperparameters", "lane_vec_env", "random_distance", "run", "valid_algos"]
+__all__ = ["HYPERPARAMETERS", "LEVERS", "Run", "fits", "hyperparameters", "lane_vec_env", "random_distance", "run", "split_algo", "valid_algos"]

@@ -58,8 +58,9 @@ def plan(tasks: str, algos: str, seeds: int, steps: int | None) -> list[tuple[st
         valid = baselines.valid_algos(load_task(name))
         chosen = valid if algos == "all" else [a.strip().lower() for a in algos.split(",") if a.strip()]
         for algo in chosen:
-            if algo not in valid:
-                raise UsageError(f"algorithm {algo!r} does not fit {name}; valid: {', '.join(valid)} (or all)")
+            if not baselines.fits(algo, load_task(name)):
+                levers = " or +".join(baselines.LEVERS)
+                raise UsageError(f"algorithm {algo!r} does not fit {name}; valid: {', '.join(valid)} (or all; SB3 ones with +{levers})")
         budget = steps or int(baselines.hyperparameters(name)["budget"])
         cells += [(name, algo, seed, budget) for algo in chosen for seed in (range(1) if algo in DETERMINISTIC else range(seeds))]
     return cells
@@ -122,10 +123,13 @@ def run_study(cells, out: Path, *, envs: int | None = None, progress=None) -> in
         if progress:
             progress(sum(weights[:i]), sum(weights), f"cell {i + 1}/{len(todo)}: {name} {algo} seed {seed}")
         table = baselines.hyperparameters(name)
-        kwargs, lanes = table.get(algo) or {}, envs or int(table.get("envs", 8))
+        base, levers = baselines.split_algo(algo)
+        kwargs, lanes = table.get(base) or {}, envs or int(table.get("envs", 8))
         used = {"kwargs": kwargs, "budget": budget, "random_distance": d_random[name], "reward": load_task(name).reward}
-        if algo in baselines.SB3_ALGOS:
-            used.update(envs=lanes, policy="MlpPolicy", observation="sb3.make_env: log-mel + step one-hot", normalize_reward=True, evaluations=10)
+        if base in baselines.SB3_ALGOS:
+            observation = "the step one-hot" if "step" in levers else "sb3.make_env: log-mel + step one-hot"
+            reward_mode = "delta" if "delta" in levers else "absolute"
+            used.update(envs=lanes, policy="MlpPolicy", observation=observation, reward_mode=reward_mode, normalize_reward=True, evaluations=10)
         record_hyperparameters(out, name, algo, budget, used)
         result = baselines.run(algo, load_task(name), seed=seed, steps=budget, kwargs=kwargs, envs=lanes)
 
@@ -231,7 +235,12 @@ def add_subcommand(sub) -> None:
     """Add `baselines` to the `raveforce` parser's subparsers."""
     p = sub.add_parser("baselines", help="a study: algorithms x tasks x seeds, scores appended to results.csv and curves.csv in --out")
     p.add_argument("--tasks", required=True, help=f"comma-separated, or all: {', '.join(TASKS)} (short names as drum-loop too)")
-    p.add_argument("--algos", required=True, help="comma-separated, or all (every one that fits each task): ppo, a2c, dqn, sac, td3, cma, greedy, beam, sweep")
+    p.add_argument(
+        "--algos",
+        required=True,
+        help="comma-separated, or all (every one that fits each task): ppo, a2c, dqn, sac, td3, cma, greedy, beam, sweep; "
+        "an SB3 one with +delta (reward_mode='delta') or +step (the step one-hot alone as observation) trains with that env lever",
+    )
     p.add_argument("--seeds", type=_positive, default=5, help="seeds 0..N-1 per cell (default 5; greedy, beam and sweep are deterministic: seed 0 only)")
     p.add_argument("--steps", type=_positive, default=None, help="env steps per cell (default: each task's budget in raveforce/data/baselines/<Task>.yaml)")
     p.add_argument("--envs", type=_positive, default=None, help="vector-env lanes SB3 trains on (default: the task's YAML, 8)")
