@@ -3,6 +3,7 @@ one-pass transcriber; bad files skipped and named; `--map` for other drum notes.
 
 The runs are its main() in this process (conftest's `raveforce_cli`), with the real scsynth."""
 
+import importlib.util
 import json
 import tempfile
 
@@ -120,6 +121,7 @@ def test_a_bad_map_is_one_line_and_exit_2(tmp_path, raveforce_cli, content, says
         (["--bpm", "fast"], "'fast' is neither 'auto' nor a tempo"),
         (["--kit", "full"], "invalid choice: 'full'"),
         (["--jobs", "0"], "--jobs 0 is not a number of processes"),
+        (["--address", "auto"], "add --engine ray"),
         (["empty"], "no audio files"),
         (["missing.wav"], "'missing.wav' does not exist"),
     ],
@@ -131,3 +133,27 @@ def test_usage_errors_exit_2(tmp_path, raveforce_cli, monkeypatch, args, says):
     done = raveforce_cli("transcribe", *loops, *args, "--out", tmp_path / "out")
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and says in done.stderr, done.stderr
     assert not (tmp_path / "out").exists()
+
+
+needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="Ray is not installed (the rllib extra)")
+
+
+@needs_ray
+@pytest.mark.heavy
+def test_the_ray_engine_writes_what_the_local_one_does(tmp_path, raveforce_cli):
+    """--engine ray on a local Ray of two workers: the files' bytes go to the tasks, the answers come back in order."""
+    import ray
+
+    loops = tmp_path / "loops"
+    loops.mkdir()
+    export(loops / "break.wav", render(GROOVE * 2, 100.0))
+    export(loops / "beat.flac", render(BEAT, 128.0), rate=44100, format="FLAC")
+    (loops / "notes.mp3").write_text("not audio")
+    local = raveforce_cli("transcribe", loops, "--jobs", "1", "--out", tmp_path / "local")
+    remote = raveforce_cli("transcribe", loops, "--engine", "ray", "--jobs", "2", "--out", tmp_path / "ray")
+    assert local.returncode == remote.returncode == 1, remote.stderr
+    assert remote.stderr.replace(str(tmp_path / "ray"), "OUT") == local.stderr.replace(str(tmp_path / "local"), "OUT")
+    for name in ("break", "beat"):
+        assert json.loads((tmp_path / "ray" / f"{name}.json").read_text()) == json.loads((tmp_path / "local" / f"{name}.json").read_text())
+        assert (tmp_path / "ray" / f"{name}.mid").read_bytes() == (tmp_path / "local" / f"{name}.mid").read_bytes()
+    assert not ray.is_initialized() and not scsynth_children()

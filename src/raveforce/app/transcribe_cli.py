@@ -7,7 +7,8 @@ For each loop, in DIR: `<name>.mid` (General MIDI drums on channel 10, or the no
 and `<name>.result.wav` (the notes played back on DrumLoop's kit); and `index.html`, which shows every
 loop's grid and plays both side by side. A loop that cannot be read, is silent, or whose length
 fits no tempo is skipped and named at the end (exit code 1). Each loop's files are moved into DIR
-only when all of them are written.
+only when all of them are written. `--engine ray` runs the loops as Ray tasks (16 loops each, the
+files' bytes sent along), on a local Ray or across the cluster at `--address`.
 """
 
 from __future__ import annotations
@@ -228,6 +229,56 @@ def attempts(paths: list[Path], bpm: float | str, jobs: int):
         yield from pool.map(attempt, paths, [bpm] * len(paths))
 
 
+RAY_BATCH = 16  # loops per Ray task
+RAY_HINT = "--engine ray needs Ray: pip install -e '.[rllib]' (or pip install 'ray[client]')"
+
+
+def _attempt_sent(loops: list[tuple[str, bytes]], bpm: float | str) -> list[Transcription | str]:
+    """`attempt` of loops sent as (the driver's path, the file's bytes): a Ray worker may not see
+    the driver's files. Reasons for a failure name the driver's path."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="raveforce-transcribe-") as tmp:
+        found = []
+        for original, data in loops:
+            path = Path(tmp) / Path(original).name
+            path.write_bytes(data)
+            answer = attempt(path, bpm)
+            found.append(answer.replace(str(path), original) if isinstance(answer, str) else answer)
+            path.unlink()
+        return found
+
+
+def ray_attempts(paths: list[Path], bpm: float | str, jobs: int, address: str | None):
+    """`attempt` of each path, in order, as Ray tasks of RAY_BATCH loops (their files' bytes sent
+    along), at most 2 * jobs tasks in flight: on a local Ray of `jobs` CPUs (started and stopped
+    here), or on the running cluster at `address` (e.g. "auto", "ray://head:10001")."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise UsageError(RAY_HINT) from exc
+    started = not ray.is_initialized()
+    if started:
+        if address is None:
+            ray.init(address="local", num_cpus=jobs, include_dashboard=False, logging_level="error", log_to_driver=False)
+        else:
+            ray.init(address=address, logging_level="error", log_to_driver=False)
+    try:
+        task = ray.remote(num_cpus=1)(_attempt_sent)
+        batches = [paths[i : i + RAY_BATCH] for i in range(0, len(paths), RAY_BATCH)]
+        submit = lambda batch: task.remote([(str(p), p.read_bytes()) for p in batch], bpm)  # noqa: E731
+        flying = [submit(b) for b in batches[: 2 * jobs]]
+        for i, batch in enumerate(batches):
+            results = ray.get(flying.pop(0))
+            if i + 2 * jobs < len(batches):
+                flying.append(submit(batches[i + 2 * jobs]))
+            for path, found in zip(batch, results):
+                yield found if isinstance(found, str) else dataclasses.replace(found, path=path)
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def cmd_transcribe(args) -> int:
     from raveforce.app.progress import ProgressLine
 
@@ -236,12 +287,15 @@ def cmd_transcribe(args) -> int:
         raise UsageError(f"--out {args.out!r} exists and is not a directory; give a directory")
     if args.jobs < 1:
         raise UsageError(f"--jobs {args.jobs} is not a number of processes; give 1 or more")
+    if args.address is not None and args.engine != "ray":
+        raise UsageError(f"--address {args.address!r} is the Ray cluster of --engine ray; add --engine ray")
     paths = find_loops(args.loops)
     note_map = args.map or {}
+    found_all = attempts(paths, args.bpm, args.jobs) if args.engine == "local" else ray_attempts(paths, args.bpm, args.jobs, args.address)
     progress = ProgressLine("transcribe")
     done, failed = [], []
     progress(0, len(paths), paths[0].name)
-    for i, (path, name, found) in enumerate(zip(paths, unique_names(paths), attempts(paths, args.bpm, args.jobs))):
+    for i, (path, name, found) in enumerate(zip(paths, unique_names(paths), found_all)):
         if isinstance(found, str):
             failed.append((path, found))
         else:
@@ -267,8 +321,10 @@ def add_subcommand(sub) -> None:
     p.add_argument("--kit", choices=KITS, default="basic", help="basic (default): kick, snare and closed hi-hat")
     p.add_argument("--bpm", type=bpm_option, default="auto", help="the loops' tempo: a number, or auto (default: each loop's, 1, 2 or 4 bars of 4/4 at 60-200 BPM)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per core)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="local (default): --jobs processes here; ray: Ray tasks of 16 loops, on --jobs CPUs here or on the cluster at --address")
+    p.add_argument("--address", default=None, help="with --engine ray: a running Ray cluster (auto, or ray://HEAD:10001); default a local Ray started for the run")
     p.add_argument("--map", type=read_note_map, default=None, metavar="FILE", help='a JSON file of MIDI notes, e.g. {"kick": 36, "snare": 38, "hat": 42} (default General MIDI)')
     p.set_defaults(func=cmd_transcribe)
 
 
-__all__ = ["AUDIO_SUFFIXES", "Transcription", "add_subcommand", "attempt", "attempts", "cmd_transcribe", "find_loops", "read_note_map", "transcribe_loop", "unique_names"]
+__all__ = ["AUDIO_SUFFIXES", "Transcription", "add_subcommand", "attempt", "attempts", "cmd_transcribe", "ray_attempts", "find_loops", "read_note_map", "transcribe_loop", "unique_names"]
