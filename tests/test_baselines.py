@@ -178,6 +178,22 @@ def test_report_of_a_tiny_study(raveforce_cli, tmp_path, monkeypatch):
     assert "| DrumLoop | ppo | 2 |" in report.stdout and "200 reps" in report.stdout
     assert (out / "report.png").stat().st_size > 0 and (out / "curves-report.png").stat().st_size > 0
 
+    # the same cells run as two studies apart, then reported as their union
+    apart = raveforce_cli("baselines", "--tasks", "drum-loop", "--algos", "greedy", "--seeds", "2", "--steps", "64", "--out", tmp_path / "part")
+    assert apart.returncode == 0, apart.stderr
+    with (out / "results.csv").open() as f:
+        lines = f.readlines()
+    (tmp_path / "ppo").mkdir()
+    (tmp_path / "ppo" / "results.csv").write_text("".join(line for line in lines if ",greedy," not in line))
+    merged = raveforce_cli("baselines-report", tmp_path / "ppo", tmp_path / "part", "--out", tmp_path / "union")
+    assert merged.returncode == 0, merged.stderr
+    timeless = lambda path: sorted(str({k: v for k, v in r.items() if k != "seconds"}) for r in read(path))  # noqa: E731
+    assert read(tmp_path / "union" / "summary.csv") == rows and timeless(tmp_path / "union" / "results.csv") == timeless(out / "results.csv")
+    twice = raveforce_cli("baselines-report", out, tmp_path / "part", "--out", tmp_path / "twice")
+    assert twice.returncode == 2 and "is in another study too" in twice.stderr
+    alone = raveforce_cli("baselines-report", out, tmp_path / "part")
+    assert alone.returncode == 2 and "--out names the folder" in alone.stderr
+
 
 def synthetic(rows):
     """results.csv's rows of (task, algo, seed, normalized score)."""

@@ -1,6 +1,7 @@
 """`raveforce baselines-report DIR`: the statistics of a study that `raveforce baselines --out DIR` ran.
 
     raveforce baselines-report out/study
+    raveforce baselines-report out/part1 out/part2 --out out/study   # the union of studies run apart
 
 Reads DIR/results.csv (one row per cell: task, algo, seed, budget, ..., normalized_score) and
 DIR/curves.csv, and writes DIR/summary.csv, a Markdown table on stdout, DIR/report.png (the
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 from pathlib import Path
 
 from raveforce.app.baselines import CURVES, DETERMINISTIC, RESULTS, labeler, plot_curve_panels
@@ -189,8 +191,40 @@ def plot_report(path: Path, rows: list[dict], summary: list[dict]) -> None:
     plt.close(fig)
 
 
+def merge(dirs: list[Path], out: Path) -> None:
+    """Write into `out` the union of the studies in `dirs`: results.csv and curves.csv (a cell in
+    two of them is a UsageError), random.json and hyperparameters.json (their entries must agree)."""
+    from raveforce.app.baselines import append_rows
+
+    cells, rows, curves, tables = set(), [], [], {"random.json": {}, "hyperparameters.json": {}}
+    for d in dirs:
+        for r in read_csv(d / "results.csv", RESULTS):
+            cell = (r["task"], r["algo"], r["seed"], r["budget"])
+            if cell in cells:
+                raise UsageError(f"{d / 'results.csv'}: the cell {cell} is in another study too; give each cell once")
+            cells.add(cell)
+            rows.append(r)
+        curves += read_csv(d / "curves.csv", CURVES) if (d / "curves.csv").is_file() else []
+        for name, table in tables.items():
+            for key, value in (json.loads((d / name).read_text()) if (d / name).is_file() else {}).items():
+                if table.setdefault(key, value) != value:
+                    raise UsageError(f"{d / name}: {key!r} differs from another study's; merge studies of the same settings")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("results.csv", "curves.csv"):
+        (out / name).unlink(missing_ok=True)
+    append_rows(out / "results.csv", RESULTS, rows)
+    append_rows(out / "curves.csv", CURVES, curves)
+    for name, table in tables.items():
+        (out / name).write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
+
+
 def cmd_baselines_report(args) -> int:
-    out = Path(args.dir)
+    dirs = [Path(d) for d in args.dirs]
+    if len(dirs) > 1 and args.out is None:
+        raise UsageError(f"{len(dirs)} studies given: --out names the folder of their merged tables and the report")
+    out = Path(args.out) if args.out is not None else dirs[0]
+    if dirs != [out]:
+        merge(dirs, out)
     rows = read_csv(out / "results.csv", RESULTS)
     if not rows:
         raise UsageError(f"{out / 'results.csv'} has no rows: run `raveforce baselines ... --out {out}` first")
@@ -212,7 +246,8 @@ def cmd_baselines_report(args) -> int:
 def add_subcommand(sub) -> None:
     """Add `baselines-report` to the `raveforce` parser's subparsers."""
     p = sub.add_parser("baselines-report", help="a baselines study's IQM with bootstrap CIs, performance profile and curves: summary.csv, report.png in DIR")
-    p.add_argument("dir", metavar="DIR", help="the --out folder of `raveforce baselines` (its results.csv and curves.csv)")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="the --out folder of `raveforce baselines` (its results.csv and curves.csv); several: their union")
+    p.add_argument("--out", default=None, help="with several DIRs: the folder of the merged tables (results.csv, curves.csv, random.json, hyperparameters.json) and the report")
     p.set_defaults(func=cmd_baselines_report)
 
 
