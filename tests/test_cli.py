@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile
 
 from raveforce.midi import read_notes
 from raveforce.tasks import DRUM_LOOP, DRUM_LOOP_PATTERN
@@ -129,6 +130,17 @@ def test_render_still_works(tmp_path, raveforce_cli):
     done = raveforce_cli("render", "raveforce/KickFrequency-v0", "--actions", "0.18", "--out", tmp_path / "kick.wav")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "kick.wav").stat().st_size > 22050 * 4
+
+
+def test_render_plays_ten_voice_levels_and_names_a_bad_out(tmp_path, raveforce_cli):
+    from raveforce.tasks import DRUM_KIT_PATTERN
+
+    levels = " ".join(":".join(str(x) for x in row) for row in DRUM_KIT_PATTERN)
+    done = raveforce_cli("render", "drum-kit", "--actions", levels, "--out", tmp_path / "kit")
+    assert done.returncode == 0 and done.stdout.count("reward 0\n") == 16, done.stderr
+    assert soundfile.info(tmp_path / "kit").format == "WAV"  # a WAV whatever the name
+    wrong = raveforce_cli("render", "drum-kit", "--actions", levels, "--out", tmp_path)
+    assert wrong.returncode == 2 and "is a directory" in wrong.stderr and len(wrong.stderr.splitlines()) == 1
 
 
 def test_output_piped_into_a_reader_that_leaves_early_is_not_an_error():

@@ -178,5 +178,5 @@ def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> P
     """Write mono float audio as a 32-bit float WAV; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    soundfile.write(path, np.asarray(audio, dtype=np.float32), sample_rate, subtype="FLOAT")
+    soundfile.write(path, np.asarray(audio, dtype=np.float32), sample_rate, subtype="FLOAT", format="WAV")  # whatever the name ends with
     return path

@@ -77,6 +77,8 @@ def _parse_actions(text: str, space) -> list:
 
 
 def cmd_render(args) -> int:
+    if Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out!r} is a directory; give the WAV file to write, e.g. {str(Path(args.out) / 'episode.wav')!r}")
     env = _make_env(args.task, **({"reward": args.reward} if args.reward else {}))
     try:
         actions = _parse_actions(args.actions, env.action_space)
