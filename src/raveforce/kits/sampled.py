@@ -10,6 +10,10 @@ compression, a pitch shift, noise, an MP3 or OGG round trip, and the sample rate
     loop = sampled.render_loop(drums, pattern, DRUM_LOOP)  # float32 (88200,)
     task = sampled.kit_task(drums)                         # DRUM_LOOP played on these samples
 
+    full = sampled.draw_full(7, "train")                   # FullKitDrums: DrumKit's ten voices
+    loops = sampled.render_grid_loops([(full, grid, 0)], DRUM_KIT)   # float32 (1, 88200)
+    truth = sampled.grid_truth(full, grid, DRUM_KIT, 0)    # {voice: family.Played(onsets, velocities)}
+
 scsynth plays each hit with the `drum` synth from a mono copy of its layer's sample (made once
 into the cache folder, `cache_dir()`); a pitch shift plays that copy at another rate, as a
 sampler does. The room and tilt are the family's `fam_room` synth; compression, noise, the
@@ -22,8 +26,10 @@ import dataclasses
 import hashlib
 import io
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +40,7 @@ from raveforce.kits.hydrogen import Instrument, SampledKit
 from raveforce.synth import osc
 from raveforce.synth.scsynth import BlockClock, render_nrt
 from raveforce.task import Choices, MultiChoices, Note, Task
-from raveforce.tasks import DATA, DRUM_LOOP
+from raveforce.tasks import DATA, DRUM_LOOP, FULL_KIT, levels_of, velocities
 
 VOICES = hydrogen.VOICES
 MIX_RATES = (32000, 44100, 48000)  # Hz
@@ -95,6 +101,20 @@ class SampledDrums:
         return self.replace(pieces={v: p[:1] for v, p in self.pieces.items()}, distractors=(), rendition=Rendition.plain())
 
 
+@dataclass(frozen=True)
+class FullKitDrums(SampledDrums):
+    """Drums for DrumKit's ten voices (`draw_full`): `pieces[v]` is one instrument for each voice
+    of `FULL_KIT` that a kit of the split has, `kits[v]` the kit it comes from."""
+
+    main: str = ""  # the kit the drums are drawn around
+    missing: tuple[str, ...] = ()  # voices that no kit of the split has: their hits are not played
+
+    @property
+    def borrowed(self) -> dict[str, str]:
+        """{voice: kit} of the voices that come from another kit than `main`."""
+        return {v: k for v, k in self.kits.items() if k != self.main}
+
+
 def cache_dir() -> Path:
     """Where mono copies of the samples are kept: $RAVEFORCE_CACHE, else $XDG_CACHE_HOME/raveforce,
     else ~/.cache/raveforce; `samples/` inside it."""
@@ -147,12 +167,16 @@ def _kits(split_or_names) -> tuple[list[SampledKit], list[SampledKit]]:
     return loaded, complete
 
 
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ArgumentError(f"seed={seed!r} is not an integer >= 0")
+
+
 def draw(seed: int, split: str | Sequence[str] = "train", *, mix_chance: float = 0.25) -> SampledDrums:
     """The drums of `seed` on the installed kits of `split` (a split name of `hydrogen.SPLITS` or
     kit names): one kit's kick, snare and hat, each from another kit of the split with chance
     `mix_chance`; up to 3 distractors; a rendition. The same seed and installed kits give the same drums."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ArgumentError(f"seed={seed!r} is not an integer >= 0")
+    _check_seed(seed)
     kits, complete = _kits(split)
     rng = np.random.default_rng([int(seed), 0x5A3D])
     main = complete[int(rng.integers(len(complete)))]
@@ -170,11 +194,19 @@ def draw(seed: int, split: str | Sequence[str] = "train", *, mix_chance: float =
     others = [i for k in kits for i in k.distractors if i.role not in ("other", "roll")]
     count = int(rng.integers(0, 4)) if others else 0
     distractors = tuple(others[int(i)] for i in rng.choice(len(others), size=min(count, len(others)), replace=False)) if count else ()
-    rendition = Rendition(
+    rendition = _draw_rendition(rng, VOICES)
+    density = float(rng.uniform(0.02, 0.1))
+    rendition = _draw_voice_colours(rng, rendition, VOICES)  # drawn last: the shipped hits model was trained on the drums this order gives
+    return SampledDrums(int(seed), pieces, distractors, density, rendition, sources)
+
+
+def _draw_rendition(rng: np.random.Generator, voices: Sequence[str]) -> Rendition:
+    """A rendition with gains for `voices`, no per-voice pitches or tilts."""
+    return Rendition(
         velocity=tuple(sorted(rng.uniform(0.35, 1.0, 2).tolist())),
         humanize_s=float(rng.uniform(0.0, 0.008)),
         swing=float(rng.uniform(0.0, 0.3)) if rng.random() < 0.3 else 0.0,
-        gain_db={v: float(rng.uniform(-6.0, 6.0)) for v in VOICES},
+        gain_db={v: float(rng.uniform(-6.0, 6.0)) for v in voices},
         room_mix=float(rng.uniform(0.0, 0.3)),
         room_size=float(rng.uniform(0.2, 0.8)),
         room_damp=float(rng.uniform(0.2, 0.8)),
@@ -185,13 +217,58 @@ def draw(seed: int, split: str | Sequence[str] = "train", *, mix_chance: float =
         codec=CODECS[int(rng.integers(len(CODECS)))],
         sample_rate=int(rng.choice(MIX_RATES)),
     )
-    density = float(rng.uniform(0.02, 0.1))
-    rendition = dataclasses.replace(  # drawn last: the shipped hits model was trained on the drums this order gives
+
+
+def _draw_voice_colours(rng: np.random.Generator, rendition: Rendition, voices: Sequence[str]) -> Rendition:
+    """`rendition` with a pitch and a tilt for each of `voices` (each 0 with chance 1/2)."""
+    return dataclasses.replace(
         rendition,
-        voice_pitch={v: round(float(rng.uniform(-3.0, 3.0)) * 2) / 2 if rng.random() < 0.5 else 0.0 for v in VOICES},  # 0.5 st steps: a bounded cache
-        voice_tilt_db={v: float(round(rng.uniform(-9.0, 9.0))) if rng.random() < 0.5 else 0.0 for v in VOICES},
+        voice_pitch={v: round(float(rng.uniform(-3.0, 3.0)) * 2) / 2 if rng.random() < 0.5 else 0.0 for v in voices},  # 0.5 st steps: a bounded cache
+        voice_tilt_db={v: float(round(rng.uniform(-9.0, 9.0))) if rng.random() < 0.5 else 0.0 for v in voices},
     )
-    return SampledDrums(int(seed), pieces, distractors, density, rendition, sources)
+
+
+def draw_full(seed: int, split: str | Sequence[str] = "train", *, mix_chance: float = 0.25) -> FullKitDrums:
+    """Drums for DrumKit's ten voices of `seed` on the installed kits of `split` (as `draw`): a
+    kit with a kick, a snare and a hat (`main`), each voice one of its instruments of the voice's
+    first role it has (`FULL_KIT_ROLES`) and its three toms together, low to high by their names
+    or pitch (`_toms_by_voice`, as `full_kit_task`); a voice (or the toms) from another kit of the split with chance
+    `mix_chance`, and always when `main` lacks it (toms: has fewer than three; a kit with three
+    or more when one has them), or `missing` when no kit has it; up to 3 distractors of the kits'
+    percussion; a rendition over the ten voices (its `velocity` range is only the distractors').
+    A stream of its own: not `draw(seed)`'s drums."""
+    _check_seed(seed)
+    kits, complete = _kits(split)
+    rng = np.random.default_rng([int(seed), 0x5A40])
+    main = complete[int(rng.integers(len(complete)))]
+
+    def source(owners: list[SampledKit]) -> SampledKit:
+        has_main = any(k.name == main.name for k in owners)
+        return main if has_main and rng.random() >= mix_chance else owners[int(rng.integers(len(owners)))]
+
+    pieces, sources = {}, {}
+    for voice in FULL_KIT_ROLES:
+        owners = [k for k in kits if _role_instruments(k, voice)]
+        if owners:
+            kit = source(owners)
+            options = _role_instruments(kit, voice)
+            pieces[voice], sources[voice] = (options[int(rng.integers(len(options)))],), kit.name
+    owners = [k for k in kits if len(k.instruments_of("tom")) >= 3] or [k for k in kits if k.instruments_of("tom")]
+    if owners:
+        kit = source(owners)
+        for voice, tom in _toms_by_voice(kit).items():
+            pieces[voice], sources[voice] = (tom,), kit.name
+    others = [i for k in kits for i in k.instruments if i.role == "percussion"]
+    count = min(int(rng.integers(0, 4)), len(others))
+    distractors = tuple(others[int(i)] for i in rng.choice(len(others), size=count, replace=False)) if count else ()
+    rendition = _draw_rendition(rng, FULL_KIT)
+    density = float(rng.uniform(0.02, 0.1))
+    rendition = _draw_voice_colours(rng, rendition, FULL_KIT)
+    order = [v for v in FULL_KIT if v in pieces]
+    return FullKitDrums(
+        int(seed), {v: pieces[v] for v in order}, distractors, density, rendition, {v: sources[v] for v in order},
+        main=main.name, missing=tuple(v for v in FULL_KIT if v not in pieces),
+    )  # fmt: skip
 
 
 def kit_task(drums: SampledDrums, base: Task = DRUM_LOOP, *, velocity: float = 0.8, name: str | None = None) -> Task:
@@ -217,22 +294,13 @@ TOMS = ("low_tom", "mid_tom", "high_tom")
 def full_kit_task(name: str | os.PathLike, base: Task) -> tuple[Task, dict[str, str]]:
     """`base` (a DrumKit task, `tasks.drum_kit_task`) played on Hydrogen kit `name`, and which
     instrument plays each voice. A voice plays the kit's first instrument of its roles
-    (`FULL_KIT_ROLES`); the toms go low to high by their pitch (`_pitch_hz`: two toms are low and
-    high, one is mid); a level at MIDI velocity v plays the layer that velocity picks, at amp
-    v / 127 times the instrument's and layer's gains, dry. A voice the kit lacks keeps the
-    shipped sample ("shipped" in the dict)."""
-    from raveforce.tasks import FULL_KIT, velocities
-
+    (`FULL_KIT_ROLES`); the toms go low to high by their names, else by their pitch
+    (`_toms_by_voice`: two toms are low and high, one is mid); a level at MIDI velocity v plays
+    the layer that velocity picks, at amp v / 127 times the instrument's and layer's gains, dry.
+    A voice the kit lacks keeps the shipped sample ("shipped" in the dict)."""
     kit = hydrogen.load(name)
-    chosen: dict[str, Instrument] = {}
-    for voice, roles in FULL_KIT_ROLES.items():
-        found = [i for role in roles for i in kit.instruments if i.role == role]
-        if found:
-            chosen[voice] = found[0]
-    toms = sorted([i for i in kit.instruments if i.role == "tom"], key=lambda i: _pitch_hz(i.layer(0.8).path))
-    picks = {1: ("mid_tom",), 2: ("low_tom", "high_tom")}.get(len(toms), TOMS)
-    for voice, tom in zip(picks, toms if len(toms) <= 3 else [toms[0], toms[len(toms) // 2], toms[-1]]):
-        chosen[voice] = tom
+    chosen = {voice: _role_instruments(kit, voice)[0] for voice in FULL_KIT_ROLES if _role_instruments(kit, voice)}
+    chosen.update(_toms_by_voice(kit))
     levels = velocities(len(base.actions.parts[0].options) - 1)
     buffers: list[Path] = []
     parts = []
@@ -252,6 +320,32 @@ def full_kit_task(name: str | os.PathLike, base: Task) -> tuple[Task, dict[str, 
     return task, {v: chosen[v].name if v in chosen else "shipped" for v in FULL_KIT}
 
 
+def _role_instruments(kit: SampledKit, voice: str) -> list[Instrument]:
+    """The kit's instruments of the first role of `FULL_KIT_ROLES[voice]` that it has (none: [])."""
+    for role in FULL_KIT_ROLES[voice]:
+        found = [i for i in kit.instruments if i.role == role]  # by role: instruments_of("snare") is the voice
+        if found:
+            return found
+    return []
+
+
+TOM_NAMES = ((r"floor", 0), (r"mid", 1), (r"\blow?\b", 0), (r"\bhi(gh)?\b|tomhi", 2))  # (pattern, index in TOMS): the first match wins
+
+
+def _toms_by_voice(kit: SampledKit) -> dict[str, Instrument]:
+    """{tom voice: instrument}: when the names of all the kit's toms say low, mid or high
+    (`TOM_NAMES`), the first tom of each; else the toms low to high by pitch (`_pitch_hz`): one
+    tom is the mid tom, two are low and high, of more the lowest, the middle and the highest."""
+    toms = kit.instruments_of("tom")
+    named = [next((i for pattern, i in TOM_NAMES if re.search(pattern, tom.name.lower())), None) for tom in toms]
+    if toms and None not in named:
+        return {TOMS[i]: toms[named.index(i)] for i in sorted(set(named))}
+    toms = sorted(toms, key=lambda i: _pitch_hz(i.layer(0.8).path))
+    picks = {1: ("mid_tom",), 2: ("low_tom", "high_tom")}.get(len(toms), TOMS)
+    return dict(zip(picks, toms if len(toms) <= 3 else [toms[0], toms[len(toms) // 2], toms[-1]]))
+
+
+@lru_cache(maxsize=512)
 def _pitch_hz(path: Path) -> float:
     """The strongest frequency (Hz) of the first 0.2 s of a sound file, mono."""
     import soundfile
@@ -272,12 +366,72 @@ def render_loop(drums: SampledDrums, pattern: Sequence[int], task: Task = DRUM_L
 def render_loops(loops: Sequence[tuple[SampledDrums, Sequence[int], int]], task: Task = DRUM_LOOP, *, scsynth: str | None = None) -> np.ndarray:
     """float32 (len(loops), task.total_samples): `render_loop` of each (drums, pattern, seed), the
     loops of one mix rate rendered together (one output channel each, 31 per scsynth)."""
+    return _render(loops, task, None, _pattern_plays, scsynth)
+
+
+def render_grid_loops(loops: Sequence[tuple[SampledDrums, np.ndarray, int]], task: Task, *, scsynth: str | None = None) -> np.ndarray:
+    """float32 (len(loops), task.total_samples): each (drums, grid, seed), grid an int (<= task.steps,
+    10) array of `task`'s levels (a DrumKit task, `tasks.drum_kit_task`; 0 rests), played on
+    `drums` (`draw_full`) as `grid_hits` says, with the rendition of `render_loops` (room, tilt,
+    compression, pitch, noise, codec, mix rate; 31 loops per scsynth)."""
+    return _render(loops, task, family.check_grid, _grid_plays, scsynth)
+
+
+def grid_hits(drums: SampledDrums, grid: np.ndarray, task: Task, seed: int = 0):
+    """(onset s, voice or None, instrument, MIDI velocity, gain dB) of every hit that
+    `render_grid_loops` plays for (drums, grid, seed), in step order. A hit at level l of a voice
+    that `drums.pieces` has plays its first instrument at velocity `velocities(levels)[l - 1]`,
+    which picks the velocity layer and scales the amp (as Hydrogen does), at the voice's gain;
+    hits of other voices are not played. Onsets are humanized per hit and swung as `hits`'
+    (>= 0); accents and distractors (voice None) play as in `render_loops`."""
+    grid = family.check_grid(grid, task)
+    r = drums.rendition
+    levels = velocities(levels_of(task))
+    rng = np.random.default_rng([drums.seed, int(seed), 0x5A41])
+    humanize = rng.uniform(-r.humanize_s, r.humanize_s, (task.steps, len(FULL_KIT) + 1))
+    distracted = rng.random(task.steps) < drums.distractor_density
+    distractor = rng.integers(max(1, len(drums.distractors)), size=task.steps)
+    distractor_velocity = rng.uniform(*r.velocity, task.steps)
+    accents: dict[int, list[Instrument]] = {}
+    for step, piece in drums.accents:
+        accents.setdefault(step, []).append(piece)
+    for k, row in enumerate(grid):
+        on_grid = task.boundaries[k] / task.sample_rate + (r.swing * task.step_seconds if k % 2 else 0.0)
+        for piece in accents.get(k, ()):
+            yield on_grid, None, piece, 127 * r.velocity[1], 0.0
+        for i in np.flatnonzero(row):
+            voice = FULL_KIT[i]
+            if voice in drums.pieces:
+                yield max(0.0, on_grid + humanize[k, i]), voice, drums.pieces[voice][0], float(levels[row[i] - 1]), r.gain_db.get(voice, 0.0)
+        if drums.distractors and distracted[k]:
+            yield max(0.0, on_grid + humanize[k, -1]), None, drums.distractors[distractor[k]], 127 * distractor_velocity[k], 0.0
+
+
+def grid_truth(drums: SampledDrums, grid: np.ndarray, task: Task, seed: int = 0) -> dict[str, family.Played]:
+    """{voice: family.Played}: the onsets and MIDI velocities of the hits of each voice of
+    `FULL_KIT` that `render_grid_loops` plays for (drums, grid, seed) (none for a voice `drums` lacks)."""
+    return family.played_by_voice((onset, voice, velocity) for onset, voice, _, velocity, _ in grid_hits(drums, grid, task, seed))
+
+
+def _render(loops, task: Task, check, plays, scsynth: str | None) -> np.ndarray:
+    """float32 (len(loops), task.total_samples): the loops rendered 31 of one mix rate a scsynth,
+    `plays(drums, pattern, seed, task)` giving each one's hits, then finished (`_finish`)."""
     out = np.zeros((len(loops), task.total_samples), np.float32)
-    for rate, batch in family.lane_batches(loops, task, _LANES):
-        audio = _render_lanes([loops[i] for i in batch], task, rate, scsynth)
+    for rate, batch in family.lane_batches(loops, task, _LANES, check):
+        audio = _render_lanes([(loops[i][0].rendition, plays(*loops[i], task)) for i in batch], task, rate, scsynth)
         for lane, i in enumerate(batch):
             out[i] = _finish(audio[:, lane], loops[i][0].rendition, loops[i][0].seed, loops[i][2], rate, task)
     return out
+
+
+def _pattern_plays(drums: SampledDrums, pattern: Sequence[int], seed: int, task: Task):
+    """(onset s, instrument, velocity 0..1, gain dB, the voice whose pitch and tilt apply) of a DrumLoop pattern."""
+    return ((onset, piece, velocity, gain_db, piece.voice) for onset, piece, velocity, gain_db in hits(drums, pattern, task, seed))
+
+
+def _grid_plays(drums: SampledDrums, grid: np.ndarray, seed: int, task: Task):
+    """(onset s, instrument, velocity 0..1, gain dB, the voice whose pitch and tilt apply) of a DrumKit grid."""
+    return ((onset, piece, velocity / 127, gain_db, voice) for onset, voice, piece, velocity, gain_db in grid_hits(drums, grid, task, seed))
 
 
 def hits(drums: SampledDrums, pattern: Sequence[int], task: Task, seed: int):
@@ -314,20 +468,20 @@ def onsets(drums: SampledDrums, pattern: Sequence[int], task: Task, seed: int) -
 
 
 def _render_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.ndarray:
-    """float32 (frames at `rate`, len(loops)): each loop's hits on a private bus, through its own room synth."""
+    """float32 (frames at `rate`, len(loops)): each (rendition, plays) loop's plays (`_pattern_plays`)
+    on a private bus, through its own room synth."""
     lanes = max(2, len(loops))
     clock = BlockClock(rate)
     synthdefs = [(DATA / "synthdefs" / "drum.scsyndef").read_bytes(), family.synthdefs()[-1]]
     setup = [osc.message("/d_recv", d) for d in synthdefs] + [osc.message("/g_new", 1, 0, 0)]
     buffers: dict[Path, int] = {}
     events: dict[int, list[bytes]] = {}
-    for lane, (drums, pattern, seed) in enumerate(loops):
-        r = drums.rendition
+    for lane, (r, plays) in enumerate(loops):
         bus = lanes + lane  # private: past the outputs
-        for onset, piece, velocity, gain_db in hits(drums, pattern, task, seed):
+        for onset, piece, velocity, gain_db, voice in plays:
             layer = piece.layer(float(velocity))
-            pitch = layer.pitch + r.pitch_semitones + r.voice_pitch.get(piece.voice, 0.0)
-            path = mono_sample(layer.path, pitch, r.voice_tilt_db.get(piece.voice, 0.0))
+            pitch = layer.pitch + r.pitch_semitones + r.voice_pitch.get(voice, 0.0)
+            path = mono_sample(layer.path, pitch, r.voice_tilt_db.get(voice, 0.0))
             if path not in buffers:
                 buffers[path] = len(buffers)
                 setup.append(osc.message("/b_allocRead", buffers[path], str(path)))
@@ -340,7 +494,9 @@ def _render_lanes(loops, task: Task, rate: int, scsynth: str | None) -> np.ndarr
         ))  # fmt: skip
     score = [(0, setup)] + [(clock.tag(s), events[s]) for s in sorted(events)]
     frames = -(-task.total_samples * rate // task.sample_rate)
-    return render_nrt(score, sample_rate=rate, channels=lanes, frames=frames, executable=scsynth)[:, : len(loops)]
+    nodes = sum(len(e) for e in events.values()) + lanes + 2
+    audio = render_nrt(score, sample_rate=rate, channels=lanes, frames=frames, executable=scsynth, max_nodes=nodes, buffers=len(buffers))
+    return audio[:, : len(loops)]
 
 
 def _finish(audio: np.ndarray, r: Rendition, drums_seed: int, seed: int, rate: int, task: Task) -> np.ndarray:
@@ -404,4 +560,8 @@ def codec_round_trip(x: np.ndarray, rate: int, codec: str) -> np.ndarray:
     return out
 
 
-__all__ = ["CODECS", "MIX_RATES", "PEAK", "Rendition", "SampledDrums", "cache_dir", "codec_round_trip", "compress", "draw", "hits", "kit_task", "mono_sample", "onsets", "render_loop", "render_loops", "tilt"]
+__all__ = [
+    "CODECS", "MIX_RATES", "PEAK", "FullKitDrums", "Rendition", "SampledDrums", "cache_dir", "codec_round_trip", "compress", "draw",
+    "draw_full", "grid_hits", "grid_truth", "hits", "kit_task", "mono_sample", "onsets", "render_grid_loops", "render_loop",
+    "render_loops", "tilt",
+]  # fmt: skip

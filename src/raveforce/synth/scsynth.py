@@ -95,12 +95,13 @@ def _command(
     block_size: int,
     chunk: int | None = None,
     max_nodes: int = 1024,
+    buffers: int = 1024,
 ) -> list[str]:
     return [
         executable, "-N", score, "_", output, str(sample_rate), header, "float",
         "-o", str(channels), "-i", "0", "-a", str(max(1024, channels + 128)),
         "-z", str(block_size), "-Z", str(chunk or block_size), "-D", "0", "-R", "0", "-V", "-1",
-        "-n", str(max(1024, max_nodes)), "-m", str(max(8192, 8 * max_nodes)),
+        "-n", str(max(1024, max_nodes)), "-m", str(max(8192, 8 * max_nodes)), "-b", str(max(1024, buffers)),
     ]  # fmt: skip
 
 
@@ -119,11 +120,15 @@ def render_nrt(
     executable: str | None = None,
     block_size: int = 64,
     timeout: float = 60.0,
+    max_nodes: int = 1024,
+    buffers: int = 1024,
 ) -> np.ndarray:
     """Render a whole score with a fresh `scsynth -N` (the reference, and the paper's method).
 
     entries: (time tag, encoded messages) in time order. Returns float32 (frames, channels);
-    a score that renders less than `frames` is zero-padded.
+    a score that renders less than `frames` is zero-padded. `max_nodes` and `buffers`: at least
+    how many synths may sound at once and how many buffers the score may use (scsynth ignores
+    a /b_allocRead past its last buffer without a word).
     """
     exe = find_scsynth(executable)
     entries = list(entries)
@@ -135,7 +140,7 @@ def render_nrt(
             for tag, messages in entries:
                 f.write(osc.score_entry(tag, messages))
             f.write(osc.score_entry(max(end, last_tag), []))  # render through `frames`
-        cmd = _command(exe, str(score), str(out), sample_rate, "WAV", channels, block_size)
+        cmd = _command(exe, str(score), str(out), sample_rate, "WAV", channels, block_size, max_nodes=max_nodes, buffers=buffers)
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:

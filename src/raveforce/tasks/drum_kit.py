@@ -38,6 +38,14 @@ def kit_choices(voices: int = len(FULL_KIT), levels: int = LEVELS) -> MultiChoic
     return MultiChoices(tuple(Choices(((),) + tuple((Note.of("drum", buf=i, amp=a),) for a in amps)) for i in range(voices)))
 
 
+def levels_of(task: Task) -> int:
+    """The velocity levels of a DrumKit task (`drum_kit_task`): each voice's options less the rest."""
+    parts = getattr(task.actions, "parts", ())
+    if len(parts) != len(FULL_KIT):
+        raise ArgumentError(f"task {task.name!r} is not a DrumKit task ({len(FULL_KIT)} voices with levels, tasks.drum_kit_task)")
+    return len(parts[0].options) - 1
+
+
 def drum_kit_task(*, bars: int = 1, steps_per_beat: int = 4, velocity_levels: int = LEVELS, beats_per_bar: int = 4, **options) -> Task:
     """DRUM_KIT on another grid: `bars` bars of `beats_per_bar` beats, `steps_per_beat` steps a
     beat (4: 16ths; 3 or 6: triplets, for shuffles and 12/8), velocities in `velocity_levels`
@@ -92,4 +100,4 @@ DRUM_KIT = Task(
 )
 DRUM_KIT_PATTERN = _default_pattern()  # int64 (16, 10): the default target's levels
 
-__all__ = ["DRUM_KIT", "DRUM_KIT_PATTERN", "FULL_KIT", "LEVELS", "MAX_LEVELS", "drum_kit_task", "kit_choices", "velocities"]
+__all__ = ["DRUM_KIT", "DRUM_KIT_PATTERN", "FULL_KIT", "LEVELS", "MAX_LEVELS", "drum_kit_task", "kit_choices", "levels_of", "velocities"]
