@@ -1,0 +1,103 @@
+"""Ten-voice drum transcription on grooves played by Hydrogen's sampled kits (`raveforce.kits.sampled.draw_full`).
+
+    .venv/bin/python benchmarks/bench_full_kit.py --split dev [--count 60] [--agents basic played]
+
+Loop i of a split: `sampled.draw_full(i, split)` (a kit's ten voices, or pieces from another kit
+of the split, distractors, a rendition: velocity layers, humanised timing, swing, gains, room,
+compression, codecs) playing a two-bar `transcribe.groove_grid` (accents, ghost snares, ride
+patterns, open hats, crashes, tom fills) at a tempo drawn from 80-175 BPM, given to the agents.
+Agents answer with a (steps, 10) grid of levels on the loop's DrumKit task:
+
+- basic: the shipped 3-voice one-pass transcriber (`raveforce transcribe --kit basic`): kick,
+  snare and closed hat, at one level;
+- played: the grid that was played, as a reference for the measures (swing and humanised timing
+  move onsets off the grid).
+
+Measures (`raveforce.transcribe.scores.full_kit`): per voice onset P/R/F at ±50 and ±30 ms and
+on the grid, the macro F over the voices, the open/closed hat and tom confusions, the velocity
+Spearman and MAE over the hits found, and loops per second. The issue's targets (held-out kits,
+run once): macro F >= 0.90, kick, snare and closed hat >= 0.95 each, velocity Spearman >= 0.6.
+Needs `make kits` (all of Hydrogen's kits) for dev and held-out, and mir_eval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+
+import numpy as np
+
+from raveforce.kits import sampled
+from raveforce.tasks import DRUM_KIT, DRUM_LOOP, FULL_KIT
+from raveforce.transcribe import groove_grid, scores
+
+BPM = (80.0, 175.0)
+AGENTS = ("basic", "played")
+
+
+def targets(split: str, count: int, seed: int = 0):
+    """(grids, truths, loops float32 (samples,), tasks): count two-bar grooves on the split's kits."""
+    grids, truths, tasks, loops = [], [], [], []
+    for i in range(count):
+        rng = np.random.default_rng([i, 26, seed])
+        task = dataclasses.replace(DRUM_KIT, bpm=float(np.round(rng.uniform(*BPM), 2)), steps=32)
+        drums = sampled.draw_full(i, split)
+        grid = groove_grid(rng, bars=2)
+        loops.append(sampled.render_grid_loops([(drums, grid, 0)], task)[0])
+        grids.append(grid), truths.append(sampled.grid_truth(drums, grid, task, 0)), tasks.append(task)
+    return grids, truths, loops, tasks
+
+
+def answers(agent: str, grids, loops, tasks) -> list[np.ndarray]:
+    if agent == "played":
+        return [g.copy() for g in grids]
+    from raveforce.transcribe import policy
+
+    shipped = policy.load()
+    found = []
+    for x, task in zip(loops, tasks):
+        drum_loop = dataclasses.replace(DRUM_LOOP, bpm=task.bpm, steps=task.steps)
+        actions = np.array(policy.transcribe_bars(drum_loop.load_target((x, task.sample_rate)), drum_loop, policy=shipped))
+        grid = np.zeros((task.steps, len(FULL_KIT)), np.int64)
+        for bit, voice in enumerate(("kick", "snare", "hat")):
+            grid[:, FULL_KIT.index(voice)] = 2 * (actions >> bit & 1)
+        found.append(grid)
+    return found
+
+
+def table(results: dict) -> str:
+    voices = "".join(f" {v} F |" for v in FULL_KIT)
+    rows = [f"| agent | macro F ±50 ms | macro F ±30 ms |{voices} hat closed→open | open→closed | velocity Spearman | velocity MAE | loops/s |"]
+    rows.append("|---|" + "---:|" * (len(FULL_KIT) + 7))
+    for agent, (s, rate) in results.items():
+        per = "".join(f" {s['voices'][v]['onset'][0.05][2]:.3f} |" for v in FULL_KIT)
+        h, v = s["hat_confusion"], s["velocity"]
+        rows.append(
+            f"| {agent} | **{s['macro_f'][0.05]:.3f}** | {s['macro_f'][0.03]:.3f} |{per} {h['closed_as_open']:.3f} | {h['open_as_closed']:.3f} "
+            f"| {v['spearman']:.3f} | {v['mae']:.1f} | {rate:.1f} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", default="dev", choices=["train", "dev", "held_out"])
+    parser.add_argument("--count", type=int, default=60)
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=AGENTS)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    grids, truths, loops, tasks = targets(args.split, args.count)
+    print(f"{args.count} two-bar grooves on the {args.split} kits at {BPM[0]:g}-{BPM[1]:g} BPM, rendered in {time.perf_counter() - start:.0f} s")
+    results = {}
+    for agent in args.agents:
+        start = time.perf_counter()
+        found = answers(agent, grids, loops, tasks)
+        results[agent] = (scores.full_kit(found, truths, tasks), args.count / (time.perf_counter() - start))
+    print(table(results))
+    for agent, (s, _) in results.items():
+        print(f"{agent}: tom confusion (rows low, mid, high played alone; columns low, mid, high, none answered)\n{np.round(s['tom_confusion'], 3)}")
+
+
+if __name__ == "__main__":
+    main()
