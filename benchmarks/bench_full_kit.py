@@ -10,6 +10,8 @@ Agents answer with a (steps, 10) grid of levels on the loop's DrumKit task:
 
 - basic: the shipped 3-voice one-pass transcriber (`raveforce transcribe --kit basic`): kick,
   snare and closed hat, at one level;
+- classifier: the full-kit classifier of `--model` (`raveforce.transcribe.kit_classifier`, made
+  by `scripts/train_kit_classifier.py`) in one pass;
 - played: the grid that was played, as a reference for the measures (swing and humanised timing
   move onsets off the grid).
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -33,7 +36,7 @@ from raveforce.tasks import DRUM_KIT, DRUM_LOOP, FULL_KIT
 from raveforce.transcribe import groove_grid, scores
 
 BPM = (80.0, 175.0)
-AGENTS = ("basic", "played")
+AGENTS = ("basic", "classifier", "played")
 
 
 def targets(split: str, count: int, seed: int = 0):
@@ -49,9 +52,14 @@ def targets(split: str, count: int, seed: int = 0):
     return grids, truths, loops, tasks
 
 
-def answers(agent: str, grids, loops, tasks) -> list[np.ndarray]:
+def answers(agent: str, grids, loops, tasks, model=None) -> list[np.ndarray]:
     if agent == "played":
         return [g.copy() for g in grids]
+    if agent == "classifier":
+        from raveforce.transcribe import kit_classifier
+
+        classifier = kit_classifier.KitClassifier.load(model)
+        return [kit_classifier.transcribe(x, task, classifier) for x, task in zip(loops, tasks)]
     from raveforce.transcribe import policy
 
     shipped = policy.load()
@@ -84,15 +92,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="dev", choices=["train", "dev", "held_out"])
     parser.add_argument("--count", type=int, default=60)
-    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=AGENTS)
+    parser.add_argument("--agents", nargs="+", default=["basic", "played"], choices=AGENTS)
+    parser.add_argument("--model", type=Path, default=None, help="the classifier agent's model (.npz)")
     args = parser.parse_args()
+    if "classifier" in args.agents and args.model is None:
+        parser.error("the classifier agent needs --model")
     start = time.perf_counter()
     grids, truths, loops, tasks = targets(args.split, args.count)
     print(f"{args.count} two-bar grooves on the {args.split} kits at {BPM[0]:g}-{BPM[1]:g} BPM, rendered in {time.perf_counter() - start:.0f} s")
     results = {}
     for agent in args.agents:
         start = time.perf_counter()
-        found = answers(agent, grids, loops, tasks)
+        found = answers(agent, grids, loops, tasks, args.model)
         results[agent] = (scores.full_kit(found, truths, tasks), args.count / (time.perf_counter() - start))
     print(table(results))
     for agent, (s, _) in results.items():

@@ -1,0 +1,148 @@
+"""Train the full-kit classifier (`raveforce.transcribe.kit_classifier`): which of DrumKit's ten
+voices start at each step and how loud, on grid loops of the kit family and Hydrogen's train kits.
+
+    .venv/bin/python scripts/train_kit_classifier.py --out /tmp/kit.npz [--loops 2000] [--sampled-loops 2000] [--epochs 6]
+
+Data: `--loops` ten-voice kits of the family's *train* split (`kits.family.draw_full`) and
+`--sampled-loops` drums on Hydrogen's *train* kits (`kits.sampled.draw_full(i, "train")`), each
+playing two bars, half of them grooves (`transcribe.groove_grid`) and half random grids
+(`transcribe.draw_grid`: each voice by its `KIT_DENSITY`, uniform levels), in groups of 31 at a
+tempo drawn from 80-175 BPM. Every step of every loop is one example: its window and level
+(`kit_classifier.step_inputs`), labelled with the voices played at it and their MIDI velocity
+(`transcribe.scores.played_grid` of `grid_truth`: what was played, swing and humanising
+included; a voice a kit lacks is not played). Dev, after each epoch: `--dev-loops` grooves on
+Hydrogen's dev kits as `benchmarks/bench_full_kit.py` draws them, scored by
+`transcribe.scores.full_kit`. The held-out kits are never read. Needs torch and `make kits`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from raveforce.kits import family, sampled
+from raveforce.rewards import hits
+from raveforce.tasks import DRUM_KIT, FULL_KIT
+from raveforce.transcribe import draw_grid, groove_grid, kit_classifier, scores
+
+GROUP, BARS, BPM, BATCH = 31, 2, (80.0, 175.0), 256
+
+
+def loops_of(kind: str, first: int, count: int, rng: np.random.Generator, split: str = "train"):
+    """(windows, levels, hit labels (n * steps, 10), velocity labels) of `count` loops, and their
+    (grids, truths, tasks), in groups of GROUP at a tempo each."""
+    x, lv, y, vel, records = [], [], [], [], []
+    for lo in range(first, first + count, GROUP):
+        ids = range(lo, min(lo + GROUP, first + count))
+        task = dataclasses.replace(DRUM_KIT, bpm=float(np.round(rng.uniform(*BPM), 2)), steps=16 * BARS)
+        grids = [groove_grid(rng, bars=BARS) if rng.random() < 0.5 else draw_grid(rng, steps=task.steps, levels=3) for _ in ids]
+        drums = [family.draw_full(family.SPLITS[split][i]) if kind == "family" else sampled.draw_full(i, split) for i in ids]
+        render, truth = (family.render_grid_loops, family.grid_truth) if kind == "family" else (sampled.render_grid_loops, sampled.grid_truth)
+        audio = render([(d, g, i) for d, g, i in zip(drums, grids, ids)], task)
+        for a, d, g, i in zip(audio, drums, grids, ids):
+            played = truth(d, g, task, i)
+            windows, levels = kit_classifier.step_inputs(a, task)
+            hit, velocity = scores.played_grid(played, task)
+            x.append(windows), lv.append(levels), y.append(hit.astype(np.float32)), vel.append((velocity / 127).astype(np.float32))
+            records.append((g, played, task))
+    return [np.concatenate(c) for c in (x, lv, y, vel)], records
+
+
+def dev_loops(count: int):
+    """(windows, levels, per-loop (truth, task)) of bench_full_kit's dev grooves."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_full_kit import targets
+
+    _, truths, loops, tasks = targets("dev", count)
+    inputs = [kit_classifier.step_inputs(x, t) for x, t in zip(loops, tasks)]
+    return np.concatenate([w for w, _ in inputs]), np.concatenate([lv for _, lv in inputs]), truths, tasks
+
+
+def network(torch, pools, hidden: int):
+    """The architecture `KitClassifier` runs in numpy: `hits`' convolutions, a dense layer fed the level too, 20 outputs."""
+    nn = torch.nn
+    frames, bands = hits.PRE + hits.POST, hits.BANDS
+    for p, q in pools:
+        frames, bands = frames // p, bands // q
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2 = nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1)
+            self.dense1 = nn.Linear(32 * frames * bands + 1, hidden)
+            self.dense2 = nn.Linear(hidden, 2 * len(FULL_KIT))
+
+        def forward(self, x, level):
+            x = nn.functional.max_pool2d(torch.relu(self.conv1(x[:, None])), pools[0])
+            x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), pools[1])
+            return self.dense2(torch.relu(self.dense1(torch.cat([x.flatten(1), level[:, None]], 1))))
+
+    return Net()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loops", type=int, default=2000, help="loops on family train kits")
+    parser.add_argument("--sampled-loops", type=int, default=2000, help="loops on Hydrogen's train kits")
+    parser.add_argument("--dev-loops", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    import torch
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    start = time.perf_counter()
+    rng = np.random.default_rng([args.seed, 26])
+    parts = [loops_of("family", 0, args.loops, rng)[0]] + ([loops_of("sampled", 0, args.sampled_loops, rng)[0]] if args.sampled_loops else [])
+    x, lv, y, vel = (np.concatenate(c) for c in zip(*parts))
+    dx, dlv, truths, tasks = dev_loops(args.dev_loops)
+    print(f"{len(x)} training windows ({args.loops} family loops, {args.sampled_loops} sampled), {len(dx)} dev ({time.perf_counter() - start:.0f} s)", flush=True)
+    pools = [(1, 2), (2, 2)]
+    net = network(torch, pools, args.hidden)
+    optimiser = torch.optim.Adam(net.parameters(), 1e-3)
+    xt, lvt, yt, velt = (torch.from_numpy(a) for a in (x, lv, y, vel))
+    n = len(FULL_KIT)
+    for epoch in range(args.epochs):
+        net.train()
+        order = torch.randperm(len(xt))
+        for i in range(0, len(order), BATCH):
+            rows = order[i : i + BATCH]
+            out = net(xt[rows], lvt[rows])
+            onset = torch.nn.functional.binary_cross_entropy_with_logits(out[:, :n], yt[rows])
+            loudness = ((torch.sigmoid(out[:, n:]) - velt[rows]) ** 2 * yt[rows]).sum() / yt[rows].sum().clamp(min=1)
+            optimiser.zero_grad()
+            (onset + loudness).backward()
+            optimiser.step()
+        net.eval()
+        arrays = {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items()}
+        model = kit_classifier.KitClassifier(arrays, pools)
+        p, v = model.outputs(dx, dlv)
+        steps = np.cumsum([0] + [t.steps for t in tasks])
+        answers = []
+        for (a, b), task in zip(zip(steps, steps[1:]), tasks):
+            nearest = 1 + np.abs(v[a:b, :, None] - np.array([42, 85, 127]) / 127).argmin(axis=-1)
+            answers.append(np.where(p[a:b] > 0.5, nearest, 0))
+        s = scores.full_kit(answers, truths, tasks)
+        per = " ".join(f"{voice} {s['voices'][voice]['onset'][0.05][2]:.3f}" for voice in FULL_KIT)
+        print(f"epoch {epoch + 1}: dev macro F {s['macro_f'][0.05]:.3f} ({per}), velocity Spearman {s['velocity']['spearman']:.3f}, {time.perf_counter() - start:.0f} s", flush=True)
+    header = {
+        "format": kit_classifier.FORMAT, "pools": pools, "hidden": args.hidden, "loops": args.loops, "sampled_loops": args.sampled_loops,
+        "epochs": args.epochs, "seed": args.seed, "dev_macro_f": s["macro_f"][0.05], "dev_velocity_spearman": s["velocity"]["spearman"],
+    }  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(args.out, header=np.array(json.dumps(header)), **arrays)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
