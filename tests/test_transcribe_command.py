@@ -111,7 +111,7 @@ def test_a_bad_map_is_one_line_and_exit_2(tmp_path, raveforce_cli, content, says
     soundfile.write(tmp_path / "loop.wav", np.ones(44100) * 0.1, 44100)
     done = raveforce_cli("transcribe", tmp_path / "loop.wav", "--map", tmp_path / "map.json", "--out", tmp_path / "out")
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
-    assert says in done.stderr and "voices kick, snare, hat; notes 0-127" in done.stderr
+    assert says in done.stderr and "voices kick, snare, clap, hat, open_hat, low_tom, mid_tom, high_tom, crash, ride; notes 0-127" in done.stderr
     assert not (tmp_path / "out").exists()
 
 
