@@ -86,7 +86,8 @@ def test_cma_on_a_five_dimensional_one_step_task(raveforce_cli, tmp_path):
         (("--tasks", "kick-frequency", "--algos", "cma"), "algorithm 'cma' does not fit KickFrequency; valid: ppo, a2c, sac, td3, sweep"),
         (("--tasks", "drum-lop", "--algos", "ppo"), "unknown task 'drum-lop'; valid: DrumLoop, KickFrequency"),
         (("--tasks", "drum-loop", "--algos", "ppo+louder"), "algorithm 'ppo+louder' does not fit DrumLoop"),
-        (("--tasks", "drum-loop", "--algos", "beam+delta"), "(or all; SB3 ones with +delta or +step)"),
+        (("--tasks", "drum-loop", "--algos", "beam+delta"), "(or all; SB3 ones with +delta or +step, +sym on continuous tasks)"),
+        (("--tasks", "drum-loop", "--algos", "ppo+sym"), "algorithm 'ppo+sym' does not fit DrumLoop"),
     ],
 )
 def test_a_bad_task_or_algorithm_is_a_one_line_error(raveforce_cli, tmp_path, args, message):
@@ -143,6 +144,20 @@ def test_the_env_levers_train_on_delta_rewards_and_on_the_step_alone():
     finally:
         absolute.close()
     np.testing.assert_allclose(total, last, atol=1e-9)
+    import gymnasium as gym
+
+    from raveforce.tasks import KICK_MATCH
+
+    sym = baselines.run("a2c+sym", KICK_MATCH, seed=0, steps=32, envs=2, kwargs=baselines.hyperparameters("KickMatch")["a2c"], points=1)
+    assert sym.env_steps >= 32 and sym.final_distance >= 0
+    lanes = baselines.lane_vec_env(KICK_MATCH, 2, None, symmetric=True)
+    try:
+        assert lanes.action_space == gym.spaces.Box(-1.0, 1.0, (5,), np.float32)
+        lanes.reset()
+        lanes.step(np.zeros((2, 5), np.float32))
+        assert lanes._actions.tolist() == [[0.5] * 5] * 2  # the middle of the task's box
+    finally:
+        lanes.close()
     for algo in ("a2c+delta", "a2c+step"):
         run = baselines.run(algo, DRUM_LOOP, seed=0, steps=64, envs=2, kwargs=baselines.hyperparameters("DrumLoop")["a2c"], points=1)
         assert run.env_steps >= 64 and run.final_distance >= 0

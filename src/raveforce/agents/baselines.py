@@ -31,6 +31,7 @@ SEARCH_ALGOS = ("greedy", "beam", "sweep")
 LEVERS = {  # an SB3 algorithm with "+lever" trains with one of the env's own levers changed
     "delta": 'reward_mode="delta": the improvement of each step as its reward',
     "step": "the step's one-hot alone as the observation, no log-mel audio",
+    "sym": "continuous actions in [-1, 1] for the policy (stable-baselines3's advice), mapped onto the task's [0, 1]",
 }
 CMA_HINT = "cma is not installed: pip install -e '.[baselines]' (or pip install cma)"
 YAML_HINT = "PyYAML is not installed: pip install -e '.[baselines]' (or pip install pyyaml)"
@@ -45,7 +46,8 @@ def split_algo(algo: str) -> tuple[str, tuple[str, ...]]:
 def fits(algo: str, task: Task) -> bool:
     """Whether `algo` (with its levers, which only SB3 algorithms take) fits the task."""
     base, levers = split_algo(algo)
-    return base in valid_algos(task) and all(lever in LEVERS for lever in levers) and (not levers or base in SB3_ALGOS)
+    continuous = isinstance(task.actions, Controls)
+    return base in valid_algos(task) and all(lever in LEVERS and (lever != "sym" or continuous) for lever in levers) and (not levers or base in SB3_ALGOS)
 
 
 def valid_algos(task: Task) -> tuple[str, ...]:
@@ -145,7 +147,8 @@ def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: in
         rewards, done = [], False
         while not done:
             action, _ = model.predict(observation[-task.steps :] if "step" in levers else observation, deterministic=True)
-            action = np.clip(action, 0.0, 1.0).astype(np.float32) if isinstance(task.actions, Controls) else action
+            if isinstance(task.actions, Controls):
+                action = np.clip((action + 1.0) / 2.0 if "sym" in levers else action, 0.0, 1.0).astype(np.float32)
             observation, reward, terminated, truncated, _ = evaluator.step(action)
             rewards.append(float(reward))
             done = terminated or truncated
@@ -163,7 +166,8 @@ def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: in
                     self.next += every
             return True
 
-    lanes = lane_vec_env(task, envs, None if "step" in levers else evaluator.get_wrapper_attr("log_mel"), reward_mode="delta" if "delta" in levers else "absolute")
+    log_mel = None if "step" in levers else evaluator.get_wrapper_attr("log_mel")
+    lanes = lane_vec_env(task, envs, log_mel, reward_mode="delta" if "delta" in levers else "absolute", symmetric="sym" in levers)
     vec = VecNormalize(lanes, norm_obs=False, norm_reward=True, gamma=kwargs.get("gamma", 0.99))
     try:
         vec.seed(seed)
@@ -179,12 +183,12 @@ def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: in
         evaluator.close()
 
 
-def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray] | None, *, reward_mode: str = "absolute"):
+def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray] | None, *, reward_mode: str = "absolute", symmetric: bool = False):
     """An SB3 VecEnv over `RaveForceVectorEnv(task, envs, reward_mode=)` whose observations are
     those of `sb3.make_env(task)`: float32 (envs, frames * n_mels + steps), `log_mel(audio,
     slot=lane)` of each lane's audio and the one-hot of the step about to be played (log_mel
     None: the one-hot alone). Episodes restart at once (SB3's convention); info["raw_reward"] is
-    the env's reward."""
+    the env's reward. symmetric: a continuous task's actions are Box(-1, 1), mapped to its [0, 1]."""
     from gymnasium import spaces
 
     from raveforce.agents.sb3 import vector_env_base
@@ -202,7 +206,8 @@ def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray] | Non
     class LaneVecEnv(vector_env_base(env)):
         def __init__(self) -> None:
             size = len(observe(np.zeros((envs, task.total_samples), np.float32), 0)[0])
-            super().__init__(envs, spaces.Box(0.0, np.inf, (size,), np.float32), task.action_space)
+            actions = spaces.Box(-1.0, 1.0, task.action_space.shape, np.float32) if symmetric else task.action_space
+            super().__init__(envs, spaces.Box(0.0, np.inf, (size,), np.float32), actions)
             self.k, self._actions = 0, None
 
         def reset(self):
@@ -211,7 +216,7 @@ def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray] | Non
             return observe(audio, 0)
 
         def step_async(self, actions) -> None:
-            self._actions = np.asarray(actions)
+            self._actions = np.clip((np.asarray(actions) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32) if symmetric else np.asarray(actions)
 
         def step_wait(self):
             audio, reward, terminated, _, _ = env.step(self._actions)

@@ -59,8 +59,8 @@ def plan(tasks: str, algos: str, seeds: int, steps: int | None) -> list[tuple[st
         chosen = valid if algos == "all" else [a.strip().lower() for a in algos.split(",") if a.strip()]
         for algo in chosen:
             if not baselines.fits(algo, load_task(name)):
-                levers = " or +".join(baselines.LEVERS)
-                raise UsageError(f"algorithm {algo!r} does not fit {name}; valid: {', '.join(valid)} (or all; SB3 ones with +{levers})")
+                levers = " or +".join(lever for lever in baselines.LEVERS if lever != "sym")
+                raise UsageError(f"algorithm {algo!r} does not fit {name}; valid: {', '.join(valid)} (or all; SB3 ones with +{levers}, +sym on continuous tasks)")
         budget = steps or int(baselines.hyperparameters(name)["budget"])
         cells += [(name, algo, seed, budget) for algo in chosen for seed in (range(1) if algo in DETERMINISTIC else range(seeds))]
     return cells
@@ -129,7 +129,8 @@ def run_study(cells, out: Path, *, envs: int | None = None, progress=None) -> in
         if base in baselines.SB3_ALGOS:
             observation = "the step one-hot" if "step" in levers else "sb3.make_env: log-mel + step one-hot"
             reward_mode = "delta" if "delta" in levers else "absolute"
-            used.update(envs=lanes, policy="MlpPolicy", observation=observation, reward_mode=reward_mode, normalize_reward=True, evaluations=10)
+            actions = "Box(-1, 1) mapped onto the task's [0, 1]" if "sym" in levers else "the task's"
+            used.update(envs=lanes, policy="MlpPolicy", observation=observation, reward_mode=reward_mode, actions=actions, normalize_reward=True, evaluations=10)
         record_hyperparameters(out, name, algo, budget, used)
         result = baselines.run(algo, load_task(name), seed=seed, steps=budget, kwargs=kwargs, envs=lanes)
 
@@ -239,7 +240,8 @@ def add_subcommand(sub) -> None:
         "--algos",
         required=True,
         help="comma-separated, or all (every one that fits each task): ppo, a2c, dqn, sac, td3, cma, greedy, beam, sweep; "
-        "an SB3 one with +delta (reward_mode='delta') or +step (the step one-hot alone as observation) trains with that env lever",
+        "an SB3 one with +delta (reward_mode='delta'), +step (the step one-hot alone as observation) or, continuous, +sym (actions in [-1, 1]) "
+        "trains with that lever",
     )
     p.add_argument("--seeds", type=_positive, default=5, help="seeds 0..N-1 per cell (default 5; greedy, beam and sweep are deterministic: seed 0 only)")
     p.add_argument("--steps", type=_positive, default=None, help="env steps per cell (default: each task's budget in raveforce/data/baselines/<Task>.yaml)")
