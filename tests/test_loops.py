@@ -121,3 +121,22 @@ def test_task_steps_auto_at_a_given_tempo(tmp_path, raveforce_cli):
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["episode_steps"] == 32 and result["bpm"] == 100.0 and result["steps_estimated"]
     assert result["actions"] == GROOVE * 2
+
+
+@pytest.mark.parametrize("late", [0.0, 0.2, 1 / 3])
+def test_swing_is_how_late_the_off_beat_steps_sound(late):
+    from raveforce.transcribe import kit_samples
+
+    task = DRUM_LOOP
+    kit = kit_samples(task.buffers, task.sample_rate)
+    audio = np.zeros(task.total_samples + 44100)
+    pattern = GROOVE
+    step = task.step_seconds * task.sample_rate
+    for k, action in enumerate(pattern):
+        start = int(task.boundaries[k] + (late * step if k % 2 else 0))
+        for i, sample in enumerate(kit):
+            if action >> i & 1:
+                audio[start : start + len(sample)] += sample
+    played = np.array(pattern) > 0
+    assert loops.swing(audio, task.sample_rate, task.boundaries[:-1], played) == pytest.approx(late, abs=0.05)
+    assert loops.swing(audio, task.sample_rate, task.boundaries[:-1], np.arange(16) == 0) is None  # one hit: no telling

@@ -51,6 +51,7 @@ def test_a_folder_of_loops_bad_files_skipped_and_named(tmp_path, raveforce_cli, 
     result = json.loads((out / "break.json").read_text())
     assert (result["bpm"], result["bars"], result["steps"]) == (100.0, 2, 32) and 0.5 < result["bpm_confidence"] <= 1
     assert result["file"] == str(loops / "break.wav") and result["actions"] == GROOVE * 2
+    assert abs(result["swing"]) < 0.05  # played straight
     keys = {"kick": 36, "snare": 38, "hat": 42}
     hits = [{"step": k, "voice": v, "note": keys[v], "velocity": 100} for k, a in enumerate(GROOVE * 2) for bit, v in ((1, "kick"), (2, "snare"), (4, "hat")) if a & bit]
     assert sorted(result["notes"], key=lambda n: (n["step"], n["note"])) == hits

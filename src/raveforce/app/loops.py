@@ -178,6 +178,25 @@ def choose(
     return LoopEstimate(bpm, bars, seconds, dict(sorted(readings.items(), key=lambda item: -item[1])))
 
 
+def swing(audio: np.ndarray, sample_rate: int, starts: np.ndarray, played: np.ndarray) -> float | None:
+    """How late a loop's off-beat steps sound, as a fraction of a step: the median offset of the
+    onsets at the odd steps that `played` (bool (steps,)) less that at the even ones, each onset
+    the strongest `onset_envelope` frame from a quarter step before its step's start (samples,
+    `starts`) to half a step after. About 0 for a straight loop, 1/3 for a triplet shuffle; None
+    with fewer than two played steps of each kind."""
+    envelope = onset_envelope(audio, sample_rate)
+    step = float(np.median(np.diff(starts))) if len(starts) > 1 else 0.0
+    offsets: dict[int, list[float]] = {0: [], 1: []}
+    for k in np.flatnonzero(played):
+        lo, hi = int((starts[k] - step / 4) // HOP), int((starts[k] + step / 2) // HOP) + 1
+        lo, hi = max(lo, 0), min(hi, len(envelope))
+        if hi > lo:
+            offsets[int(k) % 2].append(((lo + int(np.argmax(envelope[lo:hi]))) * HOP - starts[k]) / step)
+    if min(len(offsets[0]), len(offsets[1])) < 2:
+        return None
+    return float(np.median(offsets[1]) - np.median(offsets[0]))
+
+
 def steps_at(seconds: float, bpm: float, beats_per_step: float = 0.25) -> int:
     """Steps of `beats_per_step` beats that fill `seconds` at `bpm` (at least one)."""
     return max(1, round(seconds * bpm / 60.0 / beats_per_step))
@@ -190,4 +209,4 @@ def estimate(audio: np.ndarray, sample_rate: int, **settings) -> LoopEstimate:
     return choose(evidence(audio, sample_rate), len(audio) / sample_rate, **settings)
 
 
-__all__ = ["BARS", "BPM_RANGE", "Evidence", "LoopEstimate", "LoopLengthError", "choose", "estimate", "evidence", "grid_strengths", "onset_envelope", "steps_at", "strengths"]
+__all__ = ["BARS", "BPM_RANGE", "Evidence", "LoopEstimate", "LoopLengthError", "choose", "estimate", "evidence", "grid_strengths", "onset_envelope", "steps_at", "strengths", "swing"]

@@ -44,6 +44,7 @@ class Transcription:
     bpm_confidence: float | None
     target: np.ndarray | None
     result: np.ndarray | None
+    swing: float | None = None  # how late the off-beat 16ths sound, in 16ths (`loops.swing`); None: too few hits to tell
 
     @property
     def bars(self) -> float:
@@ -62,8 +63,9 @@ class Transcription:
     def summary(self, note_map: dict[str, int]) -> dict:
         """What `<name>.json` holds: bpm, bars (4/4), steps (16th notes), the actions and notes."""
         confidence = None if self.bpm_confidence is None else round(self.bpm_confidence, 4)
+        swing = None if self.swing is None else round(self.swing, 3)
         return {"file": str(self.path), "kit": "basic", "bpm": self.task.bpm, "bars": self.bars, "steps": self.task.steps,
-                "bpm_confidence": confidence, "actions": self.actions, "notes": self.notes(note_map)}  # fmt: skip
+                "bpm_confidence": confidence, "swing": swing, "actions": self.actions, "notes": self.notes(note_map)}  # fmt: skip
 
 
 def transcribe_loop(path: Path, *, bpm: float | str = "auto", policy=None) -> Transcription:
@@ -92,7 +94,8 @@ def transcribe_loop(path: Path, *, bpm: float | str = "auto", policy=None) -> Tr
     task = replace_options(DRUM_LOOP, {"bpm": float(bpm), "steps": steps})
     target = load_target((audio, rate), sample_rate=task.sample_rate, length=task.total_samples)
     actions = [int(a) for a in transcriber.transcribe_bars(target, task, policy=policy or transcriber.load())]
-    return Transcription(path, task, actions, confidence, target, mix_pattern(task, actions))
+    swing = loops.swing(target, task.sample_rate, task.boundaries[:-1], np.array(actions) > 0)
+    return Transcription(path, task, actions, confidence, target, mix_pattern(task, actions), swing)
 
 
 def find_loops(inputs: list[str]) -> list[Path]:
