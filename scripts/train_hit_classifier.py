@@ -127,9 +127,11 @@ def train_epoch(torch, model, optimiser, x, y, batch: int, loss) -> None:
         optimiser.step()
 
 
-def network(torch, pools, hidden: int):
+def network(torch, pools, hidden: int, outputs: int = 3, level: bool = False):
     """The architecture `hits.HitClassifier` runs in numpy: 3x3 convolutions of 16 and 32
-    channels, each max-pooled by its (time, band) entry of `pools`, a dense layer of `hidden`."""
+    channels, each max-pooled by its (time, band) entry of `pools`, a dense layer of `hidden`,
+    `outputs` logits. level: the dense layer also takes each window's level, forward(x, level)
+    (`transcribe.kit_classifier.KitClassifier`)."""
     nn = torch.nn
     frames, bands = hits.PRE + hits.POST, hits.BANDS
     for p, q in pools:
@@ -139,17 +141,17 @@ def network(torch, pools, hidden: int):
         def __init__(self):
             super().__init__()
             self.conv1, self.conv2 = nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1)
-            self.dense1 = nn.Linear(32 * frames * bands, hidden)
-            self.dense2 = nn.Linear(hidden, 3)
+            self.dense1 = nn.Linear(32 * frames * bands + level, hidden)
+            self.dense2 = nn.Linear(hidden, outputs)
 
-        def hidden(self, x):
+        def hidden(self, x, levels=None):
             """The dense layer's output (after ReLU), as `hits.HitClassifier.hidden`."""
             x = nn.functional.max_pool2d(torch.relu(self.conv1(x[:, None])), pools[0])
-            x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), pools[1])
-            return torch.relu(self.dense1(x.flatten(1)))
+            x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), pools[1]).flatten(1)
+            return torch.relu(self.dense1(x if levels is None else torch.cat([x, levels[:, None]], 1)))
 
-        def forward(self, x):
-            return self.dense2(self.hidden(x))
+        def forward(self, x, levels=None):
+            return self.dense2(self.hidden(x, levels))
 
     return Net()
 
@@ -231,15 +233,19 @@ def main() -> None:
             right = (net(dxt) > 0).numpy() == (dy > 0.5)
         parts = ", ".join(f"{name} {right[rows].mean():.4f} (k {right[rows, 0].mean():.3f} s {right[rows, 1].mean():.3f} h {right[rows, 2].mean():.3f})" for name, rows in dev_parts.items())
         print(f"epoch {epoch + 1}: dev hits right {parts}, {time.perf_counter() - start:.0f} s", flush=True)
-    arrays = {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items()}
     header = {
         "format": hits.FORMAT, "pools": pools, "hidden": args.hidden, "loops": len(seeds), "sampled_loops": args.sampled_loops,
         "plain_share": args.plain_share, "heard_dev_loops": args.heard_dev_loops, "bpm": args.bpm and list(args.bpm), "groove_share": args.groove_share if args.bpm else 0.0, "epochs": args.epochs, "seed": args.seed,
         "dev_hits": {name: float(right[rows].mean()) for name, rows in dev_parts.items()},
     }  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out, header=np.array(json.dumps(header)), **arrays)
-    print(f"wrote {args.out}")
+    save(args.out, header, net)
+
+
+def save(path: Path, header: dict, net) -> None:
+    """Write the network's weights (float32) and its JSON header as the .npz its numpy classifier loads."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, header=np.array(json.dumps(header)), **{k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items()})
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

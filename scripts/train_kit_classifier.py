@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from train_hit_classifier import network, save  # scripts/, this script's folder
 
 from raveforce.kits import family, sampled
-from raveforce.rewards import hits
 from raveforce.tasks import DRUM_KIT, FULL_KIT
 from raveforce.transcribe import draw_grid, groove_grid, kit_classifier, scores
 
@@ -65,28 +64,6 @@ def dev_loops(count: int):
     return np.concatenate([w for w, _ in inputs]), np.concatenate([lv for _, lv in inputs]), truths, tasks
 
 
-def network(torch, pools, hidden: int):
-    """The architecture `KitClassifier` runs in numpy: `hits`' convolutions, a dense layer fed the level too, 20 outputs."""
-    nn = torch.nn
-    frames, bands = hits.PRE + hits.POST, hits.BANDS
-    for p, q in pools:
-        frames, bands = frames // p, bands // q
-
-    class Net(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1, self.conv2 = nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1)
-            self.dense1 = nn.Linear(32 * frames * bands + 1, hidden)
-            self.dense2 = nn.Linear(hidden, 2 * len(FULL_KIT))
-
-        def forward(self, x, level):
-            x = nn.functional.max_pool2d(torch.relu(self.conv1(x[:, None])), pools[0])
-            x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), pools[1])
-            return self.dense2(torch.relu(self.dense1(torch.cat([x.flatten(1), level[:, None]], 1))))
-
-    return Net()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loops", type=int, default=2000, help="loops on family train kits")
@@ -108,7 +85,7 @@ def main() -> None:
     dx, dlv, truths, tasks = dev_loops(args.dev_loops)
     print(f"{len(x)} training windows ({args.loops} family loops, {args.sampled_loops} sampled), {len(dx)} dev ({time.perf_counter() - start:.0f} s)", flush=True)
     pools = [(1, 2), (2, 2)]
-    net = network(torch, pools, args.hidden)
+    net = network(torch, pools, args.hidden, outputs=2 * len(FULL_KIT), level=True)
     optimiser = torch.optim.Adam(net.parameters(), 1e-3)
     xt, lvt, yt, velt = (torch.from_numpy(a) for a in (x, lv, y, vel))
     n = len(FULL_KIT)
@@ -139,9 +116,7 @@ def main() -> None:
         "format": kit_classifier.FORMAT, "pools": pools, "hidden": args.hidden, "loops": args.loops, "sampled_loops": args.sampled_loops,
         "epochs": args.epochs, "seed": args.seed, "dev_macro_f": s["macro_f"][0.05], "dev_velocity_spearman": s["velocity"]["spearman"],
     }  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out, header=np.array(json.dumps(header)), **arrays)
-    print(f"wrote {args.out}")
+    save(args.out, header, net)
 
 
 if __name__ == "__main__":

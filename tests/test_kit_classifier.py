@@ -19,11 +19,11 @@ def trained_at_random():
     import torch
 
     sys.path.insert(0, str(SCRIPTS))
-    from train_kit_classifier import network
+    from train_hit_classifier import network
 
     torch.manual_seed(0)
     pools = [(1, 2), (2, 2)]
-    net = network(torch, pools, 32)
+    net = network(torch, pools, 32, outputs=2 * len(FULL_KIT), level=True)
     net.eval()
     return net, kit_classifier.KitClassifier({k: v.detach().numpy() for k, v in net.state_dict().items()}, pools)
 

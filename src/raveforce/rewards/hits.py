@@ -107,22 +107,24 @@ class HitClassifier:
     band) frames), a dense layer (ReLU) and 3 logits (kick, snare, hat), as trained with torch;
     the layers' sizes are those of the weight ``arrays``."""
 
+    FORMAT, KIND = FORMAT, "hit classifier"  # what `load` expects in a file's header, and calls it
+
     def __init__(self, arrays: dict[str, np.ndarray], pools: tuple[tuple[int, int], ...] = ((1, 2), (2, 2))) -> None:
         self.w = {k: np.asarray(v, np.float32) for k, v in arrays.items()}
         self.pools = tuple(tuple(p) for p in pools)
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> HitClassifier:
-        """The classifier in ``path`` (.npz with a JSON ``header`` naming FORMAT); a missing or
-        foreign file is a ValueError naming it."""
+    def load(cls, path: Path = MODEL_PATH):
+        """The classifier in ``path`` (.npz with a JSON ``header`` naming the class's FORMAT); a
+        missing or foreign file is a ValueError naming it."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
                 arrays = {k: data[k] for k in data.files if k != "header"}
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{path} is not a readable hit classifier ({exc})") from None
-        if header.get("format") != FORMAT:
-            raise ValueError(f"{path} holds format {header.get('format')!r}, not {FORMAT!r}")
+            raise ValueError(f"{path} is not a readable {cls.KIND} ({exc})") from None
+        if header.get("format") != cls.FORMAT:
+            raise ValueError(f"{path} holds format {header.get('format')!r}, not {cls.FORMAT!r}")
         return cls(arrays, header["pools"])
 
     @staticmethod

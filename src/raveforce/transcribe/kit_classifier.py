@@ -14,10 +14,6 @@ through a logistic). Numpy inference, one step window at a time.
 
 from __future__ import annotations
 
-import json
-import zipfile
-from pathlib import Path
-
 import numpy as np
 
 from raveforce.rewards import hits
@@ -36,18 +32,7 @@ def level(db: np.ndarray) -> np.ndarray:
 class KitClassifier(hits.HitClassifier):
     """`hits.HitClassifier` whose dense layer takes the window's `level` too, with 2 * 10 outputs."""
 
-    @classmethod
-    def load(cls, path: Path) -> KitClassifier:
-        """The classifier in `path` (.npz with a JSON `header` naming FORMAT); ValueError naming it otherwise."""
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                header = json.loads(str(data["header"]))
-                arrays = {k: data[k] for k in data.files if k != "header"}
-        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{path} is not a readable kit classifier ({exc})") from None
-        if header.get("format") != FORMAT:
-            raise ValueError(f"{path} holds format {header.get('format')!r}, not {FORMAT!r}")
-        return cls(arrays, header["pools"])
+    FORMAT, KIND = FORMAT, "kit classifier"
 
     def outputs(self, windows: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(P(voice starts) float64 (n, 10), velocity MIDI / 127 float64 (n, 10)) of (n, frames,
