@@ -4,8 +4,8 @@
 
 Each cell (task, algo, seed, budget) runs `raveforce.agents.baselines.run` and appends, when it
 is done, one row to DIR/results.csv and its learning curve to DIR/curves.csv; a cell already in
-results.csv is skipped, so a study can run in parts (several commands, one after another or side
-by side on other tasks). DIR/hyperparameters.json records what each task/algo/budget used,
+results.csv is skipped, so a study can run in parts (commands one after another into one folder,
+or side by side into folders of their own, merged by `baselines-report`). DIR/hyperparameters.json records what each task/algo/budget used,
 DIR/random.json the random policy's distance per task, and DIR/curves-<Task>.png (with
 matplotlib) the curves per task.
 
