@@ -105,10 +105,7 @@ def main() -> None:
         model = kit_classifier.KitClassifier(arrays, pools)
         p, v = model.outputs(dx, dlv)
         steps = np.cumsum([0] + [t.steps for t in tasks])
-        answers = []
-        for (a, b), task in zip(zip(steps, steps[1:]), tasks):
-            nearest = 1 + np.abs(v[a:b, :, None] - np.array([42, 85, 127]) / 127).argmin(axis=-1)
-            answers.append(np.where(p[a:b] > 0.5, nearest, 0))
+        answers = [kit_classifier.grid_of(p[a:b], v[a:b], task) for a, b, task in zip(steps, steps[1:], tasks)]
         s = scores.full_kit(answers, truths, tasks)
         per = " ".join(f"{voice} {s['voices'][voice]['onset'][0.05][2]:.3f}" for voice in FULL_KIT)
         print(f"epoch {epoch + 1}: dev macro F {s['macro_f'][0.05]:.3f} ({per}), velocity Spearman {s['velocity']['spearman']:.3f}, {time.perf_counter() - start:.0f} s", flush=True)

@@ -148,7 +148,7 @@ def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: in
         while not done:
             action, _ = model.predict(observation[-task.steps :] if "step" in levers else observation, deterministic=True)
             if isinstance(task.actions, Controls):
-                action = np.clip((action + 1.0) / 2.0 if "sym" in levers else action, 0.0, 1.0).astype(np.float32)
+                action = from_symmetric(action) if "sym" in levers else np.clip(action, 0.0, 1.0).astype(np.float32)
             observation, reward, terminated, truncated, _ = evaluator.step(action)
             rewards.append(float(reward))
             done = terminated or truncated
@@ -181,6 +181,11 @@ def _sb3(algo: str, task: Task, *, seed: int, steps: int, kwargs: dict, envs: in
     finally:
         vec.close()
         evaluator.close()
+
+
+def from_symmetric(actions) -> np.ndarray:
+    """float32: actions in [-1, 1] (the `+sym` lever's) mapped onto a task's [0, 1], clipped there."""
+    return np.clip((np.asarray(actions) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32)
 
 
 def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray] | None, *, reward_mode: str = "absolute", symmetric: bool = False):
@@ -216,7 +221,7 @@ def lane_vec_env(task: Task, envs: int, log_mel: Callable[..., np.ndarray] | Non
             return observe(audio, 0)
 
         def step_async(self, actions) -> None:
-            self._actions = np.clip((np.asarray(actions) + 1.0) / 2.0, 0.0, 1.0).astype(np.float32) if symmetric else np.asarray(actions)
+            self._actions = from_symmetric(actions) if symmetric else np.asarray(actions)
 
         def step_wait(self):
             audio, reward, terminated, _, _ = env.step(self._actions)

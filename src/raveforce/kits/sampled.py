@@ -299,9 +299,9 @@ def full_kit_task(name: str | os.PathLike, base: Task) -> tuple[Task, dict[str, 
     the layer that velocity picks, at amp v / 127 times the instrument's and layer's gains, dry.
     A voice the kit lacks keeps the shipped sample ("shipped" in the dict)."""
     kit = hydrogen.load(name)
-    chosen = {voice: _role_instruments(kit, voice)[0] for voice in FULL_KIT_ROLES if _role_instruments(kit, voice)}
+    chosen = {voice: found[0] for voice in FULL_KIT_ROLES if (found := _role_instruments(kit, voice))}
     chosen.update(_toms_by_voice(kit))
-    levels = velocities(len(base.actions.parts[0].options) - 1)
+    levels = velocities(levels_of(base))
     buffers: list[Path] = []
     parts = []
     for i, voice in enumerate(FULL_KIT):

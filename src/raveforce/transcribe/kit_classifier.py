@@ -61,10 +61,15 @@ def step_inputs(audio: np.ndarray, task: Task) -> tuple[np.ndarray, np.ndarray]:
 def transcribe(audio: np.ndarray, task: Task, model: KitClassifier) -> np.ndarray:
     """int64 (steps, 10): each voice at each step where the model gives it a probability above
     1/2, at the level of `task` whose velocity is nearest the one it hears; 0 elsewhere."""
-    p, v = model.outputs(*step_inputs(np.asarray(audio, np.float64), task))
+    return grid_of(*model.outputs(*step_inputs(np.asarray(audio, np.float64), task)), task)
+
+
+def grid_of(p: np.ndarray, v: np.ndarray, task: Task) -> np.ndarray:
+    """int64 (steps, 10): from `KitClassifier.outputs`' (steps, 10) probabilities and velocities,
+    each voice where p > 1/2 at the level of `task` whose velocity is nearest v * 127; 0 elsewhere."""
     table = np.array(velocities(levels_of(task)), np.float64) / 127
     nearest = 1 + np.abs(v[..., None] - table).argmin(axis=-1)
     return np.where(p > 0.5, nearest, 0).astype(np.int64)
 
 
-__all__ = ["FORMAT", "KitClassifier", "level", "step_inputs", "transcribe"]
+__all__ = ["FORMAT", "KitClassifier", "grid_of", "level", "step_inputs", "transcribe"]

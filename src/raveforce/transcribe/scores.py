@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from raveforce.task import Task
-from raveforce.tasks import FULL_KIT, velocities
+from raveforce.tasks import FULL_KIT, levels_of, velocities
 
 WINDOWS = (0.05, 0.03)  # s: ADT's onset tolerances
 TOMS = ("low_tom", "mid_tom", "high_tom")
@@ -62,7 +62,7 @@ def full_kit(answers: Sequence[np.ndarray], truths: Sequence[dict], tasks: Seque
     written, played_velocity = [], []
     for answer, truth, task in zip(answers, truths, tasks):
         answer = np.asarray(answer)
-        levels = np.array((0,) + velocities(len(task.actions.parts[0].options) - 1), np.float64)
+        levels = np.array((0,) + velocities(levels_of(task)), np.float64)
         starts = task.boundaries[:-1] / task.sample_rate
         hit, velocity = played_grid(truth, task)
         said = answer > 0

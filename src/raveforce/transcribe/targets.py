@@ -15,7 +15,7 @@ import numpy as np
 
 from raveforce.errors import ArgumentError, TargetError
 from raveforce.task import Task
-from raveforce.tasks import DRUM_KIT, DRUM_LOOP, FULL_KIT, KICK_FREQUENCY
+from raveforce.tasks import DRUM_KIT, DRUM_LOOP, FULL_KIT, KICK_FREQUENCY, levels_of
 
 DRUM_TRANSCRIBE = dataclasses.replace(
     DRUM_LOOP,
@@ -224,6 +224,11 @@ class Drawer:
     def __init__(self, task: Task) -> None:
         self.task = task
 
+    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+        """One draw of `draw_many`, for drawers that draw in batches."""
+        audio, info = self.draw_many(rng, 1)
+        return audio[0], {key: value[0] for key, value in info.items()}
+
 
 class PatternDrawer(Drawer):
     """A random drum pattern on the task's kit; info["target_pattern"] holds its actions."""
@@ -234,10 +239,6 @@ class PatternDrawer(Drawer):
         if p.ndim > 1 or (p.ndim == 1 and len(p) != len(task.buffers)) or not np.all((p >= 0) & (p <= 1)):
             raise ArgumentError(f"density={density!r} is not a chance in [0, 1], or one per drum ({len(task.buffers)})")
         self.density = density
-
-    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-        audio, info = self.draw_many(rng, 1)
-        return audio[0], {key: value[0] for key, value in info.items()}
 
     def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
         """float32 (count, total_samples) and info["target_pattern"] int64 (count, steps): `count`
@@ -262,12 +263,8 @@ class GridDrawer(Drawer):
             raise ArgumentError(f"patterns='grooves' are bars of 16ths: {task.steps} steps of {task.beats_per_step:g} beats are not")
         self.patterns, self.density = patterns, p
 
-    def draw(self, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-        audio, info = self.draw_many(rng, 1)
-        return audio[0], {key: value[0] for key, value in info.items()}
-
     def draw_many(self, rng: np.random.Generator, count: int) -> tuple[np.ndarray, dict]:
-        levels = len(self.task.actions.parts[0].options) - 1
+        levels = levels_of(self.task)
         if self.patterns == "grooves":
             grids = [groove_grid(rng, bars=self.task.steps // 16, levels=levels) for _ in range(count)]
         else:
