@@ -88,7 +88,9 @@ class DrumKitEnv(RaveForceEnv):
     ## Rewards
     Minus the STFT distance ("stft", the default; any registered reward or a callable) between
     the audio so far and the same prefix of the target. The target is played on the agent's
-    own kit, so the right pattern scores 0.
+    own kit, so the right pattern scores 0. For a target played on another kit, `reward="kit_hits"`
+    compares what the shipped full-kit classifier hears instead: each voice's onset probability
+    and loudness at every step (`rewards.kit_hits`).
 
     ## Target
     By default `raveforce/data/targets/drum_kit.wav`, the grid `tasks.DRUM_KIT_PATTERN` (16

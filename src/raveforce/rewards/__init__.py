@@ -22,7 +22,8 @@ One module per family: ``base`` (protocol, registry, :func:`make`), ``paper`` (t
 above), ``robust`` (multi-resolution magnitudes, spectral optimal transport), ``pitch``
 (``steady_ot``: where a sound settles in log frequency), ``onsets`` (band
 onsets and levels with a time tolerance, for loops on other kits), ``hits`` (a drum-hit
-classifier trained on the kit family: which drums each step starts), ``combine``
+classifier trained on the kit family: which drums each step starts), ``kit_hits`` (the same for
+ten voices, with how loud each is heard), ``combine``
 (weighted sums), ``batch`` (many criteria in a few numpy calls), ``features`` (the exact
 numpy/scipy feature machinery they share: windows, mel and CQT bases, frame caches).
 
@@ -41,6 +42,7 @@ from raveforce.rewards.base import (
 from raveforce.rewards.batch import batch_distances
 from raveforce.rewards.combine import Combination, combine
 from raveforce.rewards.hits import Hits
+from raveforce.rewards.kit_hits import KitHits
 from raveforce.rewards.onsets import Onsets, onsets
 from raveforce.rewards.paper import (
     CQT,
@@ -72,6 +74,7 @@ __all__ = [
     "Combination",
     "Criterion",
     "Hits",
+    "KitHits",
     "Multiscale",
     "MultiscaleLog",
     "Onsets",

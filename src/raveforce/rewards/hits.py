@@ -117,6 +117,12 @@ class HitClassifier:
     def load(cls, path: Path = MODEL_PATH):
         """The classifier in ``path`` (.npz with a JSON ``header`` naming the class's FORMAT); a
         missing or foreign file is a ValueError naming it."""
+        header, arrays = cls.read(path)
+        return cls(arrays, header["pools"])
+
+    @classmethod
+    def read(cls, path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+        """(header, weight arrays) of the model file ``path``, as `load` checks them."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 header = json.loads(str(data["header"]))
@@ -125,7 +131,7 @@ class HitClassifier:
             raise ValueError(f"{path} is not a readable {cls.KIND} ({exc})") from None
         if header.get("format") != cls.FORMAT:
             raise ValueError(f"{path} holds format {header.get('format')!r}, not {cls.FORMAT!r}")
-        return cls(arrays, header["pools"])
+        return header, arrays
 
     @staticmethod
     def _conv(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:

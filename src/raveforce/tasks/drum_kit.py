@@ -95,7 +95,7 @@ DRUM_KIT = Task(
     bpm=120.0,
     steps=16,
     beats_per_step=0.25,
-    reward="stft",  # the target is played on the agent's own kit; a kit-independent full-kit reward is future work
+    reward="stft",  # the target is played on the agent's own kit; "kit_hits" for targets on other kits
     description="Imitate a drum loop on a ten-voice General MIDI kit with velocities, one 16th note a step.",
 )
 DRUM_KIT_PATTERN = _default_pattern()  # int64 (16, 10): the default target's levels

@@ -1,0 +1,128 @@
+"""``kit_hits``: what the full-kit classifier hears at each step: which of ten drums start there,
+and how loud.
+
+The network is `hits`' (the same log-mel window of a step, 23 ms before its start to 105 ms
+after), its dense layer also fed the window's loudest value (`level`), with 20 outputs: the
+probability that each of kick, snare, clap, closed hat, open hat, low, mid and high tom, crash and
+ride starts at the step, and the velocity it hears for each (MIDI / 127, through a logistic). It
+is trained on grid loops of the kit family's and Hydrogen's *train* kits
+(`scripts/train_kit_classifier.py`) and ships in ``raveforce/data/models/kit_classifier.npz``.
+
+The distance after step k: for every step 0..k and voice, the probability p and the heard
+loudness p * v of the rendered prefix against the target's, squared differences (each less
+``hits.SAME``, floored at 0) averaged over the 20 values and the steps. A different kit playing
+the same pattern at the same velocities scores near 0; a hit at another velocity costs the square
+of the velocity's difference (in MIDI / 127). Each window is computed alone, so a step's value
+does not depend on what else is computed with it, and never changes once the step is played.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from raveforce._optional import one_blas_thread
+from raveforce.rewards import hits
+from raveforce.rewards.base import Criterion, register
+
+MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "models" / "kit_classifier.npz"
+FORMAT = "raveforce-kit-classifier-1"
+LEVEL_FLOOR_DB = 100.0  # a window's loudest mel power, dB, maps from [-100, 0] to [0, 1]
+
+
+def level(db: np.ndarray) -> np.ndarray:
+    """float32 (n,): the loudest value of each (n, frames, bands) `hits.step_windows_db` window, scaled to [0, 1]."""
+    return np.clip(db.max(axis=(-2, -1)) / LEVEL_FLOOR_DB + 1.0, 0.0, 1.0).astype(np.float32)
+
+
+class KitClassifier(hits.HitClassifier):
+    """`hits.HitClassifier` whose dense layer takes the window's `level` too, with 2 * voices
+    outputs (onset logits, then velocity logits)."""
+
+    FORMAT, KIND = FORMAT, "kit classifier"
+
+    def __init__(self, arrays: dict[str, np.ndarray], pools=((1, 2), (2, 2)), thresholds=None) -> None:
+        super().__init__(arrays, pools)
+        voices = len(self.w["dense2.bias"]) // 2
+        self.thresholds = np.full(voices, 0.5) if thresholds is None else np.asarray(thresholds, np.float64)  # (voices,): P above which a voice is played
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH):
+        """The classifier in ``path`` (.npz, its header naming FORMAT, the pools and, if chosen, each
+        voice's threshold); ValueError naming a missing or foreign file."""
+        header, arrays = cls.read(path)
+        return cls(arrays, header["pools"], header.get("thresholds"))
+
+    def outputs(self, windows: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(P(voice starts) float64 (n, voices), velocity MIDI / 127 float64 (n, voices)) of (n,
+        frames, bands) normalised windows and their (n,) levels."""
+        w = self.w
+        (h1, w1), (h2, w2) = self.pools
+        out = []
+        with one_blas_thread():
+            for i in range(0, len(windows), self.CHUNK):
+                x = self._pool(self._conv(windows[i : i + self.CHUNK, None].astype(np.float32), w["conv1.weight"], w["conv1.bias"]), h1, w1)
+                x = self._pool(self._conv(x, w["conv2.weight"], w["conv2.bias"]), h2, w2)
+                features = np.concatenate([x.reshape(len(x), -1), levels[i : i + self.CHUNK, None].astype(np.float32)], axis=1)
+                hidden = np.maximum(features @ w["dense1.weight"].T + w["dense1.bias"], 0.0)
+                out.append(hidden @ w["dense2.weight"].T + w["dense2.bias"])
+        logistic = np.exp(-np.logaddexp(0.0, -np.concatenate(out).astype(np.float64)))
+        voices = logistic.shape[1] // 2
+        return logistic[:, :voices], logistic[:, voices:]
+
+
+@functools.cache
+def classifier() -> KitClassifier:
+    """The shipped classifier, loaded once per process."""
+    return KitClassifier.load()
+
+
+_memo: OrderedDict[bytes, np.ndarray] = OrderedDict()
+
+
+def _heard(seen: np.ndarray) -> np.ndarray:
+    """float64 (2 * voices,): p then p * v of the shipped classifier for ``hits.heard`` samples,
+    remembered by their digest for the last ``hits.MEMO`` windows."""
+    key = hashlib.blake2b(seen.tobytes(), digest_size=16).digest()
+    found = _memo.get(key)
+    if found is None:
+        db = hits.window_db(seen)[None]
+        p, v = classifier().outputs(hits.normalise(db), level(db))
+        found = _memo[key] = np.concatenate([p[0], p[0] * v[0]])
+        if len(_memo) > hits.MEMO:
+            _memo.popitem(last=False)
+    return found
+
+
+@register
+class KitHits(Criterion):
+    """Mean squared difference of the full-kit classifier's onset probabilities p and heard
+    loudness p * v (ten voices each) over the steps played so far (each difference less
+    ``hits.SAME``, floored at 0). Listens at 44.1 kHz, as ``hits``."""
+
+    name = "kit_hits"
+
+    def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
+        super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
+        self._target_heard = self._heard(self.target, 0, self.n_steps - 1)
+        self._new_caches()
+
+    def _heard(self, audio: np.ndarray, first: int, last: int) -> np.ndarray:
+        b = self._edges
+        return np.stack([_heard(hits.heard(audio, b[k], b[k + 1], self.sample_rate)) for k in range(first, last + 1)])
+
+    def _new_caches(self) -> None:
+        self._values = np.zeros_like(self._target_heard)
+
+    def _update(self, audio: np.ndarray, step: int, start: int) -> float:
+        first = step if start else 0
+        self._values[first : step + 1] = self._heard(audio, first, step)
+        diff = np.maximum(np.abs(self._values[: step + 1] - self._target_heard[: step + 1]) - hits.SAME, 0.0)
+        return float(np.mean(diff * diff))
+
+
+__all__ = ["FORMAT", "MODEL_PATH", "KitClassifier", "KitHits", "classifier", "level"]
