@@ -17,7 +17,8 @@ from test_loops import GROOVE, export, render
 from raveforce import agents
 from raveforce.midi import DRUM_CHANNEL, read_notes
 from raveforce.task import replace_options
-from raveforce.tasks import DRUM_LOOP
+from raveforce.tasks import DRUM_LOOP, FULL_KIT, drum_kit_task, velocities
+from raveforce.transcribe import groove_grid, kit_classifier
 
 BEAT = [1, 0, 4, 0, 2, 0, 4, 0, 1, 0, 5, 0, 2, 0, 4, 4]  # another groove, for the second loop
 
@@ -97,6 +98,60 @@ def test_map_changes_the_notes_and_same_names_do_not_collide(tmp_path, raveforce
         assert sorted(keys) == sorted(expected) and {n["note"] for n in result["notes"]} == set(expected)
 
 
+def render_kit(grid: np.ndarray, task) -> np.ndarray:
+    """float32 mono at 44100 Hz: `grid` (steps, 10) levels played by DrumKit's kit with scsynth."""
+    played, _, _ = agents.play(task, [row.tolist() for row in grid], target=(np.zeros(task.total_samples), 44100))
+    return played
+
+
+def test_the_full_kit_with_velocities(tmp_path, raveforce_cli):
+    """--kit full: ten voices at three levels, in the JSON and the MIDI alike; the result is
+    scsynth's render of the answer; the grooves' kicks and snares are heard (on DrumKit's own kit)."""
+    task = replace_options(drum_kit_task(bars=2), {"bpm": 104.0})
+    grids = [groove_grid(np.random.default_rng(seed), bars=2) for seed in (3, 4)]
+    (tmp_path / "loops").mkdir()
+    for i, grid in enumerate(grids):
+        export(tmp_path / "loops" / f"groove{i}.wav", render_kit(grid, task))
+
+    done = raveforce_cli("transcribe", tmp_path / "loops", "--kit", "full", "--out", tmp_path / "out")
+
+    assert done.returncode == 0, done.stderr
+    for i, grid in enumerate(grids):
+        result = json.loads((tmp_path / "out" / f"groove{i}.json").read_text())
+        assert (result["kit"], result["bpm"], result["steps"], result["steps_per_beat"]) == ("full", 104.0, 32, 4)
+        found = np.array(result["actions"])
+        assert found.shape == (32, len(FULL_KIT)) and set(np.unique(found)) <= {0, 1, 2, 3}
+        assert {(n["step"], n["voice"], n["velocity"]) for n in result["notes"]} == {(k, FULL_KIT[v], velocities()[found[k, v] - 1]) for k, v in zip(*np.nonzero(found))}
+        thresholds = dict(zip(FULL_KIT, kit_classifier.classifier().thresholds))
+        assert all(thresholds[n["voice"]] <= n["confidence"] <= 1 for n in result["notes"])
+        _, notes = read_notes(tmp_path / "out" / f"groove{i}.mid")
+        assert sorted((n.start // 120, n.key, n.velocity) for n in notes) == sorted((n["step"], n["note"], n["velocity"]) for n in result["notes"])
+        result_audio = soundfile.read(tmp_path / "out" / f"groove{i}.result.wav", dtype="float32")[0]
+        assert np.abs(result_audio - render_kit(found, task)).max() < 1e-6
+        for voice in ("kick", "snare"):  # the rest is scored in docs/benchmarks/transcription.md
+            assert np.array_equal(found[:, FULL_KIT.index(voice)] > 0, grid[:, FULL_KIT.index(voice)] > 0), voice
+    page = (tmp_path / "out" / "index.html").read_text()
+    assert "ten voices with velocities" in page and "open_hat" in page
+
+
+def test_the_triplet_grid(tmp_path, raveforce_cli):
+    """--grid triplet: three steps a beat, on the loop's tempo; the shuffle is on the grid."""
+    task = replace_options(drum_kit_task(bars=1, steps_per_beat=3), {"bpm": 90.0})
+    grid = np.zeros((12, len(FULL_KIT)), np.int64)
+    grid[::3, FULL_KIT.index("kick")] = 3
+    grid[[0, 2, 3, 5, 6, 8, 9, 11], FULL_KIT.index("hat")] = 2
+    grid[[3, 9], FULL_KIT.index("snare")] = 3
+    export(tmp_path / "shuffle.wav", render_kit(grid, task))
+
+    done = raveforce_cli("transcribe", tmp_path / "shuffle.wav", "--kit", "full", "--grid", "triplet", "--bpm", "90", "--out", tmp_path / "out")
+
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "out" / "shuffle.json").read_text())
+    assert (result["steps"], result["steps_per_beat"]) == (12, 3)
+    found = np.array(result["actions"])
+    assert np.array_equal(found[:, FULL_KIT.index("kick")] > 0, grid[:, FULL_KIT.index("kick")] > 0)
+
+
 @pytest.mark.parametrize(
     ("content", "says"),
     [
@@ -120,7 +175,8 @@ def test_a_bad_map_is_one_line_and_exit_2(tmp_path, raveforce_cli, content, says
     ("args", "says"),
     [
         (["--bpm", "fast"], "'fast' is neither 'auto' nor a tempo"),
-        (["--kit", "full"], "invalid choice: 'full'"),
+        (["--kit", "all"], "invalid choice: 'all'"),
+        (["--grid", "8"], "invalid choice: '8'"),
         (["--jobs", "0"], "--jobs 0 is not a number of processes"),
         (["--address", "auto"], "add --engine ray"),
         (["empty"], "no audio files"),

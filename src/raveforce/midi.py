@@ -191,17 +191,17 @@ def write_midi(path: str | os.PathLike, task: Task, steps: Sequence[Sequence[Not
     except ImportError as exc:
         raise ImportError(MIDO_HINT) from exc
     notes = midi_notes(task, steps, kit=kit, drum_notes=drum_notes)
-    events: list[tuple[int, int, object]] = []  # (tick, order: offs before bends before ons, message)
+    events: list[tuple[int, int, str, dict]] = []  # (tick, order: offs before bends before ons, message type, its values)
     if any(n.channel == PITCH_CHANNEL for n in notes):
         for control, value in ((101, 0), (100, 0), (6, int(BEND_RANGE)), (38, 0)):  # RPN 0: bend range
-            events.append((0, 0, mido.Message("control_change", channel=PITCH_CHANNEL, control=control, value=value)))
+            events.append((0, 0, "control_change", {"channel": PITCH_CHANNEL, "control": control, "value": value}))
     bend_now = 0
     for n in notes:
         if n.channel == PITCH_CHANNEL and n.bend != bend_now:
-            events.append((n.start, 2, mido.Message("pitchwheel", channel=n.channel, pitch=n.bend)))
+            events.append((n.start, 2, "pitchwheel", {"channel": n.channel, "pitch": n.bend}))
             bend_now = n.bend
-        events.append((n.start, 3, mido.Message("note_on", channel=n.channel, note=n.key, velocity=n.velocity)))
-        events.append((n.start + n.length, 1, mido.Message("note_off", channel=n.channel, note=n.key, velocity=0)))
+        events.append((n.start, 3, "note_on", {"channel": n.channel, "note": n.key, "velocity": n.velocity}))
+        events.append((n.start + n.length, 1, "note_off", {"channel": n.channel, "note": n.key, "velocity": 0}))
     events.sort(key=lambda e: (e[0], e[1]))
     end = round(task.steps * task.beats_per_step * TICKS_PER_BEAT)
     track = mido.MidiTrack()
@@ -209,8 +209,8 @@ def write_midi(path: str | os.PathLike, task: Task, steps: Sequence[Sequence[Not
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(task.bpm), time=0))
     track.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
     now = 0
-    for tick, _, message in events:
-        track.append(message.copy(time=tick - now))
+    for tick, _, kind, values in events:
+        track.append(mido.Message(kind, time=tick - now, **values))
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
     midi = mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_BEAT)

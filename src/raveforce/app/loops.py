@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.fft
 
 BARS = (1, 2, 4)
 BEATS_PER_BAR = 4
@@ -72,14 +73,15 @@ def onset_envelope(audio: np.ndarray, sample_rate: int, *, fmin: float = 0.0, fm
     """float64 (frames,): half-wave rectified spectral flux of log magnitudes from `fmin` to
     `fmax` Hz, one frame every HOP samples (frame i is centred on sample i * HOP), normalised to
     a maximum of 1."""
-    x = np.pad(np.asarray(audio, np.float64), (N_FFT // 2, N_FFT // 2))
+    x = np.pad(np.asarray(audio, np.float32), (N_FFT // 2, N_FFT // 2))
     if len(x) < N_FFT + HOP:
         return np.zeros(1)
     frames = np.lib.stride_tricks.sliding_window_view(x, N_FFT)[::HOP]
     lo = int(fmin / sample_rate * N_FFT)
     hi = max(lo + 1, int(fmax / sample_rate * N_FFT) + 1)
-    magnitude = np.log1p(100.0 * np.abs(np.fft.rfft(frames * np.hanning(N_FFT), axis=1)[:, lo:hi]))
-    flux = np.maximum(0.0, np.diff(magnitude, axis=0, prepend=magnitude[:1])).sum(axis=1)
+    spectrum = scipy.fft.rfft(frames * np.hanning(N_FFT).astype(np.float32), axis=1)  # single precision: twice double's speed
+    magnitude = np.log1p(np.float32(100.0) * np.abs(spectrum[:, lo:hi]))
+    flux = np.maximum(0.0, np.diff(magnitude, axis=0, prepend=magnitude[:1])).sum(axis=1, dtype=np.float64)
     return flux / max(flux.max(), 1e-12)
 
 

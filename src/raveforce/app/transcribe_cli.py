@@ -1,14 +1,16 @@
-"""`raveforce transcribe LOOP_OR_FOLDER... --out DIR`: many drum loops to MIDI with the shipped
-one-pass transcriber (the 3-voice one: `--kit basic`), as `raveforce solve drum-loop --agent
-policy` transcribes one.
+"""`raveforce transcribe LOOP_OR_FOLDER... --out DIR`: many drum loops to MIDI with a shipped
+one-pass transcriber: `--kit basic` (default), the 3-voice one `raveforce solve drum-loop --agent
+policy` uses; `--kit full`, the ten-voice one with velocities (`transcribe.kit_classifier`).
 
 For each loop, in DIR: `<name>.mid` (General MIDI drums on channel 10, or the notes of `--map`),
-`<name>.json` (tempo, length, notes), `<name>.target.wav` (the loop as the transcriber heard it)
-and `<name>.result.wav` (the notes played back on DrumLoop's kit); and `index.html`, which shows every
-loop's grid and plays both side by side. A loop that cannot be read, is silent, or whose length
-fits no tempo is skipped and named at the end (exit code 1). Each loop's files are moved into DIR
-only when all of them are written. `--engine ray` runs the loops as Ray tasks (16 loops each, the
-files' bytes sent along), on a local Ray or across the cluster at `--address`.
+`<name>.json` (tempo, length, swing, notes with velocities), `<name>.target.wav` (the loop as the
+transcriber heard it) and `<name>.result.wav` (the notes played back on DrumLoop's or DrumKit's
+kit); and `index.html`, which shows every loop's grid and plays both side by side. `--grid
+triplet` hears 8th-note triplets (3 steps a beat: shuffles, 12/8) instead of 16th notes. A loop
+that cannot be read, is silent, or whose length fits no tempo is skipped and named at the end
+(exit code 1). Each loop's files are moved into DIR only when all of them are written. `--engine
+ray` runs the loops as Ray tasks (16 loops each, the files' bytes sent along), on a local Ray or
+across the cluster at `--address`.
 """
 
 from __future__ import annotations
@@ -29,22 +31,26 @@ from raveforce.app.cli import SILENCE, OutputDir, UsageError, bpm_option
 from raveforce.task import Task
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")  # what a folder's audio files end with
-KITS = ("basic",)  # basic: kick, snare and closed hat (DrumLoop's kit and the shipped transcriber)
+KITS = ("basic", "full")  # basic: kick, snare and closed hat (DrumLoop's kit); full: DrumKit's ten voices with velocities
+GRIDS = {"16": 4, "triplet": 3}  # --grid: steps a beat
 
 
 @dataclass
 class Transcription:
-    """One loop transcribed: `actions` (DrumLoop's, one a 16th-note step), the `task` on the loop's
-    grid, `bpm_confidence` (None for a given --bpm), and float32 (task.total_samples,) audio at
-    task.sample_rate: `target` as heard, `result` as played back (None once written)."""
+    """One loop transcribed on `kit` ("basic" or "full"): `actions`, one a step (basic: DrumLoop's
+    action ints; full: DrumKit's ten levels), the `task` on the loop's grid, `bpm_confidence` (None
+    for a given --bpm), and float32 (task.total_samples,) audio at task.sample_rate: `target` as
+    heard, `result` as played back (None once written)."""
 
     path: Path
     task: Task
-    actions: list[int]
+    actions: list
     bpm_confidence: float | None
     target: np.ndarray | None
     result: np.ndarray | None
-    swing: float | None = None  # how late the off-beat 16ths sound, in 16ths (`loops.swing`); None: too few hits to tell
+    swing: float | None = None  # how late the off-beat steps sound, in steps (`loops.swing`); None: too few hits to tell
+    kit: str = "basic"
+    confidence: list | None = None  # full: P(voice starts), (steps, 10), as the transcriber heard it
 
     @property
     def bars(self) -> float:
@@ -52,47 +58,68 @@ class Transcription:
         return int(bars) if bars == int(bars) else round(bars, 4)
 
     def notes(self, note_map: dict[str, int]) -> list[dict]:
-        """[{step, voice, note, velocity}] of every hit, in step order."""
-        from raveforce.app.report import note_label
+        """[{step, voice, note, velocity}] of every hit (full: and its confidence), in step order."""
         from raveforce.midi import DRUM_VELOCITY, GM_DRUMS
 
         keys = {**GM_DRUMS, **note_map}
+        if self.kit == "full":
+            from raveforce.tasks import FULL_KIT, levels_of, velocities
+
+            table = velocities(levels_of(self.task))
+            return [
+                {"step": k, "voice": voice, "note": keys[voice], "velocity": table[level - 1], "confidence": round(self.confidence[k][v], 4)}
+                for k, row in enumerate(self.actions) for v, (voice, level) in enumerate(zip(FULL_KIT, row)) if level
+            ]  # fmt: skip
+        from raveforce.app.report import note_label
+
         hits = ((k, note_label(n)) for k, a in enumerate(self.actions) for n in self.task.actions.notes(a))
         return [{"step": k, "voice": voice, "note": keys[voice], "velocity": DRUM_VELOCITY} for k, voice in hits]
 
     def summary(self, note_map: dict[str, int]) -> dict:
-        """What `<name>.json` holds: bpm, bars (4/4), steps (16th notes), the actions and notes."""
+        """What `<name>.json` holds: kit, bpm, bars (4/4), steps and steps a beat, swing, the actions and notes."""
         confidence = None if self.bpm_confidence is None else round(self.bpm_confidence, 4)
         swing = None if self.swing is None else round(self.swing, 3)
-        return {"file": str(self.path), "kit": "basic", "bpm": self.task.bpm, "bars": self.bars, "steps": self.task.steps,
-                "bpm_confidence": confidence, "swing": swing, "actions": self.actions, "notes": self.notes(note_map)}  # fmt: skip
+        return {"file": str(self.path), "kit": self.kit, "bpm": self.task.bpm, "bars": self.bars, "steps": self.task.steps,
+                "steps_per_beat": round(1 / self.task.beats_per_step), "bpm_confidence": confidence, "swing": swing,
+                "actions": self.actions, "notes": self.notes(note_map)}  # fmt: skip
 
 
-def transcribe_loop(path: Path, *, bpm: float | str = "auto", policy=None) -> Transcription:
-    """The shipped policy's answer for the loop at `path` on DrumLoop's kit, as `solve drum-loop
-    --agent policy` gives it, played back by mixing the kit's samples in numpy (as
-    DrumTranscribe-v0 mixes its targets: scsynth's render within 1e-7). bpm: "auto" (tempo and
-    bars from the loop, `loops.estimate`) or a tempo (steps from the loop's length); policy: the
-    shipped one if None. TargetError (unreadable), UsageError (silent) or LoopLengthError (no
-    tempo fits) for a loop it cannot transcribe."""
+def transcribe_loop(path: Path, *, bpm: float | str = "auto", policy=None, kit: str = "basic", grid: str = "16") -> Transcription:
+    """A shipped transcriber's answer for the loop at `path`, played back by mixing the kit's
+    samples in numpy (as the transcription envs mix their targets: scsynth's render within 1e-6).
+    kit "basic": the shipped policy (or `policy`) on DrumLoop's kit, as `solve drum-loop --agent
+    policy` gives it; "full": the full-kit classifier on DrumKit's ten voices with velocities.
+    bpm: "auto" (tempo and bars from the loop, `loops.estimate`) or a tempo (steps from the loop's
+    length); grid: "16" or "triplet" (GRIDS). TargetError (unreadable), UsageError (silent) or
+    LoopLengthError (no tempo fits) for a loop it cannot transcribe."""
     from raveforce.app import loops
     from raveforce.audio import load_target, read_sound
     from raveforce.task import replace_options
-    from raveforce.tasks import DRUM_LOOP
-    from raveforce.transcribe import mix_pattern
-    from raveforce.transcribe import policy as transcriber
+    from raveforce.tasks import DRUM_LOOP, drum_kit_task
 
     audio, rate = read_sound(path)
     if float(np.abs(audio).max()) < SILENCE:
         raise UsageError("is silent (peak below -120 dBFS): nothing to transcribe")
+    beats_per_step = 1 / GRIDS[grid]
     confidence = None
     if bpm == "auto":
         found = loops.estimate(audio, rate)
-        bpm, steps, confidence = found.bpm, found.steps(DRUM_LOOP.beats_per_step), found.confidence
+        bpm, steps, confidence = found.bpm, found.steps(beats_per_step), found.confidence
     else:
-        steps = loops.steps_at(len(audio) / rate, bpm, DRUM_LOOP.beats_per_step)
-    task = replace_options(DRUM_LOOP, {"bpm": float(bpm), "steps": steps})
+        steps = loops.steps_at(len(audio) / rate, bpm, beats_per_step)
+    base = drum_kit_task(steps_per_beat=GRIDS[grid]) if kit == "full" else dataclasses.replace(DRUM_LOOP, beats_per_step=beats_per_step)
+    task = replace_options(base, {"bpm": float(bpm), "steps": steps})
     target = load_target((audio, rate), sample_rate=task.sample_rate, length=task.total_samples)
+    if kit == "full":
+        from raveforce.transcribe import kit_classifier, mix_grids
+
+        p, v = kit_classifier.outputs(target, task)
+        actions = kit_classifier.grid_of(p, v, task, kit_classifier.classifier().thresholds)
+        swing = loops.swing(target, task.sample_rate, task.boundaries[:-1], actions.any(axis=1))
+        return Transcription(path, task, actions.tolist(), confidence, target, mix_grids(task, [actions])[0], swing, "full", np.round(p, 4).tolist())
+    from raveforce.transcribe import mix_pattern
+    from raveforce.transcribe import policy as transcriber
+
     actions = [int(a) for a in transcriber.transcribe_bars(target, task, policy=policy or transcriber.load())]
     swing = loops.swing(target, task.sample_rate, task.boundaries[:-1], np.array(actions) > 0)
     return Transcription(path, task, actions, confidence, target, mix_pattern(task, actions), swing)
@@ -150,13 +177,21 @@ def read_note_map(text: str) -> dict[str, int]:
     return mapping
 
 
+def summary_json(summary: dict) -> str:
+    """`summary` as JSON, a key a line and each entry of a list (a step's levels, a note) on a line of its own."""
+    def value(v) -> str:
+        return "[\n" + ",\n".join(f"    {json.dumps(x)}" for x in v) + "\n  ]" if isinstance(v, list) and v else json.dumps(v)
+
+    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {value(v)}" for k, v in summary.items()) + "\n}"
+
+
 def write_loop(folder: Path, name: str, found: Transcription, note_map: dict[str, int]) -> None:
     """`name`.mid, .json, .target.wav and .result.wav in `folder`."""
     from raveforce.audio import write_wav
     from raveforce.midi import write_actions
 
     write_actions(folder / f"{name}.mid", found.task, found.actions, drum_notes=note_map)
-    (folder / f"{name}.json").write_text(json.dumps(found.summary(note_map), indent=2) + "\n")
+    (folder / f"{name}.json").write_text(summary_json(found.summary(note_map)) + "\n")
     write_wav(folder / f"{name}.target.wav", found.target, found.task.sample_rate)
     write_wav(folder / f"{name}.result.wav", found.result, found.task.sample_rate)
 
@@ -176,26 +211,39 @@ def loop_section(name: str, found: Transcription) -> str:
     from raveforce.app.report import step_grid
 
     esc = html.escape
-    rows = step_grid(found.task, found.actions)
+    if found.kit == "full":  # a row per voice, darker the louder
+        from raveforce.tasks import FULL_KIT, levels_of
+
+        levels = np.asarray(found.actions).T / levels_of(found.task)
+        rows = [(voice, row) for voice, row in zip(FULL_KIT, levels)][::-1]
+    else:
+        rows = step_grid(found.task, found.actions)
+    cell = lambda on: f"<td class='on' style='opacity: {0.25 + 0.75 * on:.2f}'></td>" if on else "<td class='off'></td>"  # noqa: E731
     head = "<tr><th class='row'>step</th>" + "".join(f"<th>{k + 1}</th>" for k in range(found.task.steps)) + "</tr>"
-    body = "".join(f"<tr><th class='row'>{esc(label)}</th>" + "".join(f"<td class='{'on' if on else 'off'}'></td>" for on in cells) + "</tr>" for label, cells in rows)
+    body = "".join(f"<tr><th class='row'>{esc(label)}</th>" + "".join(cell(float(on)) for on in cells) + "</tr>" for label, cells in rows)
     sure = "" if found.bpm_confidence is None else f" (tempo confidence {found.bpm_confidence:.2f})"
     players = "".join(
         f"<figure><figcaption>{caption}</figcaption><audio controls preload='none' src='{esc(f'{name}.{kind}.wav')}'></audio></figure>"
         for caption, kind in (("Target", "target"), ("Transcription", "result"))
     )
     links = " ".join(f"<a href='{esc(f'{name}.{ext}')}'>{esc(f'{name}.{ext}')}</a>" for ext in ("mid", "json"))
+    grid = "8th-note triplets" if round(1 / found.task.beats_per_step) == 3 else "16th notes"
     return (f"<section id='{esc(name)}'><h2>{esc(found.path.name)}</h2><p>{esc(str(found.path))}: {found.task.bpm:g} BPM, {found.bars} bar(s) of 4/4, "
-            f"{found.task.steps} steps{esc(sure)}. {links}</p><div class='players'>{players}</div><table class='grid'>{head}{body}</table></section>")  # fmt: skip
+            f"{found.task.steps} steps of {grid}{esc(sure)}. {links}</p><div class='players'>{players}</div><table class='grid'>{head}{body}</table></section>")  # fmt: skip
 
 
-def write_index(folder: Path, done: list[tuple[str, Transcription]], failed: list[tuple[Path, str]]) -> None:
+KIT_TEXT = {
+    "basic": "the shipped one-pass policy (kick, snare, closed hi-hat; every hit at velocity 100)",
+    "full": "the shipped full-kit classifier (ten voices with velocities; darker cells are louder)",
+}
+
+
+def write_index(folder: Path, done: list[tuple[str, Transcription]], failed: list[tuple[Path, str]], kit: str = "basic") -> None:
     """`folder/index.html`: a section per transcribed loop, then the loops skipped and why."""
     esc = html.escape
     skipped = "".join(f"<li>{esc(str(path))}: {esc(reason)}</li>" for path, reason in failed)
     page = (f"<!doctype html>\n<html lang='en'><head><meta charset='utf-8'><title>RaveForce transcriptions</title><style>\n{STYLE}\n</style></head><body>\n"
-            f"<h1>RaveForce transcriptions</h1><p>{len(done)} of {len(done) + len(failed)} loops transcribed by the shipped one-pass policy "
-            f"(kick, snare, closed hi-hat; every hit at velocity 100).</p>\n" + "\n".join(loop_section(n, t) for n, t in done)
+            f"<h1>RaveForce transcriptions</h1><p>{len(done)} of {len(done) + len(failed)} loops transcribed by {KIT_TEXT[kit]}.</p>\n" + "\n".join(loop_section(n, t) for n, t in done)
             + (f"\n<section><h2>Skipped</h2><ul>{skipped}</ul></section>" if failed else "") + "\n</body></html>\n")  # fmt: skip
     (folder / "index.html").write_text(page, encoding="utf-8")
 
@@ -207,36 +255,49 @@ def _shipped_policy():
     return transcriber.load()
 
 
-def attempt(path: Path, bpm: float | str) -> Transcription | str:
-    """`transcribe_loop` with the shipped policy (loaded once per process), or why the loop cannot be transcribed."""
+def attempt(path: Path, bpm: float | str, kit: str = "basic", grid: str = "16") -> Transcription | str:
+    """`transcribe_loop` with the shipped transcriber (loaded once per process), or why the loop cannot be transcribed."""
     from raveforce.app.loops import LoopLengthError
     from raveforce.errors import ArgumentError, TargetError
 
     try:
-        return transcribe_loop(path, bpm=bpm, policy=_shipped_policy())
+        return transcribe_loop(path, bpm=bpm, policy=_shipped_policy() if kit == "basic" else None, kit=kit, grid=grid)
     except LoopLengthError as exc:  # its advice names solve's --task-steps
         return str(exc).removesuffix("; pass --bpm and --task-steps") + "; give its tempo with --bpm"
     except (TargetError, ArgumentError, UsageError) as exc:
         return str(exc)
 
 
-def attempts(paths: list[Path], bpm: float | str, jobs: int):
-    """`attempt` of each path, in order: in this process, or in `jobs` worker processes."""
+def attempt_written(path: Path, name: str, out: Path, note_map: dict[str, int], bpm: float | str, kit: str = "basic", grid: str = "16") -> Transcription | str:
+    """`attempt`, its files written into `out` as `name` (`write_loop`, moved in once all are
+    written); the Transcription without its audio, or why the loop cannot be transcribed."""
+    found = attempt(path, bpm, kit, grid)
+    if isinstance(found, str):
+        return found
+    with OutputDir(out) as tmp:
+        write_loop(tmp, name, found, note_map)
+    return dataclasses.replace(found, target=None, result=None)  # the page needs no audio: a folder's would fill the memory
+
+
+def attempts(paths: list[Path], names: list[str], out: Path, note_map: dict[str, int], bpm: float | str, jobs: int, kit: str = "basic", grid: str = "16"):
+    """`attempt_written` of each path, in order: in this process, or in `jobs` worker processes
+    (which write the files too: writing them here would keep a core busy)."""
+    write = functools.partial(attempt_written, out=out, note_map=note_map, bpm=bpm, kit=kit, grid=grid)
     if jobs == 1 or len(paths) == 1:
-        yield from (attempt(p, bpm) for p in paths)
+        yield from map(write, paths, names)
         return
     import concurrent.futures
     import multiprocessing
 
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(attempt, paths, [bpm] * len(paths))
+        yield from pool.map(write, paths, names, chunksize=4)
 
 
 RAY_BATCH = 16  # loops per Ray task
 RAY_HINT = "--engine ray needs Ray: pip install -e '.[rllib]' (or pip install 'ray[client]')"
 
 
-def _attempt_sent(loops: list[tuple[str, bytes]], bpm: float | str) -> list[Transcription | str]:
+def _attempt_sent(loops: list[tuple[str, bytes]], bpm: float | str, kit: str = "basic", grid: str = "16") -> list[Transcription | str]:
     """`attempt` of loops sent as (the driver's path, the file's bytes): a Ray worker may not see
     the driver's files. Reasons for a failure name the driver's path."""
     import tempfile
@@ -246,13 +307,13 @@ def _attempt_sent(loops: list[tuple[str, bytes]], bpm: float | str) -> list[Tran
         for original, data in loops:
             path = Path(tmp) / Path(original).name
             path.write_bytes(data)
-            answer = attempt(path, bpm)
+            answer = attempt(path, bpm, kit, grid)
             found.append(answer.replace(str(path), original) if isinstance(answer, str) else answer)
             path.unlink()
         return found
 
 
-def ray_attempts(paths: list[Path], bpm: float | str, jobs: int, address: str | None):
+def ray_attempts(paths: list[Path], bpm: float | str, jobs: int, address: str | None, kit: str = "basic", grid: str = "16"):
     """`attempt` of each path, in order, as Ray tasks of RAY_BATCH loops (their files' bytes sent
     along), at most 2 * jobs tasks in flight: on a local Ray of `jobs` CPUs (started and stopped
     here), or on the running cluster at `address` (e.g. "auto", "ray://head:10001")."""
@@ -269,7 +330,7 @@ def ray_attempts(paths: list[Path], bpm: float | str, jobs: int, address: str | 
     try:
         task = ray.remote(num_cpus=1)(_attempt_sent)
         batches = [paths[i : i + RAY_BATCH] for i in range(0, len(paths), RAY_BATCH)]
-        submit = lambda batch: task.remote([(str(p), p.read_bytes()) for p in batch], bpm)  # noqa: E731
+        submit = lambda batch: task.remote([(str(p), p.read_bytes()) for p in batch], bpm, kit, grid)  # noqa: E731
         flying = [submit(b) for b in batches[: 2 * jobs]]
         for i, batch in enumerate(batches):
             results = ray.get(flying.pop(0))
@@ -294,20 +355,26 @@ def cmd_transcribe(args) -> int:
         raise UsageError(f"--address {args.address!r} is the Ray cluster of --engine ray; add --engine ray")
     paths = find_loops(args.loops)
     note_map = args.map or {}
-    found_all = attempts(paths, args.bpm, args.jobs) if args.engine == "local" else ray_attempts(paths, args.bpm, args.jobs, args.address)
+    names = unique_names(paths)
+    if args.engine == "local":
+        found_all = attempts(paths, names, out, note_map, args.bpm, args.jobs, args.kit, args.grid)
+    else:
+        found_all = ray_attempts(paths, args.bpm, args.jobs, args.address, args.kit, args.grid)
     progress = ProgressLine("transcribe")
     done, failed = [], []
     progress(0, len(paths), paths[0].name)
-    for i, (path, name, found) in enumerate(zip(paths, unique_names(paths), found_all)):
+    for i, (path, name, found) in enumerate(zip(paths, names, found_all)):
         if isinstance(found, str):
             failed.append((path, found))
         else:
-            with OutputDir(out) as tmp:
-                write_loop(tmp, name, found, note_map)
-            done.append((name, dataclasses.replace(found, target=None, result=None)))  # the page needs no audio: a folder's would fill the memory
+            if found.target is not None:  # from Ray: written here
+                with OutputDir(out) as tmp:
+                    write_loop(tmp, name, found, note_map)
+                found = dataclasses.replace(found, target=None, result=None)
+            done.append((name, found))
         progress(i + 1, len(paths), path.name)
     with OutputDir(out) as tmp:
-        write_index(tmp, done, failed)
+        write_index(tmp, done, failed, args.kit)
     for name, found in done:
         print(f"{name}.mid: {found.task.bpm:g} BPM, {found.bars} bar(s), {len(found.notes(note_map))} notes  <- {found.path}")
     for path, reason in failed:
@@ -321,7 +388,8 @@ def add_subcommand(sub) -> None:
     p = sub.add_parser("transcribe", help="drum loops (files or folders) to MIDI with the shipped transcriber: .mid, .json and index.html per folder")
     p.add_argument("loops", nargs="+", metavar="LOOP_OR_FOLDER", help=f"sound files, or folders of them ({', '.join(s[1:] for s in AUDIO_SUFFIXES)}; not recursive)")
     p.add_argument("--out", required=True, help="the output directory")
-    p.add_argument("--kit", choices=KITS, default="basic", help="basic (default): kick, snare and closed hi-hat")
+    p.add_argument("--kit", choices=KITS, default="basic", help="basic (default): kick, snare and closed hi-hat; full: ten voices (clap, open hat, three toms, crash, ride too) with velocities")
+    p.add_argument("--grid", choices=GRIDS, default="16", help="16 (default): 16th notes; triplet: 8th-note triplets, 3 steps a beat (shuffles, 12/8)")
     p.add_argument("--bpm", type=bpm_option, default="auto", help="the loops' tempo: a number, or auto (default: each loop's, 1, 2 or 4 bars of 4/4 at 60-200 BPM)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per core)")
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="local (default): --jobs processes here; ray: Ray tasks of 16 loops, on --jobs CPUs here or on the cluster at --address")
@@ -330,4 +398,4 @@ def add_subcommand(sub) -> None:
     p.set_defaults(func=cmd_transcribe)
 
 
-__all__ = ["AUDIO_SUFFIXES", "Transcription", "add_subcommand", "attempt", "attempts", "cmd_transcribe", "ray_attempts", "find_loops", "read_note_map", "transcribe_loop", "unique_names"]
+__all__ = ["AUDIO_SUFFIXES", "Transcription", "add_subcommand", "attempt", "attempt_written", "attempts", "cmd_transcribe", "ray_attempts", "find_loops", "read_note_map", "transcribe_loop", "unique_names"]

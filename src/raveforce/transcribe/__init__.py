@@ -11,7 +11,8 @@ Drawn drum targets are mixed in numpy from the kit's samples at the step boundar
 scsynth's render of the same pattern to 1e-7), so drawing costs no render.
 
 Also here: the shipped one-pass policies that transcribe a loop (`hit_policy`: drums, loaded
-by `policy`, which also runs the MLPs `raveforce train` makes; `kick_policy`: a kick's pitch),
+by `policy`, which also runs the MLPs `raveforce train` makes; `kit_classifier`: the ten-voice
+kit with velocities; `kick_policy`: a kick's pitch), the full-kit measures (`scores`),
 and training from the env's reward (`training`, with stable-baselines3).
 
 May import: everything below it (the engine, `synth`, `rewards`, `tasks`, `kits`, `envs`, `agents`).
@@ -49,6 +50,7 @@ from raveforce.transcribe.targets import (
     mix_pattern,
     mix_patterns,
     pattern_drawer,
+    shuffle_grid,
     sine_kick,
 )
 from raveforce.transcribe.tempo import (
@@ -91,6 +93,7 @@ __all__ = [
     "mix_pattern",
     "mix_patterns",
     "pattern_drawer",
+    "shuffle_grid",
     "sine_kick",
     "split_bpm",
 ]

@@ -112,6 +112,15 @@ def groove_grid(rng: np.random.Generator, *, bars: int = 1, levels: int = 3) -> 
     return grid
 
 
+def shuffle_grid(grid: np.ndarray) -> np.ndarray:
+    """int64 (3 * beats, voices): a grid of 16ths (4 * beats, voices) as a shuffle on 8th-note
+    triplets: each beat's 8th notes on its first and third triplet, its other 16ths dropped."""
+    beats = np.asarray(grid, np.int64).reshape(-1, 4, grid.shape[-1])
+    out = np.zeros((len(beats), 3, grid.shape[-1]), np.int64)
+    out[:, 0], out[:, 2] = beats[:, 0], beats[:, 2]
+    return out.reshape(-1, grid.shape[-1])
+
+
 def mix_grids(task: Task, grids) -> np.ndarray:
     """float32 (n, task.total_samples): n MultiDiscrete patterns (n, steps, parts) of a task whose
     notes are `drum` one-shots, mixed from its samples (times each note's amp) in numpy."""
