@@ -41,5 +41,5 @@ def test_the_reward_hears_what_the_transcriber_hears():
     audio = mix_grids(DRUM_KIT, [DRUM_KIT_PATTERN])[0].astype(np.float64)
     p, v = kit_classifier.outputs(audio, DRUM_KIT)
     criterion = rewards.make("kit_hits", target=audio, sample_rate=44100, boundaries=B)
-    np.testing.assert_allclose(criterion._target_heard, np.concatenate([p, p * v], axis=1), atol=1e-6)
+    np.testing.assert_allclose(criterion._target_p, np.concatenate([p, p * v], axis=1), atol=1e-6)
     assert kit_hits.classifier() is kit_hits.classifier()

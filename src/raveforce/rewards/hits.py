@@ -213,14 +213,19 @@ class Hits(Criterion):
         self._target_p = self._probabilities(self.target, 0, self.n_steps - 1)
         self._new_caches()
 
+    @staticmethod
+    def _window_values(seen: np.ndarray) -> np.ndarray:
+        """What the criterion compares of one step's ``heard`` samples: (3,) probabilities."""
+        return _heard_probabilities(seen)
+
     def _probabilities(self, audio: np.ndarray, first: int, last: int) -> np.ndarray:
-        """(last - first + 1, 3) of steps first..last, one window at a time: a product's rounding
+        """(last - first + 1, values) of steps first..last, one window at a time: a product's rounding
         depends on its batch size, and a step must score the same alone or among others."""
         b = self._edges
-        return np.stack([_heard_probabilities(heard(audio, b[k], b[k + 1], self.sample_rate)) for k in range(first, last + 1)])
+        return np.stack([self._window_values(heard(audio, b[k], b[k + 1], self.sample_rate)) for k in range(first, last + 1)])
 
     def _new_caches(self) -> None:
-        self._p = np.zeros((self.n_steps, len(VOICES)))
+        self._p = np.zeros_like(self._target_p)
 
     def _update(self, audio: np.ndarray, step: int, start: int) -> float:
         first = step if start else 0  # earlier steps' windows end before this step's samples

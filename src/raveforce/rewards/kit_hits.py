@@ -27,7 +27,7 @@ import numpy as np
 
 from raveforce._optional import one_blas_thread
 from raveforce.rewards import hits
-from raveforce.rewards.base import Criterion, register
+from raveforce.rewards.base import register
 
 MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "models" / "kit_classifier.npz"
 FORMAT = "raveforce-kit-classifier-1"
@@ -99,30 +99,17 @@ def _heard(seen: np.ndarray) -> np.ndarray:
 
 
 @register
-class KitHits(Criterion):
+class KitHits(hits.Hits):
     """Mean squared difference of the full-kit classifier's onset probabilities p and heard
     loudness p * v (ten voices each) over the steps played so far (each difference less
     ``hits.SAME``, floored at 0). Listens at 44.1 kHz, as ``hits``."""
 
     name = "kit_hits"
 
-    def __init__(self, target: np.ndarray, *, sample_rate: int, boundaries: np.ndarray) -> None:
-        super().__init__(target, sample_rate=sample_rate, boundaries=boundaries)
-        self._target_heard = self._heard(self.target, 0, self.n_steps - 1)
-        self._new_caches()
-
-    def _heard(self, audio: np.ndarray, first: int, last: int) -> np.ndarray:
-        b = self._edges
-        return np.stack([_heard(hits.heard(audio, b[k], b[k + 1], self.sample_rate)) for k in range(first, last + 1)])
-
-    def _new_caches(self) -> None:
-        self._values = np.zeros_like(self._target_heard)
-
-    def _update(self, audio: np.ndarray, step: int, start: int) -> float:
-        first = step if start else 0
-        self._values[first : step + 1] = self._heard(audio, first, step)
-        diff = np.maximum(np.abs(self._values[: step + 1] - self._target_heard[: step + 1]) - hits.SAME, 0.0)
-        return float(np.mean(diff * diff))
+    @staticmethod
+    def _window_values(seen: np.ndarray) -> np.ndarray:
+        """(20,) p then p * v of one step's ``hits.heard`` samples."""
+        return _heard(seen)
 
 
 __all__ = ["FORMAT", "MODEL_PATH", "KitClassifier", "KitHits", "classifier", "level"]
