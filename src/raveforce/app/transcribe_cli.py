@@ -268,15 +268,19 @@ def attempt(path: Path, bpm: float | str, kit: str = "basic", grid: str = "16") 
         return str(exc)
 
 
-def attempt_written(path: Path, name: str, out: Path, note_map: dict[str, int], bpm: float | str, kit: str = "basic", grid: str = "16") -> Transcription | str:
-    """`attempt`, its files written into `out` as `name` (`write_loop`, moved in once all are
-    written); the Transcription without its audio, or why the loop cannot be transcribed."""
-    found = attempt(path, bpm, kit, grid)
+def written(found: Transcription | str, name: str, out: Path, note_map: dict[str, int]) -> Transcription | str:
+    """`found`'s files written into `out` as `name` (`write_loop`, moved in once all are
+    written), and found without its audio; a reason (str) passes through."""
     if isinstance(found, str):
         return found
     with OutputDir(out) as tmp:
         write_loop(tmp, name, found, note_map)
     return dataclasses.replace(found, target=None, result=None)  # the page needs no audio: a folder's would fill the memory
+
+
+def attempt_written(path: Path, name: str, out: Path, note_map: dict[str, int], bpm: float | str, kit: str = "basic", grid: str = "16") -> Transcription | str:
+    """`written` of `attempt`: what a worker process does with a loop."""
+    return written(attempt(path, bpm, kit, grid), name, out, note_map)
 
 
 def attempts(paths: list[Path], names: list[str], out: Path, note_map: dict[str, int], bpm: float | str, jobs: int, kit: str = "basic", grid: str = "16"):
@@ -359,7 +363,8 @@ def cmd_transcribe(args) -> int:
     if args.engine == "local":
         found_all = attempts(paths, names, out, note_map, args.bpm, args.jobs, args.kit, args.grid)
     else:
-        found_all = ray_attempts(paths, args.bpm, args.jobs, args.address, args.kit, args.grid)
+        answers = ray_attempts(paths, args.bpm, args.jobs, args.address, args.kit, args.grid)
+        found_all = (written(found, name, out, note_map) for found, name in zip(answers, names))  # Ray's workers may not see `out`
     progress = ProgressLine("transcribe")
     done, failed = [], []
     progress(0, len(paths), paths[0].name)
@@ -367,10 +372,6 @@ def cmd_transcribe(args) -> int:
         if isinstance(found, str):
             failed.append((path, found))
         else:
-            if found.target is not None:  # from Ray: written here
-                with OutputDir(out) as tmp:
-                    write_loop(tmp, name, found, note_map)
-                found = dataclasses.replace(found, target=None, result=None)
             done.append((name, found))
         progress(i + 1, len(paths), path.name)
     with OutputDir(out) as tmp:
@@ -398,4 +399,4 @@ def add_subcommand(sub) -> None:
     p.set_defaults(func=cmd_transcribe)
 
 
-__all__ = ["AUDIO_SUFFIXES", "Transcription", "add_subcommand", "attempt", "attempt_written", "attempts", "cmd_transcribe", "ray_attempts", "find_loops", "read_note_map", "transcribe_loop", "unique_names"]
+__all__ = ["AUDIO_SUFFIXES", "Transcription", "add_subcommand", "attempt", "attempt_written", "attempts", "written", "cmd_transcribe", "ray_attempts", "find_loops", "read_note_map", "transcribe_loop", "unique_names"]

@@ -154,20 +154,26 @@ class HitClassifier:
 
     CHUNK = 16  # windows per pass: a pass's patches stay in cache (1.7x faster than 1024 at once)
 
-    def hidden(self, windows: np.ndarray) -> np.ndarray:
-        """float32 (n, hidden): the dense layer's output (after ReLU) for (n, PRE + POST, BANDS) windows."""
+    def hidden(self, windows: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
+        """float32 (n, hidden): the dense layer's output (after ReLU) for (n, PRE + POST, BANDS)
+        windows; levels: (n,) more inputs of the dense layer, for networks trained with them
+        (`kit_hits.KitClassifier`)."""
+        chunks = range(0, len(windows), self.CHUNK)
         with one_blas_thread():
-            return np.concatenate([self._hidden(windows[i : i + self.CHUNK]) for i in range(0, len(windows), self.CHUNK)])
+            return np.concatenate([self._hidden(windows[i : i + self.CHUNK], None if levels is None else levels[i : i + self.CHUNK]) for i in chunks])
 
-    def _hidden(self, windows: np.ndarray) -> np.ndarray:
+    def _hidden(self, windows: np.ndarray, levels: np.ndarray | None) -> np.ndarray:
         w = self.w
         (h1, w1), (h2, w2) = self.pools
         x = self._pool(self._conv(windows[:, None].astype(np.float32), w["conv1.weight"], w["conv1.bias"]), h1, w1)
         x = self._pool(self._conv(x, w["conv2.weight"], w["conv2.bias"]), h2, w2)
-        return np.maximum(x.reshape(len(x), -1) @ w["dense1.weight"].T + w["dense1.bias"], 0.0)
+        x = x.reshape(len(x), -1)
+        if levels is not None:
+            x = np.concatenate([x, levels[:, None].astype(np.float32)], axis=1)
+        return np.maximum(x @ w["dense1.weight"].T + w["dense1.bias"], 0.0)
 
     def logits(self, hidden: np.ndarray) -> np.ndarray:
-        """float64 (n, 3): the (kick, snare, hat) logits of `hidden`'s (n, hidden) outputs."""
+        """float64 (n, outputs): the logits (kick, snare, hat) of `hidden`'s (n, hidden) outputs."""
         return (hidden @ self.w["dense2.weight"].T + self.w["dense2.bias"]).astype(np.float64)
 
     def probabilities(self, windows: np.ndarray) -> np.ndarray:
@@ -175,7 +181,7 @@ class HitClassifier:
         return self.hidden_probabilities(self.hidden(windows))
 
     def hidden_probabilities(self, hidden: np.ndarray) -> np.ndarray:
-        """float64 (n, 3): P(kick, snare, hat starts) from `hidden`'s (n, hidden) outputs."""
+        """float64 (n, outputs): the logistic of `logits` (P(kick, snare, hat starts))."""
         return np.exp(-np.logaddexp(0.0, -self.logits(hidden)))  # the logistic function, without overflow
 
 
@@ -188,16 +194,21 @@ def classifier() -> HitClassifier:
 _memo: OrderedDict[bytes, np.ndarray] = OrderedDict()
 
 
-def _heard_probabilities(seen: np.ndarray) -> np.ndarray:
-    """(3,) the shipped classifier's probabilities for ``heard`` samples, remembered by their
-    digest for the last MEMO windows (the same samples always give the same bits)."""
+def remembered(memo: OrderedDict[bytes, np.ndarray], seen: np.ndarray, compute) -> np.ndarray:
+    """compute(seen), remembered in `memo` by the digest of ``heard`` samples `seen` for the last
+    MEMO windows (the same samples always give the same bits)."""
     key = hashlib.blake2b(seen.tobytes(), digest_size=16).digest()
-    found = _memo.get(key)
+    found = memo.get(key)
     if found is None:
-        found = _memo[key] = classifier().probabilities(window(seen)[None])[0]
-        if len(_memo) > MEMO:
-            _memo.popitem(last=False)
+        found = memo[key] = compute(seen)
+        if len(memo) > MEMO:
+            memo.popitem(last=False)
     return found
+
+
+def _heard_probabilities(seen: np.ndarray) -> np.ndarray:
+    """(3,) the shipped classifier's probabilities for ``heard`` samples (`remembered`)."""
+    return remembered(_memo, seen, lambda x: classifier().probabilities(window(x)[None])[0])
 
 
 @register

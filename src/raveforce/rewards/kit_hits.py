@@ -19,13 +19,11 @@ does not depend on what else is computed with it, and never changes once the ste
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
-from raveforce._optional import one_blas_thread
 from raveforce.rewards import hits
 from raveforce.rewards.base import register
 
@@ -60,17 +58,7 @@ class KitClassifier(hits.HitClassifier):
     def outputs(self, windows: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(P(voice starts) float64 (n, voices), velocity MIDI / 127 float64 (n, voices)) of (n,
         frames, bands) normalised windows and their (n,) levels."""
-        w = self.w
-        (h1, w1), (h2, w2) = self.pools
-        out = []
-        with one_blas_thread():
-            for i in range(0, len(windows), self.CHUNK):
-                x = self._pool(self._conv(windows[i : i + self.CHUNK, None].astype(np.float32), w["conv1.weight"], w["conv1.bias"]), h1, w1)
-                x = self._pool(self._conv(x, w["conv2.weight"], w["conv2.bias"]), h2, w2)
-                features = np.concatenate([x.reshape(len(x), -1), levels[i : i + self.CHUNK, None].astype(np.float32)], axis=1)
-                hidden = np.maximum(features @ w["dense1.weight"].T + w["dense1.bias"], 0.0)
-                out.append(hidden @ w["dense2.weight"].T + w["dense2.bias"])
-        logistic = np.exp(-np.logaddexp(0.0, -np.concatenate(out).astype(np.float64)))
+        logistic = self.hidden_probabilities(self.hidden(windows, levels))
         voices = logistic.shape[1] // 2
         return logistic[:, :voices], logistic[:, voices:]
 
@@ -85,17 +73,14 @@ _memo: OrderedDict[bytes, np.ndarray] = OrderedDict()
 
 
 def _heard(seen: np.ndarray) -> np.ndarray:
-    """float64 (2 * voices,): p then p * v of the shipped classifier for ``hits.heard`` samples,
-    remembered by their digest for the last ``hits.MEMO`` windows."""
-    key = hashlib.blake2b(seen.tobytes(), digest_size=16).digest()
-    found = _memo.get(key)
-    if found is None:
-        db = hits.window_db(seen)[None]
-        p, v = classifier().outputs(hits.normalise(db), level(db))
-        found = _memo[key] = np.concatenate([p[0], p[0] * v[0]])
-        if len(_memo) > hits.MEMO:
-            _memo.popitem(last=False)
-    return found
+    """float64 (2 * voices,): p then p * v of the shipped classifier for ``hits.heard`` samples (`hits.remembered`)."""
+    return hits.remembered(_memo, seen, _values)
+
+
+def _values(seen: np.ndarray) -> np.ndarray:
+    db = hits.window_db(seen)[None]
+    p, v = classifier().outputs(hits.normalise(db), level(db))
+    return np.concatenate([p[0], p[0] * v[0]])
 
 
 @register
